@@ -1,0 +1,1 @@
+"""Default settings of tessdb-core, shipped as package data (see settings.toml)."""

@@ -1,0 +1,84 @@
+"""The objects that stateful stages return from their factory hooks.
+
+Stateless stages are plain hook calls; stateful ones (the filters and the store)
+are objects made by a factory hook and composed by the engine.  These protocols
+are their whole contract: the engine calls nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from .catalog import Catalog, RegistrationPlan, Version
+from .events import Reading
+
+
+@dataclass(slots=True)
+class ResolvedReading:
+    """A reading attributed to the instrument version valid at its own timestamp."""
+
+    reading: Reading
+    version: Version
+    units_id: int
+
+
+@dataclass(slots=True)
+class WriteReport:
+    """What a batch write did.  Every row of the batch is in exactly one bucket."""
+
+    stored: int = 0
+    duplicates: list[ResolvedReading] = field(default_factory=list)
+    failed: list[tuple[ResolvedReading, str]] = field(default_factory=list)
+
+
+class StoreError(Exception):
+    """A store cannot do what was asked (bad file, foreign tables, unreachable server)."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """One database.  Only stores speak SQL."""
+
+    #: where it points (a path or URL), for logs and messages
+    url: str
+
+    def initialise(self) -> str:
+        """Create the schema and preload if needed; return a one-line report.
+        Idempotent; raises StoreError for a file that is not ours to touch."""
+
+    def open(self) -> None:
+        """Connect (and check the schema is usable, without altering it)."""
+
+    def close(self) -> None:
+        """Close every connection (pause closes the store)."""
+
+    def load_catalog(self) -> Catalog:
+        """Read every name mapping and instrument version."""
+
+    def apply_registration(self, plan: RegistrationPlan) -> RegistrationPlan:
+        """Apply the plan in one transaction; return it with the new rows' keys filled."""
+
+    def write_readings(self, batch: Sequence[ResolvedReading]) -> WriteReport:
+        """Insert a batch idempotently: duplicates are reported, never raised."""
+
+
+@runtime_checkable
+class ReadingFilter(Protocol):
+    """One link of the filter chain; it may hold readings back (look-ahead)."""
+
+    #: the name used in ``[filter] chain`` and in the counters
+    name: str
+
+    def process(self, reading: Reading) -> tuple[Sequence[Reading], Sequence[Reading]]:
+        """Take one reading; return (released, dropped).  Released readings go on
+        down the chain in order; dropped ones are counted, never quarantined."""
+
+    def flush(self) -> Sequence[Reading]:
+        """Release every reading held back (graceful stop, end of an ingest)."""
+
+    def reconfigure(self, settings: Any) -> None:
+        """Apply a reloaded settings snapshot."""
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-able view of the filter's state (admin API, debugging)."""

@@ -1,0 +1,93 @@
+"""The hook specifications: the whole contract between the engine and its plugins.
+
+Every hook is named ``tessdb_<what>`` and documented in ``docs/plugins.md`` with
+its exact signature and call style (a test fails when one is missing there).
+``settings`` is always the immutable :class:`tessdb_core.settings.Settings`
+snapshot in force; plugins must not keep it across a reload.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import PROJECT
+
+if TYPE_CHECKING:  # only for the annotations: the engine never needs these at import
+    import click
+
+    from .catalog import Catalog, RegistrationPlan
+    from .contracts import ReadingFilter, ResolvedReading, Store
+    from .events import Event, Message, Reading, Registration, Rejection
+    from .settings import Settings
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+# -- settings and lifecycle ---------------------------------------------------------------
+@hookspec
+def tessdb_settings_defaults() -> dict[str, Any]:
+    """Collect-all.  Return ``{section: {key: default}}`` for the keys the plugin
+    reads.  They lie beneath ``settings/settings.toml``, the ``--settings`` file and
+    the ``TESSDB_...`` environment, so an operator can override every one."""
+
+
+@hookspec
+def tessdb_settings_validators() -> list[Any]:
+    """Collect-all.  Return ``dynaconf.Validator`` objects for the plugin's keys
+    (build them with :func:`tessdb_core.settings.rule` for uniform messages)."""
+
+
+@hookspec
+def tessdb_startup(settings: Settings) -> None:
+    """Collect-all.  Called once the store is open, before the first message."""
+
+
+@hookspec
+def tessdb_shutdown(settings: Settings) -> None:
+    """Collect-all.  Called after the last message and the final flush."""
+
+
+@hookspec
+def tessdb_cli_commands(cli: click.Group) -> None:
+    """Collect-all.  Add click commands or groups to the ``tessdb-core`` command."""
+
+
+# -- the stages ---------------------------------------------------------------------------
+@hookspec(firstresult=True)
+def tessdb_decode(message: Message, settings: Settings) -> Registration | Reading | Rejection | None:
+    """First result wins.  Turn a raw message into a typed event, or a Rejection
+    naming the problem (bad encoding, bad JSON, missing field, ...).  Return None
+    when the message is not for this decoder."""
+
+
+@hookspec
+def tessdb_validate(event: Event, settings: Settings) -> list[Rejection] | None:
+    """Collect-all (every plugin votes).  Return the problems found in the event;
+    an empty list or None means no objection.  The first problem decides the
+    message's fate (discards such as retained or black-listed are not quarantined)."""
+
+
+@hookspec(firstresult=True)
+def tessdb_register(registration: Registration, catalog: Catalog, settings: Settings) -> RegistrationPlan | Rejection | None:
+    """First result wins.  Decide, without side effects, what a registration changes
+    in the catalogue.  The engine has the store apply the plan in one transaction."""
+
+
+@hookspec
+def tessdb_filters(settings: Settings) -> list[ReadingFilter]:
+    """Collect-all (factory).  Return new filter objects; the engine chains them in
+    the order of ``[filter] chain`` and feeds each reading through the chain."""
+
+
+@hookspec(firstresult=True)
+def tessdb_resolve(reading: Reading, catalog: Catalog, settings: Settings) -> ResolvedReading | Rejection | None:
+    """First result wins.  Attribute a reading to the instrument version valid at its
+    own timestamp, or reject it (unknown photometer, hash mismatch, not authorised)."""
+
+
+@hookspec(firstresult=True)
+def tessdb_store(url: str, settings: Settings) -> Store | None:
+    """First result wins (factory).  Return a store for ``url`` if this plugin speaks
+    that database, else None."""
