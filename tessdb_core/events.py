@@ -8,8 +8,13 @@ zone arithmetic and never mixes aware and naive values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC datetime every event carries."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class Reason:

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from dynaconf import Dynaconf, ValidationError, Validator
+from dynaconf.loaders import env_loader
 
 ENV_PREFIX = "TESSDB"
 SECRET_KEYS = frozenset({"password", "token", "secret", "key_password"})
@@ -272,21 +273,25 @@ def load(
     plugin_defaults = list(plugin_defaults)
     environ = os.environ if environ is None else environ
     known = known_sections(plugin_defaults)
-    files = [str(bundled_path())]
-    secrets = Path(".secrets.toml")
-    if settings_file is not None:
-        path = Path(settings_file)
-        _check_known(path, _read_toml(path), known)
-        files.append(str(path))
-        secrets = path.with_name(".secrets.toml")
     env_name = (env or environ.get(f"{ENV_PREFIX}_ENV") or "default").lower()
     if env_name not in ("default", "production"):
         raise SettingsError(f"unknown settings environment {env_name!r}: expected 'default' or 'production'")
+    layers: list[dict[str, Any]] = []
+    secrets = Path(".secrets.toml")
+    if settings_file is not None:
+        path = Path(settings_file)
+        data = _read_toml(path)
+        _check_known(path, data, known)
+        layers.append(_for_env(data, env_name))
+        secrets = path.with_name(".secrets.toml")
+    if secrets.exists():
+        data = _read_toml(secrets)
+        _check_known(secrets, data, known)
+        layers.append(_for_env(data, env_name))
     _check_env_sections(environ, known)
     dyn = Dynaconf(
         envvar_prefix=ENV_PREFIX,
-        settings_files=files,
-        secrets=str(secrets) if secrets.exists() else None,
+        settings_files=[str(bundled_path())],
         environments=True,
         env=env_name,
         env_switcher=f"{ENV_PREFIX}_ENV",
@@ -294,6 +299,10 @@ def load(
         load_dotenv=False,
         core_loaders=["TOML"],
     )
+    for layer in layers:  # the operator's file, then the secrets, then the environment again on top
+        dyn.update(layer, merge=True)
+    if layers:
+        env_loader.load(dyn)
     for d in plugin_defaults:  # beneath everything the operator wrote
         for section, values in _lower(d).items():
             for key, value in values.items():
@@ -303,9 +312,16 @@ def load(
         dyn.validators.validate_all()
     except ValidationError as exc:
         raise SettingsError("; ".join(msg for _, msg in exc.details) or str(exc)) from None
-    data = _lower(dyn.as_dict(env=env_name))
+    data = _lower(dyn.as_dict())
     data = {k: v for k, v in data.items() if k in known}
     return Settings(data)
+
+
+def _for_env(data: dict[str, Any], env_name: str) -> dict[str, Any]:
+    """A file may be flat (sections at the top) or split in [default] / [production]."""
+    if not any(k in ("default", "production", "development") for k in data):
+        return data
+    return _merge(data.get("default", {}), data.get(env_name, {}) if env_name != "default" else {})
 
 
 def _check_env_sections(environ: Mapping[str, str], known: Mapping[str, Any]) -> None:

@@ -1,0 +1,96 @@
+"""The rows every fresh database starts with (spec §1.3-§1.7).
+
+Rows are generated in Python rather than shipped as SQL files: the dimension
+tables are pure functions of the calendar, and generating them keeps
+``initialise`` well under a second.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+from typing import Iterator
+
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2050, 12, 31)
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+UNITS: tuple[tuple[int, str, str], ...] = (
+    (0, "Subscriber", "Direct"),
+    (1, "Publisher", "Direct"),
+    (2, "Subscriber", "Imported"),
+    (3, "Publisher", "Imported"),
+)
+
+UNKNOWN_LOCATION = {
+    "location_id": -1, "longitude": None, "latitude": None, "elevation": None,
+    "place": "Unknown", "town": "Unknown", "sub_region": "Unknown", "region": "Unknown",
+    "country": "Unknown", "timezone": "Etc/UTC",
+}
+
+UNKNOWN_OBSERVER = {
+    "observer_id": -1, "type": "Organization", "name": "Unknown", "affiliation": None,
+    "acronym": None, "website_url": None, "email": None,
+    "valid_since": "2000-01-01 00:00:00.000000", "valid_until": "2999-12-31 23:59:59.000000",
+    "valid_state": "Current",
+}
+
+
+def julian_day(year: int, month: int, day: int) -> float:
+    """Julian Day at 0h UTC, by the integer formula of spec §1.3 (ends in .5)."""
+    a = (14 - month) // 12
+    y = year + 4800 - a
+    m = month + 12 * a - 3
+    return day + (153 * m + 2) // 5 + 365 * y + y // 4 - y // 100 + y // 400 - 32045 - 0.5
+
+
+def date_rows(first: date = FIRST_DATE, last: date = LAST_DATE) -> Iterator[tuple]:
+    """One date_t row per day, columns in table order."""
+    one = timedelta(days=1)
+    d = first
+    while d <= last:
+        y, mo, dd = d.year, d.month, d.day
+        wd = d.weekday()  # 0 = Monday
+        weekday, month = _WEEKDAYS[wd], _MONTHS[mo - 1]
+        yield (
+            y * 10000 + mo * 100 + dd,
+            f"{y:04d}-{mo:02d}-{dd:02d}",
+            f"{dd:02d}/{mo:02d}/{y:04d}",
+            dd,
+            d.toordinal() - date(y, 1, 1).toordinal() + 1,
+            julian_day(y, mo, dd),
+            weekday,
+            weekday[:3],
+            (wd + 1) % 7,  # 0 = Sunday, as strftime %w
+            mo,
+            month,
+            month[:3],
+            y,
+        )
+        d += one
+
+
+def time_rows() -> list[tuple]:
+    """One time_t row per second of the day (86 400), columns in table order."""
+    return [
+        (h * 10000 + m * 100 + s, f"{h:02d}:{m:02d}:{s:02d}", h, m, s, (h * 3600 + m * 60 + s) / 86400)
+        for h in range(24) for m in range(60) for s in range(60)
+    ]
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict) -> None:
+    cols = ", ".join(row)
+    marks = ", ".join(f":{k}" for k in row)
+    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", row)
+
+
+def preload(conn: sqlite3.Connection) -> None:
+    """Insert every preloaded row (inside the caller's transaction)."""
+    conn.executemany("INSERT INTO date_t VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", date_rows())
+    conn.executemany("INSERT INTO time_t VALUES (?,?,?,?,?,?)", time_rows())
+    conn.executemany("INSERT INTO tess_units_t (units_id, timestamp_source, reading_source) VALUES (?,?,?)", UNITS)
+    _insert(conn, "location_t", UNKNOWN_LOCATION)
+    _insert(conn, "observer_t", UNKNOWN_OBSERVER)

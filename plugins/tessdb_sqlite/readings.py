@@ -1,0 +1,106 @@
+"""ResolvedReading -> fact-table row tuples: the hot path, kept to one tuple per row.
+
+The tuples follow ``W_COLUMNS`` / ``C_COLUMNS``; an :class:`InsertPlan` cuts them
+down when a legacy table lacks an optional column.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from tessdb_core.contracts import ResolvedReading
+
+_KEYS = ("date_id", "time_id", "tess_id", "location_id", "observer_id", "units_id", "sequence_number")
+_TAIL = ("box_temperature", "sky_temperature", "azimuth", "altitude", "longitude", "latitude",
+         "elevation", "signal_strength", "hash")
+
+#: tess_readings_t columns, in the order of the tuples built here
+W_COLUMNS: tuple[str, ...] = (*_KEYS, "frequency", "magnitude", *_TAIL)
+#: tess_readings4c_t columns, in the order of the tuples built here
+C_COLUMNS: tuple[str, ...] = (*_KEYS, "freq1", "mag1", "freq2", "mag2", "freq3", "mag3", "freq4", "mag4", *_TAIL)
+#: columns a legacy table may lack (older writers did not store them)
+OPTIONAL_COLUMNS = frozenset({"azimuth", "altitude", "longitude", "latitude", "elevation", "hash"})
+
+#: signal strength stored when the photometer did not send one (spec §4.3)
+NO_SIGNAL = 99
+
+
+def date_time_ids(r: ResolvedReading) -> tuple[int, int]:
+    t = r.reading.tstamp
+    return t.year * 10000 + t.month * 100 + t.day, t.hour * 10000 + t.minute * 100 + t.second
+
+
+def w_row(r: ResolvedReading) -> tuple:
+    """A tess_readings_t row (TESS-W, one channel)."""
+    rd = r.reading
+    v = r.version
+    t = rd.tstamp
+    w = rd.wdbm
+    return (
+        t.year * 10000 + t.month * 100 + t.day, t.hour * 10000 + t.minute * 100 + t.second,
+        v.tess_id, v.location_id, v.observer_id, r.units_id, rd.seq,
+        rd.freq[0], rd.mag[0],
+        rd.tamb, rd.tsky, rd.az, rd.alt, rd.long, rd.lat, rd.height,
+        NO_SIGNAL if w is None else w, rd.hash,
+    )
+
+
+def c_row(r: ResolvedReading) -> tuple:
+    """A tess_readings4c_t row (TESS4C); mag1 is the real magnitude (not the 5.x freq1 bug)."""
+    rd = r.reading
+    v = r.version
+    t = rd.tstamp
+    f1, f2, f3, f4 = rd.freq
+    m1, m2, m3, m4 = rd.mag
+    w = rd.wdbm
+    return (
+        t.year * 10000 + t.month * 100 + t.day, t.hour * 10000 + t.minute * 100 + t.second,
+        v.tess_id, v.location_id, v.observer_id, r.units_id, rd.seq,
+        f1, m1, f2, m2, f3, m3, f4, m4,
+        rd.tamb, rd.tsky, rd.az, rd.alt, rd.long, rd.lat, rd.height,
+        NO_SIGNAL if w is None else w, rd.hash,
+    )
+
+
+def split_rows(batch: Sequence[ResolvedReading]) -> tuple[
+        list[ResolvedReading], list[tuple], list[ResolvedReading], list[tuple], list[tuple[ResolvedReading, str]]]:
+    """Sort by timestamp (the primary key's order, for locality) and build the rows.
+
+    Returns (TESS-W items, their rows, TESS4C items, their rows, unbuildable items)."""
+    items = sorted(batch, key=_tstamp)
+    w_items: list[ResolvedReading] = []
+    c_items: list[ResolvedReading] = []
+    bad: list[tuple[ResolvedReading, str]] = []
+    for r in items:
+        n = len(r.reading.freq)
+        if n == 1:
+            w_items.append(r)
+        elif n == 4:
+            c_items.append(r)
+        else:
+            bad.append((r, f"unsupported number of channels: {n} (expected 1 or 4)"))
+    try:
+        w_rows = [w_row(r) for r in w_items]
+    except Exception:
+        w_items, w_rows = _careful(w_items, w_row, bad)
+    try:
+        c_rows = [c_row(r) for r in c_items]
+    except Exception:
+        c_items, c_rows = _careful(c_items, c_row, bad)
+    return w_items, w_rows, c_items, c_rows, bad
+
+
+def _tstamp(r: ResolvedReading):
+    return r.reading.tstamp
+
+
+def _careful(items, build, bad):
+    """Row by row, for a batch with a reading that cannot even be made into a row."""
+    ok_items, rows = [], []
+    for r in items:
+        try:
+            rows.append(build(r))
+            ok_items.append(r)
+        except Exception as exc:  # a malformed reading must not sink its batch
+            bad.append((r, f"cannot build row: {type(exc).__name__}: {exc}"))
+    return ok_items, rows

@@ -1,0 +1,64 @@
+"""Normalisation of payload values: MAC addresses and timestamps (spec §2.8, §2.9).
+
+Why a module of its own: these rules are shared by readings and registrations and
+are the part of decoding that most needs exact tests (six timestamp formats,
+offsets, subscriber rounding, MAC re-emission).  They raise ``ValueError`` and let
+the decoder turn that into a Rejection with the field and the name.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+__all__ = ["normalise_mac", "parse_tstamp", "round_to_second"]
+
+_HEX_PART = re.compile(r"[0-9A-Fa-f]{1,2}")
+
+# YYYY-MM-DD, 'T' or ' ', HH:MM:SS, then nothing, a literal Z or a ±HH:MM / ±HHMM offset.
+# No fractional seconds (5.x tries only these strptime formats).
+_TSTAMP = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:(Z)|([+-])([0-9]{2}):?([0-9]{2}))?"
+)
+
+_ONE_SECOND = timedelta(seconds=1)
+
+
+def normalise_mac(mac: str) -> str:
+    """``a:b:c:1:2:3`` -> ``0A:0B:0C:01:02:03``; anything but six hex parts raises ValueError."""
+    parts = mac.split(":")
+    if len(parts) != 6:
+        raise ValueError(f"{len(parts)} parts instead of 6")
+    for p in parts:
+        if _HEX_PART.fullmatch(p) is None:
+            raise ValueError(f"part {p!r} is not one or two hex digits")
+    return ":".join(f"{int(p, 16):02X}" for p in parts)
+
+
+def parse_tstamp(text: str) -> datetime:
+    """A publisher timestamp as naive UTC.
+
+    Accepted: ``%Y-%m-%dT%H:%M:%S`` and ``%Y-%m-%d %H:%M:%S``, each bare (taken as
+    UTC), with a trailing ``Z``, or with an offset such as ``+01:00`` (converted to
+    UTC).  Everything else raises ValueError.
+    """
+    m = _TSTAMP.fullmatch(text)
+    if m is None:
+        raise ValueError("not one of the accepted formats")
+    date, time, _z, sign, hh, mm = m.groups()
+    t = datetime.fromisoformat(f"{date} {time}")  # validates month/day/hour ranges
+    if sign is not None:
+        h, mi = int(hh), int(mm)
+        if h > 23 or mi > 59:
+            raise ValueError("offset out of range")
+        delta = timedelta(hours=h, minutes=mi)
+        t = t - delta if sign == "+" else t + delta
+    return t
+
+
+def round_to_second(t: datetime) -> datetime:
+    """Subscriber time: +0.5 s then drop the microseconds (round half up to the second)."""
+    if t.microsecond >= 500_000:
+        return t.replace(microsecond=0) + _ONE_SECOND
+    return t.replace(microsecond=0)

@@ -1,0 +1,87 @@
+"""Attribute a reading to the instrument version valid at its own timestamp (spec §4.1, §4.2).
+
+Why a per-name memo: this runs for every reading and consecutive readings of one
+photometer almost always land on the same (mapping, version) pair.  The memo is
+tied to the catalogue's identity and to the identity and length of its row lists
+(``Catalog.apply`` either replaces a list or appends to it), and every hit is
+re-checked against both half-open windows, so a reading held across a rename still
+resolves to the version valid at its own time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessdb_core.catalog import Catalog, Mapping, Version
+from tessdb_core.contracts import ResolvedReading
+from tessdb_core.events import Reading, Reason, Rejection, TimestampSource
+
+from .config import config_of
+
+__all__ = ["resolve", "units_id"]
+
+PLUGIN = "tess"
+STAGE = "resolve"
+_PUBLISHER = TimestampSource.PUBLISHER
+
+
+def units_id(reading: Reading) -> int:
+    """``tess_units_t`` id: 0 Subscriber, 1 Publisher, +2 when imported offline."""
+    return (2 if reading.message.imported else 0) + (1 if reading.tstamp_source == _PUBLISHER else 0)
+
+
+class _Memo:
+    """Last (mapping, version) hit per name for one state of one catalogue."""
+
+    __slots__ = ("catalog", "mappings", "n_mappings", "versions", "n_versions", "hits")
+
+    def __init__(self) -> None:
+        self.catalog: Catalog | None = None
+        self.mappings: list | None = None
+        self.n_mappings = -1
+        self.versions: list | None = None
+        self.n_versions = -1
+        self.hits: dict[str, tuple[Mapping, Version]] = {}
+
+    def sync(self, catalog: Catalog) -> dict[str, tuple[Mapping, Version]]:
+        maps, vers = catalog.mappings, catalog.versions
+        if (catalog is not self.catalog or maps is not self.mappings or vers is not self.versions
+                or len(maps) != self.n_mappings or len(vers) != self.n_versions):
+            self.catalog, self.mappings, self.versions = catalog, maps, vers
+            self.n_mappings, self.n_versions = len(maps), len(vers)
+            self.hits = {}
+        return self.hits
+
+
+_memo = _Memo()
+
+
+def _reject(reason: str, detail: str, reading: Reading, field: str | None = None) -> Rejection:
+    return Rejection(reason, detail, STAGE, PLUGIN, field, reading.name)
+
+
+def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReading | Rejection:
+    """The version valid at ``reading.tstamp`` with the units id, or why there is none."""
+    name = reading.name
+    t = reading.tstamp
+    hits = _memo.sync(catalog)
+    hit = hits.get(name)
+    if hit is not None and hit[0].since <= t < hit[0].until and hit[1].since <= t < hit[1].until:
+        version = hit[1]
+    else:
+        mapping = catalog.mapping_at(name, t)
+        if mapping is None:
+            return _reject(Reason.UNKNOWN_PHOTOMETER, f"No TESS {name} registered at {t}: no name mapping", reading)
+        version = catalog.version_at(mapping.mac, t)
+        if version is None:
+            return _reject(Reason.UNKNOWN_PHOTOMETER,
+                           f"No TESS {name} registered at {t}: MAC {mapping.mac} has no instrument version",
+                           reading)
+        hits[name] = (mapping, version)
+    h = reading.hash
+    if h is not None and h != version.mac.replace(":", "")[-3:]:
+        return _reject(Reason.HASH_MISMATCH,
+                       f"field 'hash' = {h!r} of {name} does not match MAC {version.mac}", reading, "hash")
+    if not version.authorised and config_of(settings).auth_filter:
+        return _reject(Reason.NOT_AUTHORISED, f"TESS {name} (MAC {version.mac}) is not authorised", reading)
+    return ResolvedReading(reading, version, units_id(reading))

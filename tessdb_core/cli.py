@@ -1,0 +1,304 @@
+"""The ``tessdb-core`` command.
+
+Errors are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
+Plugins add their own commands through the ``tessdb_cli_commands`` hook.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from loguru import logger
+
+from . import __version__, app as app_mod
+from .contracts import StoreError
+from .plugins import PluginError
+from .settings import SettingsError
+
+#: exceptions that are the user's to fix: shown as one line, never as a traceback
+USER_ERRORS = (SettingsError, PluginError, StoreError, LookupError, ValueError, OSError)
+
+
+@dataclass
+class Options:
+    settings_file: str | None
+    env: str | None
+    debug: bool
+    _app: app_mod.App | None = None
+
+    def app(self, console: bool | None = None) -> app_mod.App:
+        if self._app is None:
+            self._app = app_mod.create(self.settings_file, self.env, console=console, debug=self.debug)
+        return self._app
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+def emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(data)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Plain aligned columns for terminal output."""
+    cells = [[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False), envvar="TESSDB_SETTINGS",
+              help="Settings file (TOML) layered over the defaults.")
+@click.option("--env", type=click.Choice(["default", "production"]), default=None,
+              help="Settings environment (default: $TESSDB_ENV or 'default').")
+@click.option("--debug", is_flag=True, help="Debug logs, and tracebacks on errors.")
+@click.version_option(__version__, prog_name="tessdb-core")
+@click.pass_context
+def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: bool) -> None:
+    """tessdb-core: collect TESS photometer readings into the STARS4ALL star schema."""
+    ctx.obj = Options(settings_file, env, debug)
+
+
+@cli.command()
+def version() -> None:
+    """Print the version of the engine and of every plugin."""
+    click.echo(f"tessdb-core {__version__}")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@pass_options
+def plugins_cmd(opts: Options, as_json: bool) -> None:
+    """List every plugin: distribution, version, hooks and state (active, blocked, failed)."""
+    infos = [i.as_dict() for i in opts.app(console=False).pm.listing()]
+    if as_json:
+        emit(infos, True)
+        return
+    for i in infos:
+        i["hooks"] = ", ".join(h.removeprefix("tessdb_") for h in i["hooks"])
+    click.echo(table(infos, ["name", "distribution", "version", "state", "hooks", "error"]))
+
+
+@cli.group("settings")
+def settings_group() -> None:
+    """Inspect the settings in force."""
+
+
+@settings_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON instead of TOML-like text.")
+@pass_options
+def settings_show(opts: Options, as_json: bool) -> None:
+    """Show the validated settings (secrets redacted)."""
+    data = opts.app(console=False).settings.redacted()
+    if as_json:
+        emit(data, True)
+        return
+    click.echo(_toml_like(data))
+
+
+def _toml_like(data: dict[str, Any], prefix: str = "") -> str:
+    lines, tables = [], []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            lines.append(f"{k} = {json.dumps(v)}")
+    out = []
+    if prefix or lines:
+        out.append(f"[{prefix}]" if prefix else "")
+        out.extend(lines)
+    for k, v in tables:
+        out.append(_toml_like(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(x for x in out if x is not None).strip("\n") + "\n"
+
+
+@cli.command()
+@click.option("--db", help="Database path or URL (default: setting dbase.url).")
+@pass_options
+def init(opts: Options, db: str | None) -> None:
+    """Create the star schema and its preload (idempotent)."""
+    app = opts.app()
+    store = app.store(db)
+    click.echo(store.initialise())
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--db", help="Database path or URL (default: setting dbase.url).")
+@click.option("--json", "as_json", is_flag=True, help="Print the counters as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: large files on a terminal).")
+@pass_options
+def ingest(opts: Options, files: tuple[str, ...], db: str | None, as_json: bool, progress: bool | None) -> None:
+    """Ingest JSON Lines captures (FILE... or - for stdin) through the live pipeline."""
+    from .ingest import ingest as run
+
+    app = opts.app()
+    for f in files:
+        if f != "-":
+            with open(f, "rb"):
+                pass  # fail early, naming the file, before anything is written
+    stats = run(app, list(files), db, progress)
+    emit(stats.as_dict() if as_json else _summary(stats.as_dict()), as_json)
+
+
+def _summary(d: dict[str, Any], indent: str = "") -> str:
+    lines = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            lines.append(f"{indent}{k}:")
+            lines.append(_summary(v, indent + "  ") if v else f"{indent}  (none)")
+        else:
+            lines.append(f"{indent}{k}: {v}")
+    return "\n".join(lines)
+
+
+# -- quarantine ---------------------------------------------------------------------------------
+@cli.group()
+def quarantine() -> None:
+    """List, inspect, count, purge and replay the messages that were not stored."""
+
+
+def _quarantine(opts: Options):
+    from .quarantine import Quarantine
+
+    return Quarantine(opts.app(console=False).settings.inbox.path)
+
+
+_reason = click.option("--reason", help="Only this reason (e.g. unknown_photometer).")
+_name = click.option("--name", help="Only this photometer name.")
+
+
+@quarantine.command("list")
+@_reason
+@_name
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0 = all).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_options
+def quarantine_list(opts: Options, reason: str | None, name: str | None, limit: int, as_json: bool) -> None:
+    """List quarantined messages, oldest first."""
+    entries = [e.as_dict(with_payload=as_json) for e in _quarantine(opts).entries(reason, name, limit or None)]
+    if as_json:
+        emit(entries, True)
+    else:
+        click.echo(table(entries, ["id", "at", "reason", "stage", "plugin", "name", "topic", "detail"]))
+
+
+@quarantine.command("show")
+@click.argument("entry_id", type=int)
+@pass_options
+def quarantine_show(opts: Options, entry_id: int) -> None:
+    """Show one quarantined message with its raw payload."""
+    entry = _quarantine(opts).get(entry_id)
+    if entry is None:
+        raise LookupError(f"no quarantine entry with id {entry_id}")
+    emit(entry.as_dict(), True)
+
+
+@quarantine.command("count")
+@_reason
+@_name
+@click.option("--json", "as_json", is_flag=True)
+@pass_options
+def quarantine_count(opts: Options, reason: str | None, name: str | None, as_json: bool) -> None:
+    """Count quarantined messages per reason."""
+    counts = _quarantine(opts).count(reason, name)
+    if as_json:
+        emit(counts, True)
+    else:
+        click.echo("\n".join(f"{k}: {v}" for k, v in counts.items()) or "quarantine is empty")
+
+
+@quarantine.command("purge")
+@_reason
+@_name
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_options
+def quarantine_purge(opts: Options, reason: str | None, name: str | None, yes: bool) -> None:
+    """Delete quarantined messages (all, or those of a reason / photometer)."""
+    q = _quarantine(opts)
+    total = sum(q.count(reason, name).values())
+    if total and not yes:
+        click.confirm(f"Delete {total} quarantined message(s)?", abort=True)
+    click.echo(f"purged {q.purge(reason, name)} message(s)")
+
+
+@quarantine.command("replay")
+@_reason
+@_name
+@click.option("--db", help="Database path or URL (default: setting dbase.url).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_options
+def quarantine_replay(opts: Options, reason: str | None, name: str | None, db: str | None, as_json: bool) -> None:
+    """Run quarantined messages through the pipeline again (e.g. after a late registration)."""
+    from .replay import replay
+
+    result = replay(opts.app(), reason, name, db)
+    emit(result if as_json else _summary(result), as_json)
+
+
+# -- entry point --------------------------------------------------------------------------------
+def _add_plugin_commands(argv: list[str]) -> None:
+    """Let plugins add commands; a broken plugin must not break ``--help``."""
+    settings_file = _argv_value(argv, "--settings")
+    env = _argv_value(argv, "--env")
+    try:
+        plugins_section = app_mod._bootstrap_plugins_section(settings_file, env)  # noqa: SLF001
+        from .plugins import build
+        from .settings import Settings
+
+        pm = build(Settings({"plugins": plugins_section}))
+        pm.hook.tessdb_cli_commands(cli=cli)
+    except Exception as exc:  # reported properly when a command loads the app
+        logger.bind(ns="cli").debug("plugin commands not added: {}", exc)
+
+
+def _argv_value(argv: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}", backtrace=False, diagnose=False)
+    _add_plugin_commands(argv)
+    debug = "--debug" in argv
+    try:
+        cli.main(args=argv, prog_name="tessdb-core", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except USER_ERRORS as exc:
+        if debug:
+            raise
+        click.echo(f"tessdb-core: error: {exc}", err=True)
+        return 2
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"tessdb-core: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                   err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

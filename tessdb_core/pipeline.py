@@ -1,0 +1,201 @@
+"""The core loop: decode -> validate -> register | filter -> resolve -> store.
+
+One message at a time, one way.  Readings are written in batches of
+``[dbase] buffer_size``; registrations are applied at once (each in its own
+transaction) and mirrored in the in-memory catalogue.  Every outcome is
+counted; a message that is not stored goes to the quarantine with its reason,
+and a plugin that raises only costs the message it was handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from loguru import logger
+
+from .contracts import ResolvedReading, Store
+from .events import Message, Reading, Reason, Registration, Rejection
+from .quarantine import Quarantine
+from .stages import PluginFailure, Stages
+from .stats import REJECTION_COUNTER, Stats
+
+log = logger.bind(ns="pipeline")
+
+
+class Pipeline:
+    """Runs every stage for each message handed to :meth:`process`."""
+
+    def __init__(self, stages: Stages, settings: Any, store: Store, quarantine: Quarantine,
+                 stats: Stats | None = None):
+        self.stages = stages
+        self.settings = settings
+        self.store = store
+        self.quarantine = quarantine
+        self.stats = stats or Stats()
+        self.filters = stages.filters(settings)
+        self.catalog = store.load_catalog()
+        self.batch: list[ResolvedReading] = []
+        self.buffer_size = int(settings.get("dbase.buffer_size", 1000))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self, messages: Iterable[Message]) -> Stats:
+        """Process every message, then release the filter windows and write everything."""
+        for message in messages:
+            self.process(message)
+        self.flush()
+        return self.stats
+
+    def process(self, message: Message) -> None:
+        stats = self.stats
+        stats.mqtt["num_published"] += 1
+        settings = self.settings
+        try:
+            event = self.stages.decode(message, settings)
+            if event is None:
+                self.reject(message, Rejection(Reason.UNKNOWN_TOPIC, f"no decoder accepts topic {message.topic!r}",
+                                               stage="decode", field="topic"))
+                return
+            if type(event) is Rejection:
+                self.reject(message, event)
+                return
+            problem = self.stages.validate(event, settings)
+        except PluginFailure as failure:
+            self._plugin_failed(message, failure)
+            return
+        if problem is not None and not problem.quarantined:
+            stats.mqtt["num_filtered"] += 1
+            stats.discarded[problem.reason] += 1
+            log.bind(name=problem.name).debug("Discarded payload by {}: {}", problem.reason, problem.detail)
+            return
+        if type(event) is Registration:
+            stats.mqtt["num_register"] += 1
+            if problem is not None:
+                self.reject(message, problem)
+                return
+            self._register(event)
+        else:
+            stats.mqtt["num_readings"] += 1
+            if problem is not None:
+                self.reject(message, problem)
+                return
+            self._filter(event)
+
+    # -- registrations -----------------------------------------------------------------------
+    def _register(self, registration: Registration) -> None:
+        try:
+            plan = self.stages.register(registration, self.catalog, self.settings)
+        except PluginFailure as failure:
+            self._plugin_failed(registration.message, failure, registration.name)
+            return
+        if plan is None:
+            self.reject(registration.message, Rejection(Reason.PLUGIN_ERROR, "no plugin decided this registration",
+                                                        stage="register", name=registration.name))
+            return
+        if type(plan) is Rejection:
+            self.reject(registration.message, plan)
+            return
+        try:
+            applied = self.store.apply_registration(plan) if plan.changes_anything else plan
+        except Exception as exc:  # keep the message: it can be replayed from the quarantine
+            log.error("Registration of {} not applied: {}: {}", registration.name, type(exc).__name__, exc)
+            self.reject(registration.message, Rejection(Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",
+                                                        stage="store", plugin="store", name=registration.name))
+            return
+        self.catalog.apply(applied)
+        counters = self.stats.register
+        counters["num_registered"] += 1
+        counters["num_" + applied.case] += 1
+        if applied.message:
+            logger.bind(ns="dbase", name=registration.name).info(applied.message)
+
+    # -- readings ----------------------------------------------------------------------------
+    def _filter(self, reading: Reading) -> None:
+        pending = [reading]
+        for f in self.filters:
+            released: list[Reading] = []
+            for r in pending:
+                try:
+                    out, dropped = f.process(r)
+                except Exception as exc:
+                    self._plugin_failed(r.message, PluginFailure("filter", f.name, exc), r.name)
+                    continue
+                if dropped:
+                    self.stats.filtered[f.name] += len(dropped)
+                released.extend(out)
+            pending = released
+            if not pending:
+                return
+        for r in pending:
+            self._resolve(r)
+
+    def _resolve(self, reading: Reading) -> None:
+        counters = self.stats.readings
+        counters["num_readings"] += 1
+        try:
+            resolved = self.stages.resolve(reading, self.catalog, self.settings)
+        except PluginFailure as failure:
+            self._plugin_failed(reading.message, failure, reading.name)
+            return
+        if type(resolved) is ResolvedReading:
+            self.batch.append(resolved)
+            if len(self.batch) >= self.buffer_size:
+                self.write()
+            return
+        if resolved is None:
+            resolved = Rejection(Reason.PLUGIN_ERROR, "no plugin resolved this reading", stage="resolve",
+                                 name=reading.name)
+        key = REJECTION_COUNTER.get(resolved.reason)
+        if key:
+            counters[key] += 1
+        self.reject(reading.message, resolved)
+
+    def write(self) -> None:
+        """Write the pending batch; duplicates are counted, failures quarantined, nothing lost."""
+        batch, self.batch = self.batch, []
+        if batch:
+            try:
+                report = self.store.write_readings(batch)
+            except Exception as exc:
+                log.error("Batch of {} readings not written: {}: {}", len(batch), type(exc).__name__, exc)
+                for r in batch:
+                    self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",
+                                                             stage="store", plugin="store", name=r.reading.name))
+            else:
+                self.stats.stored += report.stored
+                self.stats.readings["rej_duplicated"] += len(report.duplicates)
+                for r, error in report.failed:
+                    log.error("Reading of {} at {} not written: {}", r.reading.name, r.reading.tstamp, error)
+                    self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, error, stage="store",
+                                                             plugin="store", name=r.reading.name))
+        self.quarantine.commit()
+
+    def flush(self) -> None:
+        """Release every reading held in the filter windows, then write every buffer."""
+        carry: list[Reading] = []
+        for f in self.filters:
+            released: list[Reading] = []
+            for r in carry:
+                out, dropped = f.process(r)
+                if dropped:
+                    self.stats.filtered[f.name] += len(dropped)
+                released.extend(out)
+            released.extend(f.flush())
+            carry = released
+        for r in carry:
+            self._resolve(r)
+        self.write()
+
+    # -- refusals ----------------------------------------------------------------------------
+    def reject(self, message: Message, rejection: Rejection) -> None:
+        if not rejection.quarantined:
+            self.stats.discarded[rejection.reason] += 1
+            return
+        self.stats.quarantined[rejection.reason] += 1
+        self.quarantine.add(message, rejection)
+        logger.bind(ns=rejection.stage or "pipeline", name=rejection.name).info(
+            "Quarantined message on {} ({}): {}", message.topic, rejection.reason, rejection.detail)
+
+    def _plugin_failed(self, message: Message, failure: PluginFailure, name: str | None = None) -> None:
+        log.error("{} (message on {} quarantined)", failure, message.topic)
+        self.reject(message, failure.rejection(name))

@@ -1,0 +1,118 @@
+"""A typed facade over the stage hooks, with each plugin's failure contained.
+
+The engine calls the hook implementations itself, in pluggy's order (``tryfirst``
+/ ``trylast`` honoured, last registered first), so that it knows which plugin
+raised and can quarantine just that message under the plugin's name; it also
+spares the hot path pluggy's per-call machinery.  Stage hooks therefore do not
+support hookwrappers (a wrapper is refused at start with a clear message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .events import Reason, Rejection
+from .plugins import PluginManager
+
+
+class PluginFailure(Exception):
+    """A plugin raised inside a stage; carries the plugin name for the quarantine."""
+
+    def __init__(self, stage: str, plugin: str, error: BaseException):
+        super().__init__(f"plugin {plugin!r} failed in stage {stage}: {type(error).__name__}: {error}")
+        self.stage, self.plugin, self.error = stage, plugin, error
+
+    def rejection(self, name: str | None = None) -> Rejection:
+        return Rejection(Reason.PLUGIN_ERROR, f"{type(self.error).__name__}: {self.error}",
+                         stage=self.stage, plugin=self.plugin, name=name)
+
+
+Impl = tuple[str, Callable[..., Any]]
+
+
+def _adapt(fn: Callable[..., Any], wanted: tuple[str, ...], spec: tuple[str, ...]) -> Callable[..., Any]:
+    """Call an implementation positionally even when it declares only some of the
+    spec's arguments (pluggy allows that)."""
+    if wanted == spec[: len(wanted)]:
+        return fn if len(wanted) == len(spec) else (lambda *args: fn(*args[: len(wanted)]))
+    picks = [spec.index(name) for name in wanted]
+    return lambda *args: fn(*(args[i] for i in picks))
+
+
+class Stages:
+    """decode / validate / register / resolve / filters / store, as plain method calls."""
+
+    def __init__(self, pm: PluginManager):
+        self.pm = pm
+        self.decoders = self._impls("tessdb_decode")
+        self.validators = self._impls("tessdb_validate")
+        self.registrars = self._impls("tessdb_register")
+        self.resolvers = self._impls("tessdb_resolve")
+
+    def _impls(self, hook: str) -> list[Impl]:
+        caller = getattr(self.pm.hook, hook)
+        impls = caller.get_hookimpls()
+        wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
+        if wrappers:
+            raise ValueError(f"hook {hook} does not accept wrappers (plugins: {', '.join(wrappers)})")
+        spec = caller.spec.argnames if caller.spec else ()
+        return [(i.plugin_name, _adapt(i.function, tuple(i.argnames), tuple(spec))) for i in reversed(impls)]
+
+    @staticmethod
+    def _first(stage: str, impls: list[Impl], *args: Any) -> Any:
+        for plugin, fn in impls:
+            try:
+                result = fn(*args)
+            except Exception as exc:
+                raise PluginFailure(stage, plugin, exc) from exc
+            if result is not None:
+                if type(result) is Rejection and not result.plugin:
+                    result.plugin, result.stage = plugin, result.stage or stage
+                return result
+        return None
+
+    def decode(self, message, settings):
+        return self._first("decode", self.decoders, message, settings)
+
+    def validate(self, event, settings) -> Rejection | None:
+        """The first objection of any plugin, or None."""
+        for plugin, fn in self.validators:
+            try:
+                problems = fn(event, settings)
+            except Exception as exc:
+                raise PluginFailure("validate", plugin, exc) from exc
+            if problems:
+                problem = problems[0]
+                if not problem.plugin:
+                    problem.plugin, problem.stage = plugin, problem.stage or "validate"
+                return problem
+        return None
+
+    def register(self, registration, catalog, settings):
+        return self._first("register", self.registrars, registration, catalog, settings)
+
+    def resolve(self, reading, catalog, settings):
+        return self._first("resolve", self.resolvers, reading, catalog, settings)
+
+    def filters(self, settings) -> list:
+        """Every filter made by the factories, ordered by ``[filter] chain``; unlisted ones are unused."""
+        made = {}
+        for plugin, fn in reversed(self._impls("tessdb_filters")):
+            try:
+                for f in fn(settings) or ():
+                    made[f.name] = f
+            except Exception as exc:
+                raise PluginFailure("filter", plugin, exc) from exc
+        chain = list(settings.get("filter.chain", ()))
+        unknown = [n for n in chain if n not in made]
+        if unknown:
+            raise ValueError(f"setting filter.chain names unknown filter(s) {', '.join(unknown)}; "
+                             f"available: {', '.join(sorted(made)) or 'none'}")
+        return [made[n] for n in chain]
+
+    def store(self, url: str, settings):
+        store = self.pm.hook.tessdb_store(url=url, settings=settings)
+        if store is None:
+            raise LookupError(f"no installed store plugin handles dbase.url = {url!r}")
+        return store
