@@ -10,6 +10,7 @@ resolves to the version valid at its own time.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tessdb_core.catalog import Catalog, Mapping, Version
@@ -41,9 +42,9 @@ class _Memo:
         self.n_mappings = -1
         self.versions: list | None = None
         self.n_versions = -1
-        self.hits: dict[str, tuple[Mapping, Version]] = {}
+        self.hits: dict[str, tuple[datetime, datetime, Version]] = {}
 
-    def sync(self, catalog: Catalog) -> dict[str, tuple[Mapping, Version]]:
+    def sync(self, catalog: Catalog) -> dict[str, tuple[datetime, datetime, Version]]:
         maps, vers = catalog.mappings, catalog.versions
         if (catalog is not self.catalog or maps is not self.mappings or vers is not self.versions
                 or len(maps) != self.n_mappings or len(vers) != self.n_versions):
@@ -56,6 +57,19 @@ class _Memo:
 _memo = _Memo()
 
 
+def _unshadowed_until(rows: list, row: Mapping | Version) -> datetime:
+    """End of the part of ``row``'s window where no newer row (later in ``rows``,
+    which is sorted by since) takes precedence: overlapping legacy rows stay exact."""
+    hi = row.until
+    for i in range(len(rows) - 1, -1, -1):
+        r = rows[i]
+        if r is row:
+            break
+        if r.since < hi:
+            hi = r.since
+    return hi
+
+
 def _reject(reason: str, detail: str, reading: Reading, field: str | None = None) -> Rejection:
     return Rejection(reason, detail, STAGE, PLUGIN, field, reading.name)
 
@@ -66,8 +80,8 @@ def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReadin
     t = reading.tstamp
     hits = _memo.sync(catalog)
     hit = hits.get(name)
-    if hit is not None and hit[0].since <= t < hit[0].until and hit[1].since <= t < hit[1].until:
-        version = hit[1]
+    if hit is not None and hit[0] <= t < hit[1]:
+        version = hit[2]
     else:
         mapping = catalog.mapping_at(name, t)
         if mapping is None:
@@ -77,7 +91,10 @@ def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReadin
             return _reject(Reason.UNKNOWN_PHOTOMETER,
                            f"No TESS {name} registered at {t}: MAC {mapping.mac} has no instrument version",
                            reading)
-        hits[name] = (mapping, version)
+        lo = mapping.since if mapping.since > version.since else version.since
+        hi = min(_unshadowed_until(catalog.mappings_of_name(name), mapping),
+                 _unshadowed_until(catalog.versions_of(mapping.mac), version))
+        hits[name] = (lo, hi, version)
     h = reading.hash
     if h is not None and h != version.mac.replace(":", "")[-3:]:
         return _reject(Reason.HASH_MISMATCH,
