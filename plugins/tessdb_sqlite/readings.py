@@ -67,7 +67,10 @@ def split_rows(batch: Sequence[ResolvedReading]) -> tuple[
     """Sort by timestamp (the primary key's order, for locality) and build the rows.
 
     Returns (TESS-W items, their rows, TESS4C items, their rows, unbuildable items)."""
-    items = sorted(batch, key=_tstamp)
+    try:
+        items = sorted(batch, key=_tstamp)
+    except TypeError:  # a reading without a usable timestamp: it fails below, alone
+        items = list(batch)
     w_items: list[ResolvedReading] = []
     c_items: list[ResolvedReading] = []
     bad: list[tuple[ResolvedReading, str]] = []

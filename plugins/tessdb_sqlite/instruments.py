@@ -1,0 +1,95 @@
+"""tess_t / name_to_mac_t rows <-> catalogue Mapping / Version.
+
+Read side accepts every historical layout and timestamp format; write side
+always produces 5.x-format timestamps and names its columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping as MappingT
+
+from tessdb_core.catalog import CURRENT, EXPIRED, Mapping, Version
+from tessdb_core.contracts import StoreError
+
+from .timestamps import format_ts, parse_ts
+
+#: name_to_mac_t columns written (rowid is assigned by SQLite)
+MAPPING_COLUMNS: tuple[str, ...] = ("name", "mac_address", "valid_since", "valid_until", "valid_state")
+
+#: tess_t columns written (tess_id is assigned by SQLite; legacy extras take their defaults)
+VERSION_COLUMNS: tuple[str, ...] = (
+    "mac_address", "valid_since", "valid_until", "valid_state", "model", "firmware",
+    "authorised", "registered", "nchannels",
+    "zp1", "filter1", "offset1", "zp2", "filter2", "offset2",
+    "zp3", "filter3", "offset3", "zp4", "filter4", "offset4",
+    "location_id", "observer_id",
+)
+#: offsets arrived with 4.x data model 04; a 03 database lacks them
+OPTIONAL_VERSION_COLUMNS = frozenset({"offset1", "offset2", "offset3", "offset4"})
+
+
+def state_of(current: bool) -> str:
+    return CURRENT if current else EXPIRED
+
+
+def mapping_row(m: Mapping) -> tuple:
+    return (m.name, m.mac, format_ts(m.since), format_ts(m.until), state_of(m.current))
+
+
+def version_row(v: Version) -> tuple:
+    """Values for VERSION_COLUMNS; unused channels get NULL zero point/filter and 0.0 offset."""
+    n = len(v.zp)
+    if n not in (1, 4):
+        raise StoreError(f"instrument {v.mac}: {n} channels is not supported (1 or 4)")
+    zp = list(v.zp) + [None] * (4 - n)
+    filters = list(v.filters) + [None] * (4 - len(v.filters))
+    offsets = [0.0 if o is None else float(o) for o in v.offsets] + [0.0] * (4 - len(v.offsets))
+    channels: list[Any] = []
+    for i in range(4):
+        channels += [zp[i], filters[i], offsets[i]]
+    return (
+        v.mac, format_ts(v.since), format_ts(v.until), state_of(v.current), v.model, v.firmware,
+        1 if v.authorised else 0, v.registered, n, *channels, v.location_id, v.observer_id,
+    )
+
+
+def mapping_from_row(row: MappingT[str, Any]) -> Mapping:
+    try:
+        return Mapping(
+            name=row["name"], mac=row["mac_address"],
+            since=parse_ts(row["valid_since"]), until=parse_ts(row["valid_until"]),
+            current=row["valid_state"] == CURRENT, key=row["rowid"],
+        )
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"name_to_mac_t row {row.get('rowid')} is unreadable: {exc}") from None
+
+
+def version_from_row(row: MappingT[str, Any]) -> Version:
+    try:
+        n = int(row["nchannels"] or 1)
+        n = min(max(n, 1), 4)
+        channels = range(1, n + 1)
+        return Version(
+            mac=row["mac_address"],
+            since=parse_ts(row["valid_since"]), until=parse_ts(row["valid_until"]),
+            current=row["valid_state"] == CURRENT,
+            model=row["model"], firmware=row["firmware"],
+            authorised=_as_bool(row["authorised"]), registered=row["registered"],
+            zp=tuple(row[f"zp{i}"] for i in channels),
+            filters=tuple(row[f"filter{i}"] for i in channels),
+            offsets=tuple(float(row.get(f"offset{i}") or 0.0) for i in channels),
+            location_id=_as_id(row["location_id"]), observer_id=_as_id(row["observer_id"]),
+            tess_id=row["tess_id"],
+        )
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"tess_t row {row.get('tess_id')} is unreadable: {exc}") from None
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):  # hand-edited rows: '1', 'true'
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def _as_id(value: Any) -> int:
+    return -1 if value is None else int(value)
