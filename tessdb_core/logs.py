@@ -77,10 +77,8 @@ def setup(settings: Any, console: bool | None = None, debug: bool = False) -> No
     LEVELS.update(logs)
     if debug:
         LEVELS.default = min(LEVELS.default, LEVEL_NO["debug"])
-    for sink_id in _sink_ids:
-        logger.remove(sink_id)
+    logger.remove()  # every sink, loguru's own default stderr sink included
     _sink_ids.clear()
-    logger.remove()  # loguru's own default stderr sink
     logger.configure(extra={"ns": "tessdb"})
     floor = LEVELS.floor
     if logs.get("console", True) if console is None else console:

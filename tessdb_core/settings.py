@@ -128,7 +128,7 @@ def rule(key: str, expected: str, check: Callable[[Any], bool], *, required: boo
 
     return Validator(
         key,
-        must_exist=required,
+        must_exist=True if required else None,
         condition=condition,
         messages={
             "condition": f"setting {key} = {{value!r}} is not valid: expected {expected}",

@@ -1,0 +1,119 @@
+"""The core loop with test-only plugins: outcomes counted, failures contained, order kept."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tessdb_core.events import Message
+from tessdb_core.pipeline import Pipeline
+from tessdb_core.plugins import build
+from tessdb_core.quarantine import Quarantine
+from tessdb_core.settings import Settings
+from tessdb_core.stages import Stages
+
+from .toy_plugins import Exploding, MemoryStore, MemoryStorePlugin, ToyFilters, ToyFormat
+
+T = datetime(2026, 3, 1, 22, 0, 0)
+
+
+def make(tmp_path, chain=("dropzeros", "tagger"), buffer_size=4, store=None, extra=()):
+    settings = Settings.from_dict({"filter": {"chain": list(chain)}, "dbase": {"buffer_size": buffer_size,
+                                                                               "url": "memory://"}})
+    store = store or MemoryStore()
+    filters = ToyFilters()
+    pm = build(settings, extra=[("toy", ToyFormat()), ("toyfilters", filters),
+                                ("memstore", MemoryStorePlugin(store)), *extra], entrypoints=False)
+    stages = Stages(pm)
+    q = Quarantine(tmp_path / "inbox.db")
+    return Pipeline(stages, settings, stages.store("memory://", settings), q), store, q, filters
+
+
+def reading(seq, mag=20.0, name="stars1", offset=None):
+    return Message("toy/reading", f"{name}:{seq}:{mag}".encode(), T + timedelta(seconds=offset if offset is not None else seq))
+
+
+def register(name="stars1"):
+    return Message("toy/register", name.encode(), T)
+
+
+def test_readings_flow_through_filters_batches_and_flush(tmp_path):
+    p, store, q, filters = make(tmp_path)
+    msgs = [register()] + [reading(i, 0.0 if i in (4, 5) else 20.0) for i in range(1, 11)]
+    stats = p.run(msgs)
+    # 10 readings: seq 4, 5 dropped (zeros); 3, 6, 9 held until flush; all others stored
+    assert sorted(r.reading.seq for r in store.rows.values()) == [1, 2, 3, 6, 7, 8, 9, 10]
+    assert stats.mqtt == {"num_published": 11, "num_readings": 10, "num_register": 1, "num_filtered": 0}
+    assert stats.register["num_registered"] == 1 and stats.register["num_created"] == 1
+    assert stats.filtered == {"dropzeros": 2}
+    assert stats.stored == 8
+    assert stats.readings["num_readings"] == 8
+    # chain order from settings: tagger sees what dropzeros released, held ones at flush time
+    assert filters.made[0][1].seen == [1, 2, 7, 8, 10, 3, 6, 9]
+    # batches of 4, then the flush writes the rest
+    assert store.batches == 2
+
+
+def test_chain_order_comes_from_settings(tmp_path):
+    p, store, q, filters = make(tmp_path, chain=("tagger", "dropzeros"))
+    p.run([register()] + [reading(i) for i in (1, 2, 3)])
+    assert [f.name for f in p.filters] == ["tagger", "dropzeros"]
+    assert filters.made[0][1].seen == [1, 2, 3]  # the tagger now sees everything first
+
+
+def test_unknown_filter_in_chain_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="filter.chain names unknown filter.*nosuch"):
+        make(tmp_path, chain=("nosuch",))
+
+
+def test_a_plugin_that_raises_quarantines_only_that_message(tmp_path):
+    p, store, q, _ = make(tmp_path, extra=[("exploding", Exploding())])
+    p.run([register(), reading(1), Message("toy/reading", b"boom:2:20", T), reading(4)])
+    assert sorted(r.reading.seq for r in store.rows.values()) == [1, 4]
+    entries = list(q.entries())
+    assert len(entries) == 1
+    e = entries[0]
+    assert (e.reason, e.plugin, e.stage) == ("plugin_error", "exploding", "decode")
+    assert "kaboom" in e.detail and bytes(e.payload) == b"boom:2:20"
+    assert p.stats.quarantined == {"plugin_error": 1}
+
+
+def test_rejections_are_quarantined_with_reason_and_discards_only_counted(tmp_path):
+    p, store, q, _ = make(tmp_path)
+    p.run([
+        register(),
+        reading(1),
+        Message("toy/reading", b"garbage", T),           # decode rejection
+        reading(2, name="badname"),                       # validation rejection
+        reading(4, name="banned"),                        # discard: counted, not kept
+        reading(5, name="stars9"),                        # not registered
+        Message("other/topic", b"x", T),                 # no decoder
+    ])
+    counts = q.count()
+    assert counts == {"bad_name": 1, "missing_field": 1, "unknown_photometer": 1, "unknown_topic": 1}
+    assert p.stats.mqtt["num_filtered"] == 1 and p.stats.discarded == {"blacklist": 1}
+    assert p.stats.readings["rej_not_registered"] == 1
+    e = next(q.entries(reason="missing_field"))
+    assert (e.plugin, e.stage, e.field) == ("toy", "decode", "payload")
+    assert [r.reading.seq for r in store.rows.values()] == [1]
+
+
+def test_duplicates_counted_and_failed_rows_quarantined_batch_goes_on(tmp_path):
+    store = MemoryStore(fail_on_seq=7)
+    p, store, q, _ = make(tmp_path, store=store, buffer_size=100)
+    p.run([register(), reading(1), reading(2), reading(2, offset=2), reading(7), reading(8)])
+    assert sorted(r.reading.seq for r in store.rows.values()) == [1, 2, 8]
+    assert p.stats.readings["rej_duplicated"] == 1
+    assert q.count() == {"store_error": 1}
+    assert "disk on fire" in next(q.entries()).detail
+
+
+def test_store_raising_keeps_every_reading_in_quarantine(tmp_path):
+    class Broken(MemoryStore):
+        def write_readings(self, batch):
+            raise OSError("disk full")
+
+    p, store, q, _ = make(tmp_path, store=Broken(), buffer_size=100)
+    p.run([register(), reading(1), reading(2)])
+    assert q.count() == {"store_error": 2}
