@@ -123,6 +123,7 @@ class SqliteStore:
                 c_cols = columns(conn, "tess_readings4c_t")
                 self._c = insert_plan("tess_readings4c_t", C_COLUMNS, c_cols, OPTIONAL_COLUMNS) if c_cols else None
                 self._tess_columns = tuple(tess_cols)
+                conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: the per-instrument index pages stay hot
                 self.journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
                 if self.journal_mode == "wal":
                     conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, safe in WAL
