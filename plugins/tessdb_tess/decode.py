@@ -34,6 +34,7 @@ _PUBLISHER = TimestampSource.PUBLISHER
 _SUBSCRIBER = TimestampSource.SUBSCRIBER
 _CHANNELS = ("F1", "F2", "F3", "F4")
 _OPTIONAL_FLOATS = ("az", "alt", "lat", "long", "height")
+_TESSW_REQUIRED = ("seq", "freq", "mag", "tamb", "tsky")
 
 
 class _Bad(Exception):
@@ -113,14 +114,28 @@ def _timestamp(d: dict, message: Message) -> tuple[datetime, str]:
 
 # -- readings -------------------------------------------------------------------------------
 def _reading(d: dict, message: Message, raw: str) -> Reading:
-    seq = _integer(_required(d, "seq"), "seq")
-    f4 = d.get("F4")
-    if f4 is None:
-        freq = (_number(_required(d, "freq"), "freq"),)
-        mag = (_number(_required(d, "mag"), "mag"),)
-        tamb = _number(_required(d, "tamb"), "tamb")
-        tsky = _number(_required(d, "tsky"), "tsky")
+    if "F4" not in d:
+        # the hot path: plain indexing, exact type tests, helpers only on the unusual case
+        try:
+            seq = d["seq"]
+            f = d["freq"]
+            m = d["mag"]
+            tamb = d["tamb"]
+            tsky = d["tsky"]
+        except KeyError:
+            for key in _TESSW_REQUIRED:
+                _required(d, key)
+            raise
+        if type(seq) is not int:
+            seq = _integer(seq, "seq")
+        freq = (f if type(f) is float else _number(f, "freq"),)
+        mag = (m if type(m) is float else _number(m, "mag"),)
+        if type(tamb) is not float:
+            tamb = _number(tamb, "tamb")
+        if type(tsky) is not float:
+            tsky = _number(tsky, "tsky")
     else:
+        seq = _integer(_required(d, "seq"), "seq")
         freqs = []
         mags = []
         for ch in _CHANNELS:

@@ -46,10 +46,10 @@ def parse_tstamp(text: str) -> datetime:
     m = _TSTAMP.fullmatch(text)
     if m is None:
         raise ValueError("not one of the accepted formats")
-    date, time, _z, sign, hh, mm = m.groups()
-    t = datetime.fromisoformat(f"{date} {time}")  # validates month/day/hour ranges
+    t = datetime.fromisoformat(text[:19])  # validates month/day/hour ranges
+    sign = m.group(4)
     if sign is not None:
-        h, mi = int(hh), int(mm)
+        h, mi = int(m.group(5)), int(m.group(6))
         if h > 23 or mi > 59:
             raise ValueError("offset out of range")
         delta = timedelta(hours=h, minutes=mi)

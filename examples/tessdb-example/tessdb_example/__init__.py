@@ -1,0 +1,81 @@
+"""Example tessdb-core plugin: a CSV payload decoder and a saturation filter."""
+
+from __future__ import annotations
+
+from tessdb_core import hookimpl
+from tessdb_core.events import Reading, Reason, Rejection, TimestampSource
+from tessdb_core.settings import is_str_list, rule
+
+FIELDS = ("seq", "freq", "mag", "tamb", "tsky")
+
+
+def _matches(topic: str, pattern: str) -> bool:
+    """MQTT topic filter matching for '+' and '#'."""
+    t, p = topic.split("/"), pattern.split("/")
+    for i, part in enumerate(p):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(t) == len(p)
+
+
+@hookimpl
+def tessdb_settings_defaults():
+    return {"example": {"topics": ["EXAMPLE/+/csv"]}}
+
+
+@hookimpl
+def tessdb_settings_validators():
+    return [rule("example.topics", "a list of topic filters", is_str_list)]
+
+
+@hookimpl
+def tessdb_decode(message, settings):
+    if not any(_matches(message.topic, p) for p in settings.get("example.topics", ())):
+        return None
+    name = message.topic.split("/")[1]
+    try:
+        parts = message.payload.decode("ascii").strip().split(",")
+    except UnicodeDecodeError:
+        return Rejection(Reason.BAD_ENCODING, "CSV payload is not ASCII", field="payload", name=name)
+    if len(parts) != len(FIELDS):
+        return Rejection(Reason.MISSING_FIELD, f"expected {len(FIELDS)} CSV fields {FIELDS}, got {len(parts)}",
+                         field="payload", name=name)
+    try:
+        seq = int(parts[0])
+        freq, mag, tamb, tsky = (float(x) for x in parts[1:])
+    except ValueError as exc:
+        return Rejection(Reason.WRONG_TYPE, f"CSV field not a number: {exc}", field="payload", name=name)
+    when = message.received.replace(microsecond=0)
+    return Reading(name.lower(), when, TimestampSource.SUBSCRIBER, seq, (freq,), (mag,), tamb, tsky, message,
+                   raw_name=name)
+
+
+class Saturation:
+    """Drops saturated readings (magnitude 0 on the last channel) immediately."""
+
+    name = "saturation"
+
+    def __init__(self) -> None:
+        self.dropped = 0
+
+    def process(self, reading):
+        if reading.mag[-1] == 0.0:
+            self.dropped += 1
+            return (), (reading,)
+        return (reading,), ()
+
+    def flush(self):
+        return ()
+
+    def reconfigure(self, settings):
+        pass
+
+    def state(self):
+        return {"dropped": self.dropped}
+
+
+@hookimpl
+def tessdb_filters(settings):
+    return [Saturation()]
