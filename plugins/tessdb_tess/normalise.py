@@ -43,6 +43,11 @@ def parse_tstamp(text: str) -> datetime:
     UTC), with a trailing ``Z``, or with an offset such as ``+01:00`` (converted to
     UTC).  Everything else raises ValueError.
     """
+    n = len(text)
+    if ((n == 20 and text[19] == "Z") or n == 19) and text[4] == "-" and text[7] == "-" \
+            and text[13] == ":" and text[16] == ":" and (text[10] == "T" or text[10] == " "):
+        # fast path for the usual UTC forms; fromisoformat checks the digits and ranges
+        return datetime.fromisoformat(text[:19])
     m = _TSTAMP.fullmatch(text)
     if m is None:
         raise ValueError("not one of the accepted formats")

@@ -3,8 +3,9 @@
 Why a per-name memo: this runs for every reading and consecutive readings of one
 photometer almost always land on the same (mapping, version) pair.  The memo is
 tied to the catalogue's identity and to the identity and length of its row lists
-(``Catalog.apply`` either replaces a list or appends to it), and every hit is
-re-checked against both half-open windows, so a reading held across a rename still
+(``Catalog.apply`` either replaces a list or appends to it) and holds the span of
+time where the (mapping, version) pair is the answer (both half-open windows, cut
+where a newer overlapping row would win), so a reading held across a rename still
 resolves to the version valid at its own time.
 """
 
@@ -85,12 +86,13 @@ def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReadin
     else:
         mapping = catalog.mapping_at(name, t)
         if mapping is None:
-            return _reject(Reason.UNKNOWN_PHOTOMETER, f"No TESS {name} registered at {t}: no name mapping", reading)
+            return _reject(Reason.UNKNOWN_PHOTOMETER, f"No TESS {name} registered at {t}: no name mapping",
+                           reading, "name")
         version = catalog.version_at(mapping.mac, t)
         if version is None:
             return _reject(Reason.UNKNOWN_PHOTOMETER,
                            f"No TESS {name} registered at {t}: MAC {mapping.mac} has no instrument version",
-                           reading)
+                           reading, "name")
         lo = mapping.since if mapping.since > version.since else version.since
         hi = min(_unshadowed_until(catalog.mappings_of_name(name), mapping),
                  _unshadowed_until(catalog.versions_of(mapping.mac), version))

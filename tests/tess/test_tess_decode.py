@@ -287,7 +287,9 @@ def test_offsets_converted_to_utc(text, expected):
 @pytest.mark.parametrize("text", ["2026-11-30T00:49:48.123", "2026-11-30", "30/11/2026 00:49:48",
                                   "2026-11-30T00:49", "2026-13-30T00:49:48", "2026-11-30T24:00:00",
                                   "2026-11-30T00:49:48z", "2026-11-30T00:49:48+1", "", "2026-11-30T00:49:48 Z",
-                                  "2026-11-30T00:49:48+25:00"])
+                                  "2026-11-30T00:49:48+25:00",
+                                  "2026-11-30T00:4a:48Z", "2026-11-30X00:49:48", "2026-W48-1T00:49:48",
+                                  "٢٠٢٦-11-30T00:49:48"])
 def test_bad_timestamps(text):
     rej = rejected(dec(tessw_payload(tstamp=text)), Reason.BAD_TIMESTAMP, "tstamp")
     assert rej.name == "stars1"

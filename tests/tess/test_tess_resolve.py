@@ -56,7 +56,7 @@ def test_version_by_window(cat):
 
 def test_not_registered(cat):
     rej = refused(resolve(reading(tstamp=T[0]), cat, S), Reason.UNKNOWN_PHOTOMETER)
-    assert rej.name == "stars1" and "stars1" in rej.detail
+    assert rej.name == "stars1" and "stars1" in rej.detail and rej.field == "name"
     refused(resolve(reading(name="stars2", tstamp=T[4]), cat, S), Reason.UNKNOWN_PHOTOMETER)
 
 
