@@ -2,13 +2,15 @@
 
 Each line is ``{"topic": ..., "payload": "<raw payload text>", "received":
 "2026-11-30T01:02:03.250Z", "retain": false}`` (``received`` and ``retain``
-optional).  A line that is not such an object still becomes a message (topic
+optional).  Payload bytes that are not UTF-8 are carried as the escapes
+``\udc80``..``\udcff`` (Python's surrogateescape), so captures keep them exactly.  A line that is not such an object still becomes a message (topic
 empty, the line as payload) with a note of the file and line, so that the
 pipeline quarantines it instead of losing it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -52,7 +54,10 @@ def envelope(line: bytes, now: datetime) -> Message:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise LineError(f"not JSON ({exc})") from None
+        try:  # the slow parser accepts lone surrogates: raw non-UTF-8 bytes escaped as \udcXX
+            obj = json.loads(line)
+        except ValueError:
+            raise LineError(f"not JSON ({exc})") from None
     if type(obj) is not dict:
         raise LineError("not a JSON object")
     topic = obj.get("topic")
@@ -72,7 +77,7 @@ def envelope(line: bytes, now: datetime) -> Message:
     retain = obj.get("retain", False)
     if type(retain) is not bool:
         raise LineError(f"key 'retain' = {retain!r} is not true or false")
-    return Message(topic, payload.encode("utf-8", "surrogatepass"), when, retain, True)
+    return Message(topic, payload.encode("utf-8", "surrogateescape"), when, retain, True)
 
 
 def read(paths: list[str], progress: bool | None = None) -> Iterator[Message | BadLine]:
