@@ -289,24 +289,20 @@ def load(
         _check_known(secrets, data, known)
         layers.append(_for_env(data, env_name))
     _check_env_sections(environ, known)
-    dyn = Dynaconf(
-        envvar_prefix=ENV_PREFIX,
-        settings_files=[str(bundled_path())],
-        environments=True,
-        env=env_name,
-        env_switcher=f"{ENV_PREFIX}_ENV",
-        merge_enabled=True,
-        load_dotenv=False,
-        core_loaders=["TOML"],
-    )
-    for layer in layers:  # the operator's file, then the secrets, then the environment again on top
-        dyn.update(layer, merge=True)
-    if layers:
-        env_loader.load(dyn)
+    bundled = bundled_defaults()
+    base: dict[str, Any] = {}
     for d in plugin_defaults:  # beneath everything the operator wrote
-        for section, values in _lower(d).items():
-            for key, value in values.items():
-                dyn.set(f"{section}.{key}", value) if dyn.get(f"{section}.{key}") is None else None
+        base = _merge(base, _lower(d))
+    base = _merge(base, bundled.get("default", {}))
+    layers.insert(0, _merge(base, bundled.get(env_name, {}) if env_name != "default" else {}))
+    # dynaconf reads the TESSDB_... environment itself; the TOML layers are merged here so
+    # that tables merge key by key while a list given by the operator replaces the default
+    dyn = Dynaconf(envvar_prefix=ENV_PREFIX, environments=False, merge_enabled=False, load_dotenv=False,
+                   settings_files=[])
+    for layer in layers:  # bundled defaults, the operator's file, the secrets; then the environment on top
+        for key, value in _leaves(layer):
+            dyn.set(key, value, merge=False)
+    env_loader.load(dyn)
     try:
         dyn.validators.register(*engine_validators(), *plugin_validators)
         dyn.validators.validate_all()
@@ -315,6 +311,15 @@ def load(
     data = _lower(dyn.as_dict())
     data = {k: v for k, v in data.items() if k in known}
     return Settings(data)
+
+
+def _leaves(d: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Dotted keys of every non-table value: tables merge key by key, lists are replaced."""
+    for k, v in d.items():
+        if isinstance(v, Mapping) and v:
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 def _for_env(data: dict[str, Any], env_name: str) -> dict[str, Any]:

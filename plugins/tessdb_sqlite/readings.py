@@ -6,6 +6,7 @@ down when a legacy table lacks an optional column.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Sequence
 
 from tessdb_core.contracts import ResolvedReading
@@ -93,8 +94,7 @@ def split_rows(batch: Sequence[ResolvedReading]) -> tuple[
     return w_items, w_rows, c_items, c_rows, bad
 
 
-def _tstamp(r: ResolvedReading):
-    return r.reading.tstamp
+_tstamp = attrgetter("reading.tstamp")
 
 
 def _careful(items, build, bad):

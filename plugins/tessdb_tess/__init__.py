@@ -14,13 +14,14 @@ no I/O) in its own module:
 * :mod:`.resolve`       reading -> ResolvedReading (version valid at its time)
 * :mod:`.filters`       Decimation and Daylight filters
 * :mod:`.checks`        settings validators for [rules] and [filter]
+
+The hook implementations are three entry points, so that a site can replace one
+stage and keep the others (``[plugins] disabled = ["tess_filters"]``):
+:mod:`.stage_decode` (``tess_decode``), :mod:`.stage_rules` (``tess_rules``:
+validation, registration, resolution) and :mod:`.stage_filters` (``tess_filters``).
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-from tessdb_core import hookimpl
 
 from .checks import settings_validators
 from .decode import decode
@@ -30,33 +31,3 @@ from .resolve import resolve
 from .validate import validate
 
 __all__ = ["decode", "validate", "decide", "resolve", "Decimation", "Daylight", "settings_validators"]
-
-
-@hookimpl
-def tessdb_decode(message, settings):
-    return decode(message, settings)
-
-
-@hookimpl
-def tessdb_validate(event, settings):
-    return validate(event, settings)
-
-
-@hookimpl
-def tessdb_register(registration, catalog, settings):
-    return decide(registration, catalog)
-
-
-@hookimpl
-def tessdb_resolve(reading, catalog, settings):
-    return resolve(reading, catalog, settings)
-
-
-@hookimpl
-def tessdb_filters(settings) -> list[Any]:
-    return [Decimation(settings), Daylight(settings)]
-
-
-@hookimpl
-def tessdb_settings_validators() -> list[Any]:
-    return settings_validators()

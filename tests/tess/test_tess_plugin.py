@@ -7,7 +7,7 @@ from datetime import datetime
 import pluggy
 import pytest
 
-import tessdb_tess
+from tessdb_tess import stage_decode, stage_filters, stage_rules
 from tessdb_core import PROJECT, hookspecs
 from tessdb_core.catalog import Catalog
 from tessdb_core.events import Reading, Reason, Registration
@@ -21,7 +21,8 @@ from tess_helpers import REGISTER_TOPIC, message, settings, tessw_payload
 def pm():
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(tessdb_tess, name="tess")
+    for name, module in (("tess_decode", stage_decode), ("tess_rules", stage_rules), ("tess_filters", stage_filters)):
+        pm.register(module, name=name)
     return pm
 
 
@@ -50,7 +51,7 @@ def test_decode_hook_other_topic_is_none(pm):
 
 
 def _validators():
-    return tessdb_tess.tessdb_settings_validators()
+    return stage_rules.tessdb_settings_validators()
 
 
 def test_default_settings_validate():
