@@ -189,3 +189,13 @@ def test_a_locked_database_is_waited_for(db_path: Path, make, counter, busy_time
     assert report.stored == 50 and not report.failed
     assert waited >= 1.0
     assert counter(db_path, "tess_readings_t") == 50
+
+
+def test_a_broken_database_raises_store_error_not_a_row_failure(store: SqliteStore, make, db_path: Path) -> None:
+    v = make.register(store).new_version
+    other = sqlite3.connect(db_path)
+    other.execute("DROP TABLE tess_readings_t")  # the database, not a row, is wrong now
+    other.commit()
+    other.close()
+    with pytest.raises(StoreError, match="no such table: tess_readings_t"):
+        store.write_readings([make.reading(v, T0)])
