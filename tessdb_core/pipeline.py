@@ -9,7 +9,7 @@ and a plugin that raises only costs the message it was handling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from loguru import logger
@@ -111,23 +111,36 @@ class Pipeline:
 
     # -- readings ----------------------------------------------------------------------------
     def _filter(self, reading: Reading) -> None:
-        pending = [reading]
+        pending: Sequence[Reading] = (reading,)
         for f in self.filters:
-            released: list[Reading] = []
-            for r in pending:
+            if len(pending) == 1:  # the usual case: one reading in, at most one out
                 try:
-                    out, dropped = f.process(r)
+                    pending, dropped = f.process(pending[0])
                 except Exception as exc:
-                    self._plugin_failed(r.message, PluginFailure("filter", f.name, exc), r.name)
-                    continue
+                    self._plugin_failed(pending[0].message, PluginFailure("filter", f.name, exc), pending[0].name)
+                    return
                 if dropped:
                     self.stats.filtered[f.name] += len(dropped)
-                released.extend(out)
-            pending = released
+            else:
+                pending = self._through(f, pending)
             if not pending:
                 return
         for r in pending:
             self._resolve(r)
+
+    def _through(self, f: Any, readings: Iterable[Reading]) -> list[Reading]:
+        """Several readings through one filter, each failure contained to its reading."""
+        released: list[Reading] = []
+        for r in readings:
+            try:
+                out, dropped = f.process(r)
+            except Exception as exc:
+                self._plugin_failed(r.message, PluginFailure("filter", f.name, exc), r.name)
+                continue
+            if dropped:
+                self.stats.filtered[f.name] += len(dropped)
+            released.extend(out)
+        return released
 
     def _resolve(self, reading: Reading) -> None:
         counters = self.stats.readings
@@ -174,14 +187,11 @@ class Pipeline:
         """Release every reading held in the filter windows, then write every buffer."""
         carry: list[Reading] = []
         for f in self.filters:
-            released: list[Reading] = []
-            for r in carry:
-                out, dropped = f.process(r)
-                if dropped:
-                    self.stats.filtered[f.name] += len(dropped)
-                released.extend(out)
-            released.extend(f.flush())
-            carry = released
+            carry = self._through(f, carry)
+            try:
+                carry.extend(f.flush())
+            except Exception as exc:  # nothing to quarantine: the held readings stay with the filter
+                log.error("filter {} failed to flush: {}: {}", f.name, type(exc).__name__, exc)
         for r in carry:
             self._resolve(r)
         self.write()

@@ -45,10 +45,13 @@ class Stages:
 
     def __init__(self, pm: PluginManager):
         self.pm = pm
-        self.decoders = self._impls("tessdb_decode")
         self.validators = self._impls("tessdb_validate")
-        self.registrars = self._impls("tessdb_register")
-        self.resolvers = self._impls("tessdb_resolve")
+        #: decode(message, settings) -> Registration | Reading | Rejection | None
+        self.decode = self._first("decode", self._impls("tessdb_decode"))
+        #: register(registration, catalog, settings) -> RegistrationPlan | Rejection | None
+        self.register = self._first("register", self._impls("tessdb_register"))
+        #: resolve(reading, catalog, settings) -> ResolvedReading | Rejection | None
+        self.resolve = self._first("resolve", self._impls("tessdb_resolve"))
 
     def _impls(self, hook: str) -> list[Impl]:
         caller = getattr(self.pm.hook, hook)
@@ -60,20 +63,37 @@ class Stages:
         return [(i.plugin_name, _adapt(i.function, tuple(i.argnames), tuple(spec))) for i in reversed(impls)]
 
     @staticmethod
-    def _first(stage: str, impls: list[Impl], *args: Any) -> Any:
-        for plugin, fn in impls:
-            try:
-                result = fn(*args)
-            except Exception as exc:
-                raise PluginFailure(stage, plugin, exc) from exc
-            if result is not None:
-                if type(result) is Rejection and not result.plugin:
-                    result.plugin, result.stage = plugin, result.stage or stage
-                return result
-        return None
+    def _first(stage: str, impls: list[Impl]) -> Callable[..., Any]:
+        """A first-result caller; the one-plugin case (the usual one) skips the loop."""
 
-    def decode(self, message, settings):
-        return self._first("decode", self.decoders, message, settings)
+        def stamp(result: Any, plugin: str) -> Any:
+            if type(result) is Rejection and not result.plugin:
+                result.plugin, result.stage = plugin, result.stage or stage
+            return result
+
+        if len(impls) == 1:
+            (plugin, fn), = impls
+
+            def one(*args: Any) -> Any:
+                try:
+                    result = fn(*args)
+                except Exception as exc:
+                    raise PluginFailure(stage, plugin, exc) from exc
+                return stamp(result, plugin) if type(result) is Rejection else result
+
+            return one
+
+        def first(*args: Any) -> Any:
+            for plugin, fn in impls:
+                try:
+                    result = fn(*args)
+                except Exception as exc:
+                    raise PluginFailure(stage, plugin, exc) from exc
+                if result is not None:
+                    return stamp(result, plugin)
+            return None
+
+        return first
 
     def validate(self, event, settings) -> Rejection | None:
         """The first objection of any plugin, or None."""
@@ -88,12 +108,6 @@ class Stages:
                     problem.plugin, problem.stage = plugin, problem.stage or "validate"
                 return problem
         return None
-
-    def register(self, registration, catalog, settings):
-        return self._first("register", self.registrars, registration, catalog, settings)
-
-    def resolve(self, reading, catalog, settings):
-        return self._first("resolve", self.resolvers, reading, catalog, settings)
 
     def filters(self, settings) -> list:
         """Every filter made by the factories, ordered by ``[filter] chain``; unlisted ones are unused."""
