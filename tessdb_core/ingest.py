@@ -32,7 +32,8 @@ def ingest(app: App, paths: list[str], db: str | None = None, progress: bool | N
     store.open()
     quarantine = Quarantine(app.settings.inbox.path)
     try:
-        pipeline = Pipeline(app.stages, app.settings, store, quarantine)
+        pipeline = Pipeline(app.stages, app.settings, store, quarantine,
+                            buffer_size=app.settings.dbase.ingest_buffer_size)
         app.pm.hook.tessdb_startup(settings=app.settings)
         stats = feed(pipeline, read(paths, progress))
         app.pm.hook.tessdb_shutdown(settings=app.settings)

@@ -27,7 +27,7 @@ class Pipeline:
     """Runs every stage for each message handed to :meth:`process`."""
 
     def __init__(self, stages: Stages, settings: Any, store: Store, quarantine: Quarantine,
-                 stats: Stats | None = None):
+                 stats: Stats | None = None, buffer_size: int | None = None):
         self.stages = stages
         self.settings = settings
         self.store = store
@@ -36,7 +36,7 @@ class Pipeline:
         self.filters = stages.filters(settings)
         self.catalog = store.load_catalog()
         self.batch: list[ResolvedReading] = []
-        self.buffer_size = int(settings.get("dbase.buffer_size", 1000))
+        self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, messages: Iterable[Message]) -> Stats:

@@ -21,7 +21,8 @@ def replay(app: App, reason: str | None = None, name: str | None = None, db: str
     store.open()
     try:
         entries = list(quarantine.entries(reason, name))
-        pipeline = Pipeline(app.stages, app.settings, store, quarantine)
+        pipeline = Pipeline(app.stages, app.settings, store, quarantine,
+                            buffer_size=app.settings.dbase.ingest_buffer_size)
         for entry in entries:
             pipeline.process(entry.message())
         pipeline.flush()  # commits the store batch and the new quarantine entries

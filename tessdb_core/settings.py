@@ -191,6 +191,7 @@ def engine_validators() -> list[Validator]:
         rule("mqtt.tess_topics", "a list of topic filters", is_str_list),
         rule("dbase.url", "a SQLite file path or a database URL", lambda v: isinstance(v, str) and v != ""),
         rule("dbase.buffer_size", "an integer number of readings 1..100000", is_int(1, 100_000)),
+        rule("dbase.ingest_buffer_size", "an integer number of readings 1..1000000", is_int(1, 1_000_000)),
         rule("inbox.path", "a file path", lambda v: isinstance(v, str) and v != ""),
         rule("http.host", "a host name or address", lambda v: isinstance(v, str) and v != ""),
         rule("http.port", port, is_int(1, 65535)),
