@@ -31,6 +31,13 @@ class App:
         """The store for ``url`` (default ``dbase.url``), made by whichever plugin speaks it."""
         return self.stages.store(url or self.settings.dbase.url, self.settings)
 
+    def queries(self, kind: str, store):
+        """The query object of ``kind`` ("reports", "maintenance") for an open store."""
+        found = self.pm.hook.tessdb_queries(store=store, kind=kind, settings=self.settings)
+        if found is None:
+            raise LookupError(f"no installed plugin provides {kind} queries for {store.url!r}")
+        return found
+
     def reload_settings(self) -> Settings:
         """Build and validate a new snapshot; raise SettingsError and keep the old one if bad."""
         new = load_settings(self.pm, self.settings_file, self.env)

@@ -88,6 +88,13 @@ def tessdb_resolve(reading: Reading, catalog: Catalog, settings: Settings) -> Re
 
 
 @hookspec(firstresult=True)
+def tessdb_queries(store: Store, kind: str, settings: Settings) -> Any | None:
+    """First result wins (factory).  Return the query object of ``kind`` (e.g.
+    ``"reports"``, ``"maintenance"``) for ``store`` if this plugin implements that
+    kind for that store, else None.  Tools reach the database only through these."""
+
+
+@hookspec(firstresult=True)
 def tessdb_store(url: str, settings: Settings) -> Store | None:
     """First result wins (factory).  Return a store for ``url`` if this plugin speaks
     that database, else None."""

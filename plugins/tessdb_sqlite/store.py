@@ -249,6 +249,17 @@ class SqliteStore:
                      len(batch), len(report.duplicates), len(report.failed))
         return report
 
+    # -- for the query modules of the tools (reports, maintenance) --------------------------------
+    def run(self, what: str, action: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        """Run ``action(conn)`` as one transaction (``BEGIN IMMEDIATE`` when ``write``),
+        waiting for and retrying a locked database like every other store operation."""
+
+        def in_transaction(conn: sqlite3.Connection) -> T:
+            with _transaction(conn, "IMMEDIATE" if write else "DEFERRED"):
+                return action(conn)
+
+        return self._retrying(what, in_transaction)
+
     # -- plumbing ------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None,
