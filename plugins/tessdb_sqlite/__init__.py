@@ -13,7 +13,7 @@ from tessdb_core import hookimpl
 from .store import SqliteStore
 from .urls import sqlite_path
 
-__all__ = ["SqliteStore", "tessdb_store"]
+__all__ = ["SqliteStore", "tessdb_queries", "tessdb_store"]
 
 
 @hookimpl
@@ -22,3 +22,24 @@ def tessdb_store(url: str, settings: Any) -> SqliteStore | None:
     if sqlite_path(url) is None:
         return None
     return SqliteStore(url, settings)
+
+
+def _reports(store: SqliteStore) -> Any:
+    from .reports import SqliteReports
+
+    return SqliteReports(store)
+
+
+#: kind -> factory of the query object for a SqliteStore (the tools' protocols)
+QUERY_KINDS: dict[str, Any] = {
+    "reports": _reports,
+}
+
+
+@hookimpl
+def tessdb_queries(store: Any, kind: str, settings: Any) -> Any | None:
+    """The query object of ``kind`` for a SqliteStore; None for other stores or kinds."""
+    factory = QUERY_KINDS.get(kind)
+    if factory is None or not isinstance(store, SqliteStore):
+        return None
+    return factory(store)
