@@ -161,6 +161,46 @@ def _summary(d: dict[str, Any], indent: str = "") -> str:
     return "\n".join(lines)
 
 
+# -- the live service and its controls ---------------------------------------------------------------
+@cli.command()
+@pass_options
+def run(opts: Options) -> None:
+    """Run the live service: MQTT in, durable inbox, pipeline, database (until SIGTERM or `stop`)."""
+    from .service import Service
+
+    Service(opts.app()).run()
+
+
+def _control(opts: Options, method: str, path: str) -> Any:
+    from .control import request
+
+    return request(opts.app(console=False).settings, method, path)
+
+
+def _control_command(action: str, doc: str) -> None:
+    @cli.command(name=action, help=doc)
+    @pass_options
+    def command(opts: Options) -> None:
+        click.echo(_control(opts, "POST", f"/v1/server/{action}")["message"])
+
+
+for _action, _doc in (("pause", "Pause the running service: it closes the database; messages wait in the inbox."),
+                      ("resume", "Resume the running service: the inbox backlog is written in order."),
+                      ("reload", "Reload the settings of the running service (a bad file keeps the old ones)."),
+                      ("flush", "Release the running service's filter windows and write every buffer."),
+                      ("stop", "Stop the running service gracefully (windows released, buffers written).")):
+    _control_command(_action, _doc)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@pass_options
+def stats(opts: Options, as_json: bool) -> None:
+    """Counters of the running service since the last periodic summary."""
+    data = _control(opts, "GET", "/v1/stats")
+    emit(data if as_json else _summary(data), as_json)
+
+
 # -- quarantine ---------------------------------------------------------------------------------
 @cli.group()
 def quarantine() -> None:

@@ -58,6 +58,7 @@ class _Levels:
 
 LEVELS = _Levels()
 _sink_ids: list[int] = []
+_setup_args: dict[str, Any] = {}
 
 
 class InterceptHandler(logging.Handler):
@@ -71,8 +72,9 @@ class InterceptHandler(logging.Handler):
         logger.bind(ns=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
-def setup(settings: Any, console: bool | None = None, debug: bool = False) -> None:
+def setup(settings: Any, console: bool | None = None, debug: bool = False, floor: int | None = None) -> None:
     """(Re)configure every sink from the ``[logs]`` section of a settings snapshot."""
+    _setup_args.update(settings=settings, console=console, debug=debug)
     logs = settings.get("logs") or {}
     LEVELS.update(logs)
     if debug:
@@ -80,7 +82,8 @@ def setup(settings: Any, console: bool | None = None, debug: bool = False) -> No
     logger.remove()  # every sink, loguru's own default stderr sink included
     _sink_ids.clear()
     logger.configure(extra={"ns": "tessdb"})
-    floor = LEVELS.floor
+    floor = LEVELS.floor if floor is None else min(floor, LEVELS.floor)
+    _sink_floor[0] = floor
     if logs.get("console", True) if console is None else console:
         _sink_ids.append(logger.add(sys.stderr, level=floor, format=CONSOLE_FORMAT, filter=LEVELS.passes,
                                     colorize=None, backtrace=False, diagnose=False))
@@ -94,6 +97,25 @@ def setup(settings: Any, console: bool | None = None, debug: bool = False) -> No
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.DEBUG if floor < 20 else logging.INFO, force=True)
 
 
+_sink_floor = [LEVEL_NO["info"]]
+
+
 def reconfigure_levels(settings: Any) -> None:
-    """Apply reloadable level changes without touching the sinks."""
+    """Apply reloadable level changes; the sinks are rebuilt only if a level went below their floor."""
     LEVELS.update(settings.get("logs") or {})
+    _refloor()
+
+
+def set_level(level: str, namespace: str | None = None, photometer: str | None = None) -> None:
+    """Change one namespace's or one photometer's level at run time (admin API)."""
+    table = LEVELS.namespaces if namespace is not None else LEVELS.photometers
+    table[namespace if namespace is not None else photometer] = LEVEL_NO[level.lower()]
+    _refloor()
+
+
+def _refloor() -> None:
+    if LEVELS.floor < _sink_floor[0] and _setup_args:
+        namespaces, photometers, floor = dict(LEVELS.namespaces), dict(LEVELS.photometers), LEVELS.floor
+        setup(**_setup_args, floor=floor)
+        LEVELS.namespaces.update(namespaces)
+        LEVELS.photometers.update(photometers)

@@ -36,6 +36,8 @@ class Pipeline:
         self.filters = stages.filters(settings)
         self.catalog = store.load_catalog()
         self.batch: list[ResolvedReading] = []
+        #: inbox ids whose outcome is final; deleted from the inbox with the next quarantine commit
+        self.done: list[int] = []
         self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
 
     # -- the loop -----------------------------------------------------------------------------
@@ -66,6 +68,7 @@ class Pipeline:
         if problem is not None and not problem.quarantined:
             stats.mqtt["num_filtered"] += 1
             stats.discarded[problem.reason] += 1
+            self._done(message)
             log.bind(name=problem.name).debug("Discarded payload by {}: {}", problem.reason, problem.detail)
             return
         if type(event) is Registration:
@@ -103,6 +106,7 @@ class Pipeline:
                                                         stage="store", plugin="store", name=registration.name))
             return
         self.catalog.apply(applied)
+        self._done(registration.message)
         counters = self.stats.register
         counters["num_registered"] += 1
         counters["num_" + applied.case] += 1
@@ -120,7 +124,7 @@ class Pipeline:
                     self._plugin_failed(pending[0].message, PluginFailure("filter", f.name, exc), pending[0].name)
                     return
                 if dropped:
-                    self.stats.filtered[f.name] += len(dropped)
+                    self._dropped(f.name, dropped)
             else:
                 pending = self._through(f, pending)
             if not pending:
@@ -138,7 +142,7 @@ class Pipeline:
                 self._plugin_failed(r.message, PluginFailure("filter", f.name, exc), r.name)
                 continue
             if dropped:
-                self.stats.filtered[f.name] += len(dropped)
+                self._dropped(f.name, dropped)
             released.extend(out)
         return released
 
@@ -164,7 +168,9 @@ class Pipeline:
         self.reject(reading.message, resolved)
 
     def write(self) -> None:
-        """Write the pending batch; duplicates are counted, failures quarantined, nothing lost."""
+        """Write the pending batch, then record every final outcome (quarantine rows and the
+        inbox entries done) in one transaction.  Duplicates are counted, failures
+        quarantined: nothing is lost."""
         batch, self.batch = self.batch, []
         if batch:
             try:
@@ -177,11 +183,18 @@ class Pipeline:
             else:
                 self.stats.stored += report.stored
                 self.stats.readings["rej_duplicated"] += len(report.duplicates)
+                failed = {id(r) for r, _ in report.failed}
                 for r, error in report.failed:
                     log.error("Reading of {} at {} not written: {}", r.reading.name, r.reading.tstamp, error)
                     self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, error, stage="store",
                                                              plugin="store", name=r.reading.name))
-        self.quarantine.commit()
+                done = self.done
+                for r in batch:
+                    i = r.reading.message.inbox_id
+                    if i is not None and id(r) not in failed:
+                        done.append(i)
+        done, self.done = self.done, []
+        self.quarantine.commit(done)
 
     def flush(self) -> None:
         """Release every reading held in the filter windows, then write every buffer."""
@@ -197,7 +210,17 @@ class Pipeline:
         self.write()
 
     # -- refusals ----------------------------------------------------------------------------
+    def _done(self, message: Message) -> None:
+        if message.inbox_id is not None:
+            self.done.append(message.inbox_id)
+
+    def _dropped(self, filter_name: str, dropped: Sequence[Reading]) -> None:
+        self.stats.filtered[filter_name] += len(dropped)
+        for r in dropped:
+            self._done(r.message)
+
     def reject(self, message: Message, rejection: Rejection) -> None:
+        self._done(message)
         if not rejection.quarantined:
             self.stats.discarded[rejection.reason] += 1
             return

@@ -3,18 +3,20 @@
 It lives in the local inbox file (SQLite WAL, separate from the star schema) so
 that a photometer registered or authorised later can have its readings replayed
 through the pipeline.  Additions are buffered and committed with the readings'
-batches, so a burst of bad input costs one transaction per batch, not per message.
+batches, so a burst of bad input costs one transaction per batch, not per message;
+the same transaction deletes the inbox entries whose outcome is now recorded.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .events import Message, Rejection, utc_now
+from .inbox import LocalFile, delete_done
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine_t (
@@ -68,20 +70,13 @@ class Entry:
 class Quarantine:
     """Append-only record of refused messages, with list/count/purge for operators."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | LocalFile):
+        self.file = path if isinstance(path, LocalFile) else LocalFile(path)
+        self.path = self.file.path
         self._pending: list[tuple] = []
-        self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            if self.path.parent and not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-        return self._db
+        return self.file.conn()
 
     def add(self, message: Message, rejection: Rejection) -> None:
         self._pending.append((
@@ -90,24 +85,26 @@ class Quarantine:
             message.received.strftime(TS), int(message.retain), int(message.imported),
         ))
 
-    def commit(self) -> int:
-        """Write what was added since the last commit; return how many rows."""
-        if not self._pending:
+    def commit(self, done: Sequence[int] = ()) -> int:
+        """Write what was added since the last commit and, in the same transaction,
+        delete the inbox entries ``done`` (whose outcome is now recorded)."""
+        if not self._pending and not done:
             return 0
         rows, self._pending = self._pending, []
         db = self._conn()
         with db:
-            db.execute("BEGIN")
-            db.executemany(
-                "INSERT INTO quarantine_t (at, reason, stage, plugin, field, name, detail, topic, payload,"
-                " received, retain, imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.execute("BEGIN IMMEDIATE")
+            if rows:
+                db.executemany(
+                    "INSERT INTO quarantine_t (at, reason, stage, plugin, field, name, detail, topic, payload,"
+                    " received, retain, imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if done:
+                delete_done(db, done)
         return len(rows)
 
     def close(self) -> None:
         self.commit()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.file.close()
 
     # -- operator views -----------------------------------------------------------------------
     @staticmethod

@@ -62,6 +62,7 @@ class SqliteStore:
         self._version_plan: InsertPlan | None = None
         self._mapping_plan: InsertPlan | None = None
         self._tess_columns: tuple[str, ...] = ()
+        self._data_version: int | None = None
         self.journal_mode: str = ""
 
     def __repr__(self) -> str:
@@ -146,11 +147,24 @@ class SqliteStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+                self._data_version = None
                 log.info("Closed database {}", self.path)
 
     @property
     def is_open(self) -> bool:
         return self._conn is not None
+
+    def changed_elsewhere(self) -> bool:
+        """True when another connection (a maintenance command, an operator's SQL session)
+        committed since the last call: the service then reloads its catalogue.  Cheap:
+        SQLite's ``PRAGMA data_version``, no table is read."""
+        with self._lock:
+            if self._conn is None:
+                return False
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            changed = self._data_version is not None and version != self._data_version
+            self._data_version = version
+            return changed
 
     # -- the catalogue -------------------------------------------------------------------------
     def load_catalog(self) -> Catalog:

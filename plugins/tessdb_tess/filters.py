@@ -39,6 +39,9 @@ class Decimation:
         self._cfg: TessConfig = config_of(settings)
         #: name -> [counter, divisor in force]
         self._state: dict[str, list[int]] = {}
+        #: divisors set at run time through the admin API (they outlive reloads)
+        self._overrides: dict[str, int] = {}
+        self._divisors: dict[str, int] = dict(self._cfg.divisors)
 
     def process(self, reading: Reading) -> tuple[Sequence[Reading], Sequence[Reading]]:
         cfg = self._cfg
@@ -47,14 +50,14 @@ class Decimation:
         name = reading.name
         st = self._state.get(name)
         if st is None:
-            n = cfg.divisors.get(name, 1)
+            n = self._divisors.get(name, 1)
             if n <= 1:
                 return (reading,), _NONE  # divisor 1 needs no state: every reading is a pass
             self._state[name] = [1, n]  # this first reading passes and consumes position 0
             return (reading,), _NONE
         count, n = st
         if count == 0:
-            n = cfg.divisors.get(name, 1)
+            n = self._divisors.get(name, 1)
             if n <= 1:
                 del self._state[name]
             else:
@@ -69,6 +72,16 @@ class Decimation:
 
     def reconfigure(self, settings: Any) -> None:
         self._cfg = config_of(settings)
+        self._divisors = {**self._cfg.divisors, **self._overrides}
+
+    def configure(self, name: str, options: dict[str, Any]) -> None:
+        """Admin API: a new divisor for one photometer, taking effect at its next pass."""
+        if "divisor" in options:
+            self._overrides[name] = max(1, int(options["divisor"]))
+            self._divisors = {**self._cfg.divisors, **self._overrides}
+
+    def config_of(self, name: str) -> dict[str, Any]:
+        return {"divisor": self._divisors.get(name, 1)}
 
     def state(self) -> dict[str, Any]:
         return {
@@ -117,12 +130,15 @@ class Daylight:
     def __init__(self, settings: Any):
         self._cfg: TessConfig = config_of(settings)
         self._windows: dict[str, _Window] = {}
+        #: name -> buffered, set at run time through the admin API (outlives reloads)
+        self._overrides: dict[str, bool] = {}
+        self._passthrough: frozenset[str] = self._cfg.disabled_for
 
     def process(self, reading: Reading) -> tuple[Sequence[Reading], Sequence[Reading]]:
         cfg = self._cfg
         name = reading.name
         w = self._windows.get(name)
-        if not cfg.daylight or name in cfg.disabled_for:
+        if not cfg.daylight or name in self._passthrough:
             if w is None:
                 return (reading,), _NONE
             del self._windows[name]
@@ -164,6 +180,21 @@ class Daylight:
     def reconfigure(self, settings: Any) -> None:
         """New lists and switches apply at once; a new depth only to new windows."""
         self._cfg = config_of(settings)
+        self._apply_overrides()
+
+    def configure(self, name: str, options: dict[str, Any]) -> None:
+        """Admin API: ``buffered = false`` lets one photometer's readings through unfiltered."""
+        if "buffered" in options:
+            self._overrides[name] = bool(options["buffered"])
+            self._apply_overrides()
+
+    def _apply_overrides(self) -> None:
+        on = {n for n, b in self._overrides.items() if b}
+        off = {n for n, b in self._overrides.items() if not b}
+        self._passthrough = frozenset((self._cfg.disabled_for - on) | off)
+
+    def config_of(self, name: str) -> dict[str, Any]:
+        return {"buffered": self._cfg.daylight and name not in self._passthrough}
 
     def state(self) -> dict[str, Any]:
         return {
@@ -171,7 +202,8 @@ class Daylight:
             "depth": self._cfg.depth,
             "disabled_for": sorted(self._cfg.disabled_for),
             "photometers": {
-                name: {"depth": w.depth, "window": [r.seq for r in w.fifo], "held": [r.seq for r in w.pending()]}
+                name: {"depth": w.depth, "window": [r.seq for r in w.fifo], "held": [r.seq for r in w.pending()],
+                       "saturated": w.nonzero == 0 and bool(w.fifo), "monotonic": _progression(w.fifo)}
                 for name, w in self._windows.items()
             },
         }

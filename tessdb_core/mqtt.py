@@ -1,0 +1,223 @@
+"""The MQTT source (paho-mqtt 2.x): persistent session, QoS 1, manual acknowledgement.
+
+The service's one thread drives the client (``poll``) instead of paho's own
+thread: a second thread handing messages over a queue costs more than it saves
+under the GIL.  Callbacks only record what happened; they never run slow work
+and never let an exception reach paho's loop.  Messages are acknowledged with
+:meth:`ack` only after the service has committed them to the durable inbox, so
+the broker keeps (and re-sends) anything that was not.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from loguru import logger
+
+from .events import Message, utc_now
+
+log = logger.bind(ns="mqtt")
+
+
+@dataclass(slots=True)
+class Arrival:
+    """A message received but not yet acknowledged."""
+
+    message: Message
+    mid: int
+    qos: int
+
+
+def subscriptions(settings: Any) -> list[str]:
+    """The registration topic (unless empty) and the reading topics, shared if configured."""
+    topics = []
+    register = settings.get("mqtt.tess_topic_register", "")
+    if register:
+        topics.append(register)
+    group = settings.get("mqtt.shared_group", "")
+    for t in settings.get("mqtt.tess_topics", ()):
+        topics.append(f"$share/{group}/{t}" if group else t)
+    return topics
+
+
+class MqttSource:
+    """Connects, keeps connecting with exponential backoff, subscribes on every connect."""
+
+    def __init__(self, settings: Any):
+        self.settings = settings
+        m = settings.mqtt
+        self.v5 = str(m.protocol) == "5"
+        kwargs: dict[str, Any] = {"client_id": m.client_id, "manual_ack": True,
+                                  "protocol": mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311}
+        if not self.v5:
+            kwargs["clean_session"] = False  # the persistent session of MQTT 3.1.1
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, **kwargs)
+        self.client.enable_logger(logger=_paho_logger())
+        if m.username:
+            self.client.username_pw_set(m.username, m.password or None)
+        tls = m.get("tls") or {}
+        if tls.get("enabled"):
+            self.client.tls_set(ca_certs=tls.get("ca") or None, certfile=tls.get("certfile") or None,
+                                keyfile=tls.get("keyfile") or None, cert_reqs=ssl.CERT_REQUIRED)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self.arrived: list[Arrival] = []
+        self.connected = False
+        self.subscribed = False
+        self.state = "starting"
+        self.last_message = time.monotonic()
+        self.connected_since: float | None = None
+        self._next_attempt = 0.0
+        self._backoff = float(m.reconnect_min)
+        self._socket_open = False
+        self.topics = subscriptions(settings)
+
+    # -- callbacks: record only ---------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        try:
+            if reason_code.is_failure:
+                self._set_state(f"refused by broker: {reason_code}", error=True)
+                return
+            self.connected = True
+            self.connected_since = time.monotonic()
+            self._backoff = float(self.settings.mqtt.reconnect_min)
+            present = getattr(flags, "session_present", False)
+            self._set_state(f"connected to {self.settings.mqtt.host}:{self.settings.mqtt.port} "
+                            f"(session present: {present})")
+            self._subscribe()
+        except Exception as exc:  # never into paho's loop
+            log.error("on_connect failed: {}: {}", type(exc).__name__, exc)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        try:
+            self.connected = self.subscribed = False
+            self._socket_open = False
+            self._set_state(f"disconnected ({reason_code})", error=True)
+        except Exception as exc:
+            log.error("on_disconnect failed: {}: {}", type(exc).__name__, exc)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        try:
+            bad = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
+            if bad:
+                log.error("subscription refused by the broker: {}", ", ".join(bad))
+            else:
+                self.subscribed = True
+        except Exception as exc:
+            log.error("on_subscribe failed: {}: {}", type(exc).__name__, exc)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        try:
+            self.arrived.append(Arrival(Message(msg.topic, msg.payload, utc_now(), bool(msg.retain)),
+                                        msg.mid, msg.qos))
+            self.last_message = time.monotonic()
+        except Exception as exc:
+            log.error("on_message failed: {}: {}", type(exc).__name__, exc)
+
+    def _set_state(self, state: str, error: bool = False) -> None:
+        if state != self.state:  # each change logged once
+            (log.warning if error else log.info)("MQTT {}", state)
+            self.state = state
+
+    def _subscribe(self) -> None:
+        qos = int(self.settings.mqtt.qos)
+        self.topics = subscriptions(self.settings)
+        if self.topics:
+            for t in self.topics:
+                log.info("subscribing to {} (QoS {})", t, qos)
+            self.client.subscribe([(t, qos) for t in self.topics])
+
+    # -- driving -------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        m = self.settings.mqtt
+        try:
+            if self.v5:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = int(m.session_expiry)
+                props.ReceiveMaximum = int(m.receive_maximum)
+                self.client.connect(m.host, int(m.port), int(m.keepalive), clean_start=False, properties=props)
+            else:
+                self.client.connect(m.host, int(m.port), int(m.keepalive))
+            self._socket_open = True
+        except (OSError, ssl.SSLError) as exc:
+            self._set_state(f"cannot connect to {m.host}:{m.port}: {exc}; retrying in {self._backoff:.0f} s",
+                            error=True)
+            self._next_attempt = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, float(m.reconnect_max))
+
+    def poll(self, timeout: float, limit: int = 5000) -> list[Arrival]:
+        """Read what the broker sent (waiting at most ``timeout``) and return it."""
+        if not self._socket_open:
+            now = time.monotonic()
+            if now >= self._next_attempt:
+                self._connect()
+            if not self._socket_open:
+                time.sleep(min(timeout, max(0.0, self._next_attempt - time.monotonic())))
+                return self._take()
+        rc = self.client.loop(timeout)
+        # one select() per burst, not per message: read on while the socket has data
+        while rc == mqtt.MQTT_ERR_SUCCESS and self._socket_open and len(self.arrived) < limit:
+            before = len(self.arrived)
+            rc = self.client.loop_read()
+            if len(self.arrived) == before:
+                break
+        if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN) or not self._socket_open:
+            self.connected = self.subscribed = False
+            if self._socket_open:
+                self._set_state(f"connection lost ({mqtt.error_string(rc)}); retrying in {self._backoff:.0f} s",
+                                error=True)
+            self._socket_open = False
+            self._next_attempt = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, float(self.settings.mqtt.reconnect_max))
+        return self._take()
+
+    def _take(self) -> list[Arrival]:
+        out, self.arrived = self.arrived, []
+        return out
+
+    def ack(self, arrivals: list[Arrival]) -> None:
+        """Acknowledge messages now safely on disk (QoS 0 needs none)."""
+        client = self.client
+        for a in arrivals:
+            if a.qos:
+                client.ack(a.mid, a.qos)
+
+    def resubscribe(self, settings: Any) -> None:
+        """A reload changed the topics: subscribe to the new set at once."""
+        old = set(self.topics)
+        self.settings = settings
+        new = subscriptions(settings)
+        if set(new) == old:
+            return
+        if self.connected:
+            gone = sorted(old - set(new))
+            if gone:
+                self.client.unsubscribe(gone)
+            self._subscribe()
+        self.topics = new
+
+    def silent_for(self) -> float:
+        return time.monotonic() - self.last_message
+
+    def close(self) -> None:
+        """Disconnect cleanly: the broker keeps the session (and what we did not acknowledge)."""
+        if self._socket_open:
+            try:
+                self.client.disconnect()
+            except Exception as exc:  # noqa: BLE001 - closing anyway
+                log.debug("disconnect: {}", exc)
+        self._socket_open = self.connected = False
+
+
+def _paho_logger():
+    import logging
+
+    return logging.getLogger("paho")
