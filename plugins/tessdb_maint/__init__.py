@@ -1,1 +1,25 @@
-"""(being written)"""
+"""tessdb_maint: the operator's maintenance commands (entry point ``maintenance``).
+
+``tessdb-core instrument | location | observer ...`` and ``readings list | count``
+on a 4.x / 5.x star schema.  The commands reach the database only through the
+``"maintenance"`` query object of the store (``protocol.MaintenanceQueries``, which
+the sqlite plugin implements); the checks and versioning decisions are the pure
+functions of ``rules``.  The running service notices the changes by itself: no
+reload is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessdb_core import hookimpl
+
+__all__ = ["tessdb_cli_commands"]
+
+
+@hookimpl
+def tessdb_cli_commands(cli: Any) -> None:
+    """Add the ``instrument``, ``location``, ``observer`` groups and ``readings list|count``."""
+    from .commands import add_commands
+
+    add_commands(cli)

@@ -30,9 +30,16 @@ def _reports(store: SqliteStore) -> Any:
     return SqliteReports(store)
 
 
+def _maintenance(store: SqliteStore) -> Any:
+    from .maintenance import SqliteMaintenance
+
+    return SqliteMaintenance(store)
+
+
 #: kind -> factory of the query object for a SqliteStore (the tools' protocols)
 QUERY_KINDS: dict[str, Any] = {
     "reports": _reports,
+    "maintenance": _maintenance,
 }
 
 

@@ -1,0 +1,108 @@
+"""What the maintenance commands need from a store: the ``"maintenance"`` queries.
+
+A store plugin implements :class:`MaintenanceQueries` and returns it from
+``tessdb_queries(store, kind="maintenance", settings)``; the commands never speak
+SQL.  Reads return catalogue types (``tessdb_core.catalog``) or plain dicts named
+after the schema's columns.  Every change goes through :meth:`MaintenanceQueries.change`:
+the store opens ONE write transaction, hands a consistent :class:`MaintenanceView`
+to a pure ``decide`` function of the rules, and applies the :class:`Change` it
+returns before committing.  If ``decide`` raises, nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from tessdb_core.catalog import Catalog, Mapping, Version
+
+#: a ``location_t`` row: location_id, longitude, latitude, elevation, place, town,
+#: sub_region, region, country, timezone (floats may be None)
+LocationRow = dict[str, Any]
+
+#: an ``observer_t`` row: observer_id, type, name, affiliation, acronym, website_url, email,
+#: valid_since, valid_until (naive UTC datetimes), valid_state
+ObserverRow = dict[str, Any]
+
+#: a reading: name, tstamp (naive UTC datetime), mac, tess_id, model ("TESS-W" for
+#: tess_readings_t, "TESS4C" for tess_readings4c_t), seq, freq1, mag1 .. freq4, mag4 (a
+#: TESS-W reading is channel 1), box_temperature, sky_temperature, signal_strength,
+#: units_id, location_id, observer_id
+ReadingRow = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewObserver:
+    """An observer_t row to insert.  ``replaces``: the observer_id of the version it
+    succeeds; the Current instrument versions that pointed to that row follow it."""
+
+    fields: dict[str, Any]
+    replaces: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Everything one maintenance command writes, applied in one transaction.
+
+    Rows to expire get ``valid_until = at`` and ``valid_state = 'Expired'``.  Versions
+    in ``edit_versions`` are (row as read, same row with new values), updated in place
+    by ``tess_id``.  ``created`` is filled by the store with the keys of new rows
+    (``tess_id``, ``mapping``, ``location_id``, ``observer_id``)."""
+
+    summary: str
+    at: datetime | None = None
+    expire_mappings: tuple[Mapping, ...] = ()
+    expire_versions: tuple[Version, ...] = ()
+    edit_versions: tuple[tuple[Version, Version], ...] = ()
+    new_mappings: tuple[Mapping, ...] = ()
+    new_versions: tuple[Version, ...] = ()
+    new_locations: tuple[LocationRow, ...] = ()
+    edit_locations: tuple[tuple[int, LocationRow], ...] = ()  # (location_id, {column: new value})
+    expire_observers: tuple[int, ...] = ()
+    new_observers: tuple[NewObserver, ...] = ()
+    created: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changes_anything(self) -> bool:
+        return any((self.expire_mappings, self.expire_versions, self.edit_versions, self.new_mappings,
+                    self.new_versions, self.new_locations, self.edit_locations, self.expire_observers,
+                    self.new_observers))
+
+
+@runtime_checkable
+class MaintenanceView(Protocol):
+    """Reads inside the write transaction of :meth:`MaintenanceQueries.change`."""
+
+    def catalog(self, names: Collection[str] | None = None, macs: Collection[str] | None = None) -> Catalog:
+        """Mappings and versions.  With ``names`` / ``macs``: every mapping of those names
+        or MACs, plus every mapping and version of each MAC reached.  Both None: all."""
+
+    def locations(self) -> list[LocationRow]:
+        """Every location, by location_id."""
+
+    def observers(self, include_expired: bool = False) -> list[ObserverRow]:
+        """Current observers (every version with ``include_expired``), by observer_id."""
+
+
+@runtime_checkable
+class MaintenanceQueries(MaintenanceView, Protocol):
+    """The ``"maintenance"`` query object of a store (reads are one read transaction each)."""
+
+    def silent(self, since: datetime) -> list[dict[str, Any]]:
+        """Names with a Current mapping and no reading (either fact table) at or after
+        ``since``: dicts name, mac, mapped_since (datetime), last_reading (datetime or None)."""
+
+    def latest_readings(self, name: str | None, count: int) -> list[ReadingRow]:
+        """The ``count`` newest readings, of one name (through its mappings' windows) or of
+        all photometers, newest first.  LookupError for a name that was never mapped."""
+
+    def count_readings(self, name: str, start: datetime | None, end: datetime | None) -> int:
+        """Readings of ``name`` (through its mappings' windows) with ``start <= ts < end``.
+        LookupError for a name that was never mapped."""
+
+    def change(self, what: str, decide: Callable[[MaintenanceView], Change]) -> Change:
+        """Run ``decide`` on a consistent view inside ONE write transaction (waiting for a
+        locked database, never failing because of it) and apply the Change it returns;
+        return it with ``created`` filled.  An exception from ``decide`` writes nothing."""
