@@ -1,0 +1,229 @@
+"""The click commands: ``report ida | geolist | daily``, ``readings export``, ``plot night | month``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from tessdb_core.cli import pass_options, table
+
+from .common import month_range, parse_date, parse_month, writable_file
+
+_db = click.option("--db", help="Database path or URL (default: setting dbase.url).")
+
+
+def group(cli: click.Group, name: str, help: str) -> click.Group:
+    """The group ``name`` of ``cli``, created if no plugin made it yet (``readings`` is
+    shared with the maintenance commands)."""
+    existing = cli.commands.get(name)
+    if isinstance(existing, click.Group):
+        return existing
+    new = click.Group(name, help=help)
+    cli.add_command(new)
+    return new
+
+
+@contextmanager
+def report_queries(opts: Any, db: str | None) -> Iterator[Any]:
+    """The ``"reports"`` query object of the database, open for the block."""
+    app = opts.app(console=False)
+    store = app.store(db)
+    store.open()
+    try:
+        yield app.queries("reports", store)
+    finally:
+        store.close()
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def add_commands(cli: click.Group) -> None:
+    report = group(cli, "report", "Reports: IDA monthly files, geolist, readings per day.")
+    readings = group(cli, "readings", "The readings in the database.")
+    plot = group(cli, "plot", "Plots of a photometer's night or month (PNG).")
+    report.add_command(report_ida)
+    report.add_command(report_geolist)
+    report.add_command(report_daily)
+    readings.add_command(readings_export)
+    plot.add_command(plot_night)
+    plot.add_command(plot_month)
+
+
+# -- report ida ---------------------------------------------------------------------------------------
+@click.command("ida")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_names", is_flag=True, help="Every photometer with a name during the month(s).")
+@click.option("--month", required=True, help="First month, YYYY-MM.")
+@click.option("--to", "to_month", help="Last month, YYYY-MM (default: --month).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory; files go to DIR/<name>/<name>_<YYYY-MM>[_<location_id>].dat.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@_db
+@pass_options
+def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, to_month: str | None, out_dir: str,
+               progress: bool | None, db: str | None) -> None:
+    """IDA monthly files (spec §13) for NAME... or --all, one per name, month and location.
+
+    A month without readings gives no file (noted on stderr); the command fails only
+    when not a single file was written."""
+    from .tools import ida_reports
+
+    if bool(names) == all_names:
+        raise ValueError("give photometer NAME(s) or --all (not both)")
+    months = month_range(parse_month(month, "--month"), parse_month(to_month, "--to") if to_month else None)
+    with report_queries(opts, db) as queries:
+        run = ida_reports(queries, list(names) if names else None, months, out_dir, progress)
+    for f in run.written:
+        click.echo(f"wrote {Path(out_dir) / f.relpath} ({f.readings} readings)")
+    if names:
+        for name, m in run.empty:
+            _note(f"note: no readings of {name} in {m}: no file")
+    for w in run.warnings:
+        _note(f"warning: {w}")
+    click.echo(f"{len(run.written)} file(s) written")
+
+
+# -- report geolist / daily ---------------------------------------------------------------------------
+@click.command("geolist")
+@_db
+@pass_options
+def report_geolist(opts: Any, db: str | None) -> None:
+    """Name, model, longitude and latitude of the current instruments (';' CSV)."""
+    from .tools import geolist_csv
+
+    with report_queries(opts, db) as queries:
+        click.echo(geolist_csv(queries), nl=False)
+
+
+@click.command("daily")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
+@_db
+@pass_options
+def report_daily(opts: Any, as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Readings per day per instrument (MAC), newest day first (the README's sample query 1)."""
+    from .tools import daily_rows, rows_csv
+
+    if as_json and as_csv:
+        raise ValueError("choose one of --json and --csv")
+    with report_queries(opts, db) as queries:
+        rows = daily_rows(queries)
+    columns = ["sql_date", "mac_address", "readings"]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif as_csv:
+        click.echo(rows_csv(rows, columns), nl=False)
+    else:
+        click.echo(table(rows, columns))
+
+
+# -- readings export ----------------------------------------------------------------------------------
+@click.command("export")
+@click.argument("name", required=False)
+@click.option("--all", "all_names", is_flag=True, help="Every reading of every photometer.")
+@click.option("--from", "date_from", help="First day (UTC), YYYY-MM-DD.")
+@click.option("--to", "date_to", help="Last day (UTC, included), YYYY-MM-DD.")
+@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True, help="Field separator.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@_db
+@pass_options
+def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
+                    sep: str, out_file: str | None, progress: bool | None, db: str | None) -> None:
+    """CSV of the readings of NAME (or --all): the README's sample query 2, with a header line.
+
+    Columns: julian_day, timestamp, sequence_number, place, mac_address, frequency,
+    magnitude, zp1, sky_temperature, box_temperature (TESS4C: channel 1)."""
+    from .tools import date_window, export_csv, known_names
+
+    if bool(name) == all_names:
+        raise ValueError("give a photometer NAME or --all (not both)")
+    since, until = date_window(parse_date(date_from, "--from") if date_from else None,
+                               parse_date(date_to, "--to") if date_to else None)
+    target = writable_file(out_file) if out_file else None
+    with report_queries(opts, db) as queries:
+        if name:
+            (name,) = known_names(queries, [name])
+        if target is None:
+            export_csv(queries, name, since, until, sys.stdout, sep, progress)
+            return
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                n = export_csv(queries, name, since, until, fh, sep, progress)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    _note(f"wrote {n} reading(s) to {target}")
+
+
+# -- plots ----------------------------------------------------------------------------------------------
+_size = [click.option("--width", type=click.IntRange(200, 10000), default=1200, show_default=True,
+                      help="Image width in pixels."),
+         click.option("--height", type=click.IntRange(150, 10000), default=700, show_default=True,
+                      help="Image height in pixels.")]
+
+
+def _with_size(f):
+    for option in reversed(_size):
+        f = option(f)
+    return f
+
+
+def _png(out: str) -> Path:
+    path = writable_file(out)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--out {out!r}: the plot is a PNG file, give a name ending in .png")
+    return path
+
+
+@click.command("night")
+@click.argument("name")
+@click.option("--date", "day", required=True, help="The evening's local date, YYYY-MM-DD.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@_with_size
+@_db
+@pass_options
+def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
+    """Sky brightness of NAME from local noon of --date to noon the next day, with the
+    Sun's and the Moon's altitude and the ZP changes marked."""
+    from .plots import night_data, night_figure, save
+    from .tools import known_names
+
+    when = parse_date(day, "--date")
+    path = _png(out)
+    with report_queries(opts, db) as queries:
+        (name,) = known_names(queries, [name])
+        data = night_data(queries, name, when)
+    save(night_figure(data, width, height), path)
+    click.echo(f"wrote {path} ({len(data.readings)} readings)")
+
+
+@click.command("month")
+@click.argument("name")
+@click.option("--month", required=True, help="YYYY-MM.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@_with_size
+@_db
+@pass_options
+def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: int, db: str | None) -> None:
+    """Heat map of NAME's sky brightness for --month: one row per night, one column per local hour."""
+    from .plots import month_data, month_figure, save
+    from .tools import known_names
+
+    m = parse_month(month, "--month")
+    path = _png(out)
+    with report_queries(opts, db) as queries:
+        (name,) = known_names(queries, [name])
+        data = month_data(queries, name, m)
+    save(month_figure(data, width, height), path)
+    click.echo(f"wrote {path} ({len(data.readings)} readings)")

@@ -1,0 +1,227 @@
+"""Night and month plots (matplotlib, Agg backend; the Sun and Moon from ``ephem``).
+
+``night_data`` / ``month_data`` gather what a plot needs through the ``ReportQueries``
+protocol; ``night_figure`` / ``month_figure`` build the matplotlib Figure (returned,
+so that tests can look at its lines); ``save`` writes the PNG at the requested size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .common import Month, local_noon_window, zone  # noqa: E402
+from .ida import filters as version_filters, zps  # noqa: E402
+from .queries import ReportQueries  # noqa: E402
+
+DPI = 100
+_UTC = timezone.utc
+
+
+@dataclass
+class NightData:
+    name: str
+    day: date                          # the evening's local date
+    tz: ZoneInfo
+    location: dict[str, Any]
+    since: datetime                    # naive UTC, local noon of ``day``
+    until: datetime                    # naive UTC, local noon of the next day
+    readings: list[dict[str, Any]]
+    channels: list[str]                # labels of the brightness curves
+    zp_changes: list[tuple[datetime, str]] = field(default_factory=list)  # (naive UTC, label)
+
+
+@dataclass
+class MonthData:
+    name: str
+    month: Month
+    tz: ZoneInfo
+    location: dict[str, Any]
+    readings: list[dict[str, Any]]
+
+
+def _location_of(queries: ReportQueries, name: str, readings: list[dict[str, Any]]) -> dict[str, Any]:
+    loc_id = readings[-1]["location_id"]
+    loc = queries.locations([loc_id]).get(loc_id)
+    if loc is None:
+        raise LookupError(f"location {loc_id} of {name}'s readings is not in location_t")
+    return dict(loc)
+
+
+def night_data(queries: ReportQueries, name: str, day: date) -> NightData:
+    """The readings of ``name`` from local noon of ``day`` to local noon of the next day.
+
+    The time zone is that of the location of the name's readings around that day
+    (the location of the version current at that time when the night has none)."""
+    # the location decides the local noon: look a day around it first, in UTC
+    around = queries.readings(name, datetime(day.year, day.month, day.day) - timedelta(hours=14),
+                              datetime(day.year, day.month, day.day) + timedelta(hours=38))
+    if not around:
+        raise LookupError(f"no readings of {name} in the night of {day} (local noon to noon)")
+    location = _location_of(queries, name, around)
+    tz = zone(location.get("timezone"), f"location {location['location_id']}")
+    since, until = local_noon_window(day, tz)
+    readings = [r for r in around if since <= r["utc"] < until]
+    if not readings:
+        raise LookupError(f"no readings of {name} in the night of {day} (local noon to noon)")
+    versions = queries.versions({r["tess_id"] for r in readings})
+    last = versions[readings[-1]["tess_id"]]
+    labels = [f or f"channel {i + 1}" for i, f in enumerate(version_filters(last))]
+    if readings[-1]["nchannels"] == 1:
+        labels = labels[:1]
+    changes = []
+    history = queries.versions_of(name)
+    for prev, cur in zip(history, history[1:]):
+        if since <= cur["since"] < until and zps(prev) != zps(cur):
+            old, new = zps(prev), zps(cur)
+            text = f"ZP {old[0]} → {new[0]}" if len(new) == 1 else f"ZP {old} → {new}"
+            changes.append((cur["since"], text))
+    return NightData(name, day, tz, location, since, until, readings, labels, changes)
+
+
+def month_data(queries: ReportQueries, name: str, month: Month) -> MonthData:
+    """The readings of ``name`` for the nights whose evening falls in ``month``."""
+    start = month.start
+    probe = queries.readings(name, start - timedelta(days=1), month.end + timedelta(days=1))
+    if not probe:
+        raise LookupError(f"no readings of {name} in {month}")
+    location = _location_of(queries, name, probe)
+    tz = zone(location.get("timezone"), f"location {location['location_id']}")
+    since, _ = local_noon_window(start.date(), tz)
+    until, _ = local_noon_window(month.end.date(), tz)
+    readings = [r for r in probe if since <= r["utc"] < until]
+    if not readings:
+        raise LookupError(f"no readings of {name} in the nights of {month}")
+    return MonthData(name, month, tz, location, readings)
+
+
+# -- the Sun and the Moon -------------------------------------------------------------------------
+def sun_moon_altitudes(location: dict[str, Any], since: datetime, until: datetime,
+                       step: timedelta = timedelta(minutes=5)) -> tuple[list[datetime], list[float], list[float]]:
+    """Altitudes in degrees of the Sun and the Moon seen from the location (naive UTC times)."""
+    import ephem
+
+    lat, lon = location.get("latitude"), location.get("longitude")
+    if lat is None or lon is None:
+        raise ValueError(f"location {location.get('location_id')} has no coordinates: "
+                         "cannot compute the Sun and Moon altitudes")
+    obs = ephem.Observer()
+    obs.lat, obs.lon = str(lat), str(lon)
+    obs.elevation = float(location.get("elevation") or 0.0)
+    obs.pressure = 0  # geometric altitudes, no refraction
+    sun, moon = ephem.Sun(), ephem.Moon()
+    times, sun_alt, moon_alt = [], [], []
+    t = since
+    while t <= until:
+        obs.date = ephem.Date(t)
+        sun.compute(obs)
+        moon.compute(obs)
+        times.append(t)
+        sun_alt.append(math.degrees(float(sun.alt)))
+        moon_alt.append(math.degrees(float(moon.alt)))
+        t += step
+    return times, sun_alt, moon_alt
+
+
+def _aware(t: datetime) -> datetime:
+    return t.replace(tzinfo=_UTC)
+
+
+# -- figures ----------------------------------------------------------------------------------------
+def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figure:
+    """Sky brightness through the night (local time axis), Sun and Moon altitude on a
+    second axis, ZP changes as vertical lines.  Saturated readings (magnitude 0) are
+    not plotted as brightness."""
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    alt = ax.twinx()
+    for i, label in enumerate(data.channels):
+        pts = [(_aware(r["utc"]), r["mag"][i]) for r in data.readings
+               if len(r["mag"]) > i and r["mag"][i] is not None and r["mag"][i] > 0]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], ".", markersize=4, label=f"{label} (mag/arcsec²)",
+                gid=f"brightness-{i + 1}")
+    times, sun, moon = sun_moon_altitudes(data.location, data.since, data.until)
+    aware = [_aware(t) for t in times]
+    alt.plot(aware, sun, "-", color="orange", linewidth=1.2, label="Sun altitude", gid="sun")
+    alt.plot(aware, moon, "-", color="grey", linewidth=1.2, label="Moon altitude", gid="moon")
+    alt.axhline(0, color="black", linewidth=0.5, linestyle=":")
+    alt.set_ylabel("altitude (°)")
+    alt.set_ylim(-90, 90)
+    for t, text in data.zp_changes:
+        ax.axvline(_aware(t), color="red", linestyle="--", linewidth=1, label=text, gid="zp-change")
+    ax.set_xlim(_aware(data.since), _aware(data.until))
+    ax.xaxis.set_major_locator(mdates.HourLocator(interval=2, tz=data.tz))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=data.tz))
+    ax.set_xlabel(f"local time ({data.location.get('timezone')})")
+    ax.set_ylabel("sky brightness (mag/arcsec²)")
+    place = data.location.get("place") or ""
+    ax.set_title(f"{data.name} — night of {data.day.isoformat()} — {place}")
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = alt.get_legend_handles_labels()
+    ax.legend(handles + h2, labels + l2, loc="upper right", fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def month_figure(data: MonthData, width: int = 1200, height: int = 700) -> Figure:
+    """Heat map: one row per night (evening's local date), one column per local hour from
+    noon to noon; the median brightness (channel 1) of the bin, blank without data."""
+    import numpy as np
+
+    days = data.month.days()
+    grid = [[[] for _ in range(24)] for _ in days]
+    first = days[0]
+    for r in data.readings:
+        mag = r["mag"][0]
+        if mag is None or mag <= 0:
+            continue
+        local = _aware(r["utc"]).astimezone(data.tz)
+        evening = (local - timedelta(hours=12)).date()
+        row = (evening - first).days
+        if 0 <= row < len(days):
+            grid[row][(local.hour - 12) % 24].append(mag)
+    values = np.full((len(days), 24), np.nan)
+    for i, row in enumerate(grid):
+        for j, cell in enumerate(row):
+            if cell:
+                values[i, j] = float(np.median(cell))
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    mesh = ax.pcolormesh(np.arange(25), np.arange(len(days) + 1), np.ma.masked_invalid(values),
+                         cmap="viridis", shading="flat")
+    cbar = fig.colorbar(mesh, ax=ax)
+    cbar.set_label("median sky brightness (mag/arcsec²)")
+    ax.set_xticks(range(0, 25, 2))
+    ax.set_xticklabels([f"{(12 + h) % 24:02d}" for h in range(0, 25, 2)])
+    ax.set_yticks([i + 0.5 for i in range(0, len(days), 2)])
+    ax.set_yticklabels([days[i].strftime("%d") for i in range(0, len(days), 2)])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"local hour ({data.location.get('timezone')})")
+    ax.set_ylabel(f"night of (day of {data.month})")
+    ax.set_title(f"{data.name} — {data.month} — {data.location.get('place') or ''}")
+    fig.values = values  # type: ignore[attr-defined]  # the binned data, for tests and callers
+    return fig
+
+
+def save(fig: Figure, out: str | Path) -> Path:
+    """Write the PNG (through a temporary file: no half file on error)."""
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,154 @@
+"""Fixtures for the report tools: real SQLite files made by ``initialise`` (= ``tessdb-core init``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tessdb_core import app as app_mod
+from tessdb_core.cli import main
+from tessdb_sqlite import SqliteStore
+
+REPO = Path(__file__).resolve().parents[2]
+#: the copy in this repository (so the comparison never skips), else the shared original
+LOCAL_IDA = REPO / "tests" / "fixtures" / "ida"
+SHARED_IDA = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ida"
+IDA_DIR = LOCAL_IDA if (LOCAL_IDA / "idafix-data.sql").is_file() else SHARED_IDA
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def tdb(capsys, monkeypatch):
+    """Run ``tessdb-core ARGS`` in this process; returns code, stdout and stderr."""
+    for key in [k for k in __import__("os").environ if k.startswith("TESSDB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TESSDB_LOGS__LEVEL", '"warning"')
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        cap = capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return run
+
+
+def make_db(path: Path) -> Path:
+    SqliteStore(str(path)).initialise()
+    return path
+
+
+@pytest.fixture
+def ida_db(tmp_path) -> Path:
+    """A database made by init, with idafix-data.sql applied."""
+    path = make_db(tmp_path / "ida.db")
+    conn = sqlite3.connect(path)
+    conn.executescript((IDA_DIR / "idafix-data.sql").read_text())
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def queries_of():
+    """``queries_of(db_path)``: the "reports" query object, through the app like the commands."""
+    stores = []
+
+    def get(path: Path):
+        app = app_mod.create(configure_logs=False)
+        store = app.store(str(path))
+        store.open()
+        stores.append(store)
+        return app.queries("reports", store)
+
+    yield get
+    for s in stores:
+        s.close()
+
+
+# -- JSON Lines captures for `tessdb-core ingest` ---------------------------------------------------------
+def envelope(topic: str, payload: dict, received: str) -> str:
+    return json.dumps({"topic": topic, "payload": json.dumps(payload), "received": received, "retain": False})
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reg(name: str, mac: str, calib: float, at: datetime) -> str:
+    return envelope("STARS4ALL/register", {"name": name, "mac": mac, "calib": calib, "rev": 2}, iso(at))
+
+
+def reg4c(name: str, mac: str, at: datetime) -> str:
+    chans = {f"F{i + 1}": {"band": b, "calib": 20.0 + i / 10} for i, b in enumerate(("UV/IR-740", "R", "G", "B"))}
+    return envelope("STARS4ALL/register", {"name": name, "mac": mac, "rev": 2, "firmware": "4c", **chans}, iso(at))
+
+
+def rd(name: str, seq: int, at: datetime, mag: float) -> str:
+    payload = {"name": name, "seq": seq, "freq": 0.0 if mag == 0 else round(10 ** ((20.5 - mag) / 2.5), 3),
+               "mag": mag, "tamb": 12.5, "tsky": -7.0, "wdBm": -60}
+    return envelope(f"STARS4ALL/{name}/reading", payload, iso(at))
+
+
+def rd4c(name: str, seq: int, at: datetime) -> str:
+    payload = {"name": name, "seq": seq, "rev": 2, "tamb": 4.0, "tsky": -9.0, "wdBm": -70,
+               **{f"F{i}": {"freq": 10.0 * i, "mag": 17.0 + i, "zp": 20.0} for i in range(1, 5)}}
+    return envelope(f"STARS4ALL/{name}/reading", payload, iso(at))
+
+
+def night_mag(t: datetime) -> float:
+    """A made-up Madrid night: saturated (0) by day, 18 to 21 mag/arcsec² at night (UTC hours)."""
+    h = t.hour + t.minute / 60
+    if 6.0 <= h < 18.5:
+        return 0.0
+    x = (h - 18.5) % 24  # 0 .. 11.5 through the night
+    return round(18.0 + 3.0 * min(x, 11.5 - x) / 5.75, 2)
+
+
+MADRID = (1, -3.7038, 40.4168, 657.0, "Facultad de Fisicas", "Madrid", "Madrid", "Comunidad de Madrid", "Spain",
+          "Europe/Madrid", "Jane Doe", None, "UCM")
+
+
+@pytest.fixture
+def ingested_db(tmp_path, tdb) -> Path:
+    """stars10 (TESS-W, at Madrid, ZP change at 2026-10-15 01:00 UTC) and stars20 (TESS4C),
+    registered and fed by `tessdb-core ingest` (readings every 10 min for two nights, a
+    reading at 2026-11-01 00:00:00)."""
+    db = tmp_path / "tess.db"
+    assert tdb("init", "--db", db).code == 0
+    t0 = datetime(2026, 10, 1)
+    regs = tmp_path / "regs.jsonl"
+    regs.write_text("\n".join([reg("stars10", "AA:BB:CC:DD:EE:10", 20.5, t0),
+                               reg4c("stars20", "AA:BB:CC:DD:EE:20", t0)]) + "\n")
+    assert tdb("ingest", regs, "--db", db).code == 0
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO location_t (location_id, longitude, latitude, elevation, place, town, sub_region, "
+                 "region, country, timezone, contact_name, contact_email, organization) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", MADRID)
+    conn.execute("UPDATE tess_t SET location_id = 1")
+    conn.commit()
+    conn.close()
+    lines, seq = [], 0
+    for start in (datetime(2026, 10, 14, 10), datetime(2026, 10, 20, 10)):
+        for i in range(24 * 6 + 1):
+            t = start + timedelta(minutes=10 * i)
+            seq += 1
+            lines.append(rd("stars10", seq, t, night_mag(t)))
+    lines.append(reg("stars10", "AA:BB:CC:DD:EE:10", 20.61, datetime(2026, 10, 15, 1, 0, 0)))
+    lines.append(rd("stars10", seq + 1, datetime(2026, 11, 1), 19.5))
+    lines += [rd4c("stars20", i, datetime(2026, 10, 20, 22) + timedelta(minutes=i)) for i in range(1, 4)]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n")
+    r = tdb("ingest", feed, "--db", db)
+    assert r.code == 0, r.err
+    return db
