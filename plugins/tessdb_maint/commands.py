@@ -21,13 +21,18 @@ from typing import Any
 import click
 from loguru import logger
 
-from tessdb_core.cli import Options, pass_options, table
+from tessdb_core.cli import Options, table
 
 from . import rules
 from .protocol import Change, MaintenanceQueries, MaintenanceView
 from .rules import Limits, fmt_time, normalise_mac, normalise_name, parse_day, parse_duration, parse_time
 
 log = logger.bind(ns="maint")
+
+#: the root group's ``Options``.  Not ``tessdb_core.cli.pass_options``: that one finds the
+#: object by its class, and under ``python -m tessdb_core.cli`` the root group is built by
+#: ``__main__``, whose ``Options`` is another class than ``tessdb_core.cli.Options``.
+pass_options = click.pass_obj
 
 
 # -- plumbing ---------------------------------------------------------------------------------------------
@@ -77,6 +82,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _csv(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)  # as the database stores it
+    return _plain(value)
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -97,7 +108,7 @@ def output(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv
         writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: _plain(v) for k, v in r.items()})
+            writer.writerow({k: _csv(v) for k, v in r.items()})
     elif not rows:
         click.echo(empty)
     else:
@@ -170,7 +181,7 @@ def instrument_show(opts: Options, name: str | None, mac: str | None, as_json: b
         locations = {loc["location_id"]: loc for loc in s.queries.locations()}
         observers = {o["observer_id"]: o for o in s.queries.observers(include_expired=True)}
     row = rules.instrument_row(m, v, locations, observers)
-    for k in ("place", "observer"):
+    for k in ("place", "observer", *(f"zp{i}" for i in range(v.nchannels + 1, 5))):
         row.pop(k)
     loc = locations.get(v.location_id)
     obs = observers.get(v.observer_id)

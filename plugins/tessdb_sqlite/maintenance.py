@@ -309,9 +309,7 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
     present = view.columns("location_t")
     for loc in change.new_locations:
         cols = [c for c in loc if c != "location_id" and c in present]
-        cur = conn.execute(f"INSERT INTO location_t ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                           [loc[c] for c in cols])
-        created["location_id"] = cur.lastrowid
+        created["location_id"] = _insert_with_id(conn, "location_t", "location_id", cols, [loc[c] for c in cols])
     for location_id, fields in change.edit_locations:
         cols = [c for c in fields if c != "location_id" and c in present]
         if cols:
@@ -328,12 +326,11 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
         fields.setdefault("valid_state", CURRENT)
         cols = [c for c in OBSERVER_COLUMNS if c != "observer_id" and c in fields]
         values = [format_ts(fields[c]) if isinstance(fields[c], datetime) else fields[c] for c in cols]
-        cur = conn.execute(f"INSERT INTO observer_t ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                           values)
-        created["observer_id"] = cur.lastrowid
+        observer_id = _insert_with_id(conn, "observer_t", "observer_id", cols, values)
+        created["observer_id"] = observer_id
         if new.replaces is not None:  # the instruments' current versions follow their observer
             cur = conn.execute("UPDATE tess_t SET observer_id = ? WHERE observer_id = ? AND valid_state = ?",
-                               (cur.lastrowid, new.replaces, CURRENT))
+                               (observer_id, new.replaces, CURRENT))
             created["instruments_moved"] = cur.rowcount
 
     # instruments
@@ -359,6 +356,14 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
         for v in change.new_versions:
             created["tess_id"] = conn.execute(plan.sql, plan.row(version_row(v))).lastrowid
     return created
+
+
+def _insert_with_id(conn: sqlite3.Connection, table: str, key: str, cols: list[str], values: list) -> int:
+    """Insert with the next id, never below 1: the preload holds -1 (Unknown), and SQLite
+    alone would hand out 0, which many tools read as "no value"."""
+    conn.execute(f"INSERT INTO {table} ({key}, {', '.join(cols)}) "
+                 f"SELECT max(1, coalesce(max({key}), 0) + 1), {', '.join('?' * len(cols))} FROM {table}", values)
+    return conn.execute(f"SELECT max({key}) FROM {table}").fetchone()[0]
 
 
 def _expire(conn: sqlite3.Connection, at: str | None, table: str, key_col: str, key: Any, what: str) -> None:
