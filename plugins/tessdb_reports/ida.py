@@ -202,7 +202,8 @@ def _mac_remark(mappings: Sequence[Mapping[str, Any]], macs: Sequence[str]) -> s
 
 def _line(r: Mapping[str, Any], v: Mapping[str, Any], tz) -> str:
     utc = r["utc"].replace(tzinfo=timezone.utc)
-    fields = [utc.strftime("%Y-%m-%dT%H:%M:%S.000"), utc.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S.000"),
+    fields = [utc.isoformat(timespec="seconds")[:19] + ".000",
+              utc.astimezone(tz).isoformat(timespec="seconds")[:19] + ".000",
               fmt(r["box_temperature"]), fmt(r["sky_temperature"])]
     if r["nchannels"] == 4:
         for i in range(4):

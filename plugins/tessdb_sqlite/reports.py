@@ -256,18 +256,19 @@ class SqliteReports:
     def export_count(self, name: str | None, since: datetime | None, until: datetime | None) -> int:
         """How many rows ``export_rows`` yields for the same arguments."""
         total = 0
+        window = "(date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)"
         for table, _measures, _n in self._tables():
             for tess_ids, lo, hi in self._export_windows(name, since, until):
+                bounds = (*_split(lo), *_split(hi))
                 if tess_ids is None:
-                    sql = f"SELECT COUNT(*) FROM {table} WHERE (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)"
-                    total += self.store.run("reports: count", lambda conn, sql=sql, lo=lo, hi=hi: conn.execute(
-                        sql, (*_split(lo), *_split(hi))).fetchone()[0])
+                    sql = f"SELECT COUNT(*) FROM {table} WHERE {window}"
+                    total += self.store.run("reports: count", lambda conn, sql=sql, args=bounds: conn.execute(
+                        sql, args).fetchone()[0])
                     continue
-                sql = (f"SELECT COUNT(*) FROM {table} WHERE tess_id = ? "
-                       f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)")
+                sql = f"SELECT COUNT(*) FROM {table} WHERE tess_id = ? AND {window}"
                 for tess_id in tess_ids:
-                    total += self.store.run("reports: count", lambda conn, sql=sql, t=tess_id, lo=lo, hi=hi: conn.execute(
-                        sql, (t, *_split(lo), *_split(hi))).fetchone()[0])
+                    total += self.store.run("reports: count", lambda conn, sql=sql, args=(tess_id, *bounds):
+                                            conn.execute(sql, args).fetchone()[0])
         return total
 
     def export_rows(self, name: str | None, since: datetime | None, until: datetime | None) -> Iterator[dict[str, Any]]:

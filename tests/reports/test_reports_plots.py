@@ -88,7 +88,8 @@ def test_plot_month_heat_map(tdb, ingested_db, queries_of, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["night", "stars99", "--date", "2026-10-14", "--out", "x.png"], "unknown photometer 'stars99'"),
-    (["night", "stars10", "--date", "2026-10-01", "--out", "x.png"], "no readings of stars10 in the night of 2026-10-01"),
+    (["night", "stars10", "--date", "2026-10-01", "--out", "x.png"],
+     "no readings of stars10 in the night of 2026-10-01"),
     (["night", "stars10", "--date", "14/10/2026", "--out", "x.png"], "--date '14/10/2026' is not a date"),
     (["night", "stars10", "--date", "2026-10-14", "--out", "x.jpg"], "give a name ending in .png"),
     (["night", "stars10", "--date", "2026-10-14", "--out", "nowhere/x.png"], "does not exist"),
