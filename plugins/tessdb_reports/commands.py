@@ -153,7 +153,11 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
         if name:
             (name,) = known_names(queries, [name])
         if target is None:
-            export_csv(queries, name, since, until, sys.stdout, sep, progress)
+            try:
+                export_csv(queries, name, since, until, sys.stdout, sep, progress)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `... | head`: the reader has all it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         try:
