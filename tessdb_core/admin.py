@@ -149,7 +149,7 @@ class AdminServer:
                                   if hasattr(f, "configure")])
                 return 200, body, "json"
             if method == "GET":
-                config = svc.call(lambda: _filter_config(svc, name))
+                config = svc.call(lambda: _filter_config(svc, name) if name in self._photometers() else None)
                 if config is None:
                     raise HttpError(404, f"Sampler/Filter {name} not yet available")
                 return 200, config, "json"

@@ -36,6 +36,11 @@ class StoreError(Exception):
     """A store cannot do what was asked (bad file, foreign tables, unreachable server)."""
 
 
+class StoreBusy(StoreError):
+    """The database is held by someone else for longer than the store's patience.
+    Nothing was written: the caller keeps its data and tries again later."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """One database.  Only stores speak SQL."""
@@ -61,6 +66,10 @@ class Store(Protocol):
 
     def write_readings(self, batch: Sequence[ResolvedReading]) -> WriteReport:
         """Insert a batch idempotently: duplicates are reported, never raised."""
+
+    def set_patience(self, seconds: float | None) -> None:
+        """How long to wait for a database held by someone else before raising
+        StoreBusy (None: wait as long as it takes, the default)."""
 
 
 @runtime_checkable

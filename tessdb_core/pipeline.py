@@ -14,7 +14,7 @@ from typing import Any
 
 from loguru import logger
 
-from .contracts import ResolvedReading, Store
+from .contracts import ResolvedReading, Store, StoreBusy
 from .events import Message, Reading, Reason, Registration, Rejection
 from .quarantine import Quarantine
 from .stages import PluginFailure, Stages
@@ -100,6 +100,8 @@ class Pipeline:
             return
         try:
             applied = self.store.apply_registration(plan) if plan.changes_anything else plan
+        except StoreBusy:
+            raise  # the caller retries this message later; nothing was changed
         except Exception as exc:  # keep the message: it can be replayed from the quarantine
             log.error("Registration of {} not applied: {}: {}", registration.name, type(exc).__name__, exc)
             self.reject(registration.message, Rejection(Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",
@@ -157,7 +159,10 @@ class Pipeline:
         if type(resolved) is ResolvedReading:
             self.batch.append(resolved)
             if len(self.batch) >= self.buffer_size:
-                self.write()
+                try:
+                    self.write()
+                except StoreBusy:
+                    pass  # the batch is kept; the service writes it once the database is free
             return
         if resolved is None:
             resolved = Rejection(Reason.PLUGIN_ERROR, "no plugin resolved this reading", stage="resolve",
@@ -170,11 +175,17 @@ class Pipeline:
     def write(self) -> None:
         """Write the pending batch, then record every final outcome (quarantine rows and the
         inbox entries done) in one transaction.  Duplicates are counted, failures
-        quarantined: nothing is lost."""
+        quarantined: nothing is lost.  Raises StoreBusy (batch kept) when the database is
+        held by someone else longer than the store's patience."""
         batch, self.batch = self.batch, []
         if batch:
             try:
                 report = self.store.write_readings(batch)
+            except StoreBusy:
+                self.batch = batch + self.batch  # nothing written: keep it, record the other outcomes
+                done, self.done = self.done, []
+                self.quarantine.commit(done)
+                raise
             except Exception as exc:
                 log.error("Batch of {} readings not written: {}: {}", len(batch), type(exc).__name__, exc)
                 for r in batch:

@@ -26,6 +26,7 @@ from loguru import logger
 
 from . import logs
 from .app import App
+from .contracts import StoreBusy
 from .inbox import Inbox, LocalFile
 from .mqtt import MqttSource
 from .pipeline import Pipeline
@@ -60,6 +61,8 @@ class Service:
         self._last_write = time.monotonic()
         self._last_stats = time.monotonic()
         self._last_catalog_check = time.monotonic()
+        self._blocked_until = 0.0  # while the database is held by another program
+        self._blocked_since: float | None = None
         self.admin = None
 
     # -- called from other threads (admin API) and signal handlers -----------------------------
@@ -86,12 +89,14 @@ class Service:
         log.info("============== tessdb-core starting: database {}, inbox {} ==============",
                  self.store.url, self.file.path)
         self.store.open()
+        self.store.set_patience(None)  # the replay at start may wait for a held database
         self.pipeline = Pipeline(self.app.stages, settings, self.store, self.quarantine, self.stats)
         self.app.pm.hook.tessdb_startup(settings=settings)
         backlog = self.inbox.depth()
         if backlog:
             log.warning("Replaying {} inbox entries left by the previous run", backlog)
         self._drain(everything=True)
+        self.store.set_patience(0.2)  # from now on: never block the loop on a held database
         if settings.http.enabled:
             from .admin import AdminServer
 
@@ -129,20 +134,37 @@ class Service:
 
     def _drain(self, everything: bool = False) -> None:
         """Feed the inbox to the pipeline in arrival order; commit the outcomes when
-        ``flush_interval`` has passed since the last commit (or at once for ``everything``)."""
+        ``flush_interval`` has passed since the last commit (or at once for ``everything``).
+        While another program holds the database, messages keep landing in the inbox and
+        the pipeline waits (``StoreBusy``), retrying every half second."""
+        if time.monotonic() < self._blocked_until:
+            return
         pipeline = self.pipeline
         chunk = int(self.settings.inbox.chunk)
-        while True:
-            entries = self.inbox.after(self.cursor, chunk)
-            for m in entries:
-                pipeline.process(m)
-            if entries:
-                self.cursor = entries[-1].inbox_id
-            if len(entries) < chunk or not everything:
-                break
-            self._commit()
-        if everything or time.monotonic() - self._last_write >= float(self.settings.inbox.flush_interval):
-            self._commit()
+        try:
+            while True:
+                entries = self.inbox.after(self.cursor, chunk)
+                for m in entries:
+                    pipeline.process(m)
+                    self.cursor = m.inbox_id
+                if len(entries) < chunk or not everything:
+                    break
+                self._commit()
+            if everything or time.monotonic() - self._last_write >= float(self.settings.inbox.flush_interval):
+                self._commit()
+        except StoreBusy as exc:
+            self._blocked(exc)
+        else:
+            if self._blocked_since is not None:
+                logger.bind(ns="dbase").warning("Database free again after {:.1f} s",
+                                                time.monotonic() - self._blocked_since)
+                self._blocked_since = None
+
+    def _blocked(self, exc: StoreBusy) -> None:
+        if self._blocked_since is None:
+            self._blocked_since = time.monotonic()
+            logger.bind(ns="dbase").warning("{}; messages keep arriving into the inbox, writes retried", exc)
+        self._blocked_until = time.monotonic() + 0.5
 
     def _commit(self) -> None:
         t0 = time.monotonic()
@@ -229,7 +251,10 @@ class Service:
 
     def do_pause(self) -> str:
         if not self.paused:
-            self._commit()  # the processed readings first: nothing stays half-done in memory
+            try:
+                self._commit()  # the processed readings first
+            except StoreBusy:
+                pass  # they stay in memory (and in the inbox) and are written after the resume
             self.store.close()
             self.paused = True
             log.warning("Database writer paused: every connection to {} closed; messages wait in the inbox",
@@ -239,6 +264,7 @@ class Service:
     def do_resume(self) -> str:
         if self.paused:
             self.store.open()
+            self.store.set_patience(0.2)
             self.pipeline.catalog = self.store.load_catalog()
             self.paused = False
             log.warning("Database writer resumed. Inbox size: {}", self.inbox.depth())
@@ -285,7 +311,10 @@ class Service:
             if self.mqtt is not None:
                 self.mqtt.close()
             if self.pipeline is not None and not self.paused:
-                self.pipeline.flush()
+                try:
+                    self.pipeline.flush()
+                except StoreBusy as exc:
+                    log.warning("{}: the readings not yet written stay in the inbox for the next start", exc)
             self.app.pm.hook.tessdb_shutdown(settings=self.settings)
         finally:
             if self.admin is not None:

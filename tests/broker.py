@@ -8,6 +8,7 @@ persistence file, so a test can take the broker down in the middle of a burst.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -38,7 +39,10 @@ class Broker:
 
     def write_config(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # as root, mosquitto would switch to its own user and then could not write here
+        user = "user root\n" if os.geteuid() == 0 else ""
         self.config.write_text(
+            user +
             f"listener {self.port} {HOST}\n"
             "allow_anonymous true\n"
             "persistence true\n"

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from loguru import logger
 
 from tessdb_core.catalog import EXPIRED, Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreError, WriteReport
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, WriteReport
 
 from . import schema
 from .inserts import InsertPlan, insert_plan
@@ -54,6 +54,8 @@ class SqliteStore:
         self.path: Path = path
         self.settings = settings
         self.busy_timeout = busy_timeout
+        #: seconds to wait for a held database before raising StoreBusy (None: forever)
+        self.patience: float | None = None
         self.retry_delay = retry_delay
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
@@ -153,6 +155,16 @@ class SqliteStore:
     @property
     def is_open(self) -> bool:
         return self._conn is not None
+
+    def set_patience(self, seconds: float | None) -> None:
+        """The live service waits briefly (and keeps receiving) instead of blocking on a lock."""
+        with self._lock:
+            self.patience = seconds
+            if self._conn is not None:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(self._sqlite_wait() * 1000)}")
+
+    def _sqlite_wait(self) -> float:
+        return self.busy_timeout if self.patience is None else min(self.busy_timeout, self.patience)
 
     def changed_elsewhere(self) -> bool:
         """True when another connection (a maintenance command, an operator's SQL session)
@@ -276,7 +288,7 @@ class SqliteStore:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None,
+        return sqlite3.connect(str(self.path), timeout=self._sqlite_wait(), isolation_level=None,
                                check_same_thread=False)
 
     def _inspect_for_init(self) -> tuple[SchemaState, str | None]:
@@ -311,6 +323,7 @@ class SqliteStore:
     def _retrying(self, what: str, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``action`` (one whole transaction) until it is not refused by a lock."""
         attempt = 0
+        started = time.monotonic()
         with self._lock:
             while True:
                 conn = self._conn
@@ -321,6 +334,8 @@ class SqliteStore:
                 except sqlite3.OperationalError as exc:
                     if not _is_busy(exc):
                         raise StoreError(f"{what} failed on {self.path}: {exc}") from None
+                    if self.patience is not None and time.monotonic() - started >= self.patience:
+                        raise StoreBusy(f"{what}: database {self.path} is locked by another program") from None
                     attempt += 1
                     delay = min(self.retry_delay * attempt, 5.0)
                     log.warning("Database {} is locked during {} ({}); retry #{} in {:.1f} s",

@@ -1,0 +1,187 @@
+"""The live service as a user runs it: `tessdb-core run` against a real mosquitto."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from broker import Broker, free_port
+
+HOST = "127.0.0.1"
+BASE = datetime(2026, 11, 30, 0, 0, 0)
+
+
+class Service:
+    """One `tessdb-core run` child process in its own working directory."""
+
+    def __init__(self, cwd: Path, broker: Broker, extra_env: dict[str, str] | None = None):
+        self.cwd = cwd
+        self.broker = broker
+        self.http_port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
+        self.env.update(TESSDB_MQTT__HOST=HOST, TESSDB_MQTT__PORT=str(broker.port),
+                        TESSDB_MQTT__CLIENT_ID=f"tessdb-test-{broker.port}",
+                        TESSDB_MQTT__RECONNECT_MIN="0.2", TESSDB_MQTT__RECONNECT_MAX="1",
+                        TESSDB_HTTP__PORT=str(self.http_port), TESSDB_INBOX__FLUSH_INTERVAL="0.05",
+                        TESSDB_LOGS__FILE=str(cwd / "service.log"), TESSDB_LOGS__CONSOLE="false")
+        self.env.update(extra_env or {})
+        self.proc: subprocess.Popen | None = None
+        self.runs = 0
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        out = subprocess.run([sys.executable, "-m", "tessdb_core.cli", *args], cwd=self.cwd, env=self.env,
+                             capture_output=True, text=True, timeout=120)
+        if check and out.returncode != 0:
+            raise AssertionError(f"tessdb-core {' '.join(args)}: {out.stderr}")
+        return out
+
+    def start(self, *settings_args: str) -> "Service":
+        if not (self.cwd / "tess.db").exists():
+            self.cli("init")
+        self.runs += 1
+        self.proc = subprocess.Popen([sys.executable, "-m", "tessdb_core.cli", *settings_args, "run"],
+                                     cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.cwd / f"stderr-{self.runs}.txt", "w"))
+        wait_for(lambda: self.health_code() is not None, 20, "the admin API to answer")
+        wait_for(lambda: "subscribing to" in self.log(), 20, "the service to subscribe")
+        return self
+
+    def log(self) -> str:
+        path = self.cwd / "service.log"
+        return path.read_text() if path.exists() else ""
+
+    def health_code(self) -> int | None:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{self.http_port}/health", timeout=1) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return None
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc, self.proc = self.proc.returncode, None
+        return rc
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.cwd / "tess.db", timeout=30)
+
+    def count(self, table: str = "tess_readings_t") -> int:
+        with self.db() as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def service(tmp_path, broker):
+    svc = Service(tmp_path / "svc", broker)
+    svc.cwd.mkdir()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# -- messages -------------------------------------------------------------------------------------
+def registration(i: int, at: datetime = BASE) -> tuple[str, str]:
+    return "STARS4ALL/register", json.dumps({"name": f"stars{i}", "mac": f"AA:BB:CC:00:{i // 256:02X}:{i % 256:02X}",
+                                             "calib": 20.5, "rev": 2, "tstamp": at.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+def reading(i: int, seq: int, mag: float = 20.0, minutes: bool = True, **extra) -> tuple[str, str]:
+    at = BASE + (timedelta(minutes=seq + 1) if minutes else timedelta(seconds=seq + 1))
+    payload = {"name": f"stars{i}", "seq": seq, "freq": 10.0, "mag": mag, "tamb": 5.0, "tsky": -3.0, "wdBm": -60,
+               "tstamp": at.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+    return f"STARS4ALL/stars{i}/reading", json.dumps(payload)
+
+
+def fleet(photometers: int, per_photometer: int) -> list[tuple[str, str]]:
+    """Readings interleaved across photometers, in time order, all night (no zeros)."""
+    return [reading(i, seq) for seq in range(per_photometer) for i in range(1, photometers + 1)]
+
+
+class Publisher:
+    """A QoS 1 paho publisher that never has more than ``window`` messages unacknowledged."""
+
+    def __init__(self, port: int, client_id: str = "test-publisher"):
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.connect(HOST, port)
+        self.client.loop_start()
+
+    def publish(self, messages: Iterable[tuple[str, str]], rate: float | None = None, window: int = 2000,
+                retain: bool = False) -> int:
+        pending = []
+        n = 0
+        t0 = time.monotonic()
+        for topic, payload in messages:
+            pending.append(self.client.publish(topic, payload, qos=1, retain=retain))
+            n += 1
+            if len(pending) >= window:
+                pending.pop(0).wait_for_publish(30)
+            if rate:
+                ahead = n / rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+        for info in pending:
+            info.wait_for_publish(30)
+        return n
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def publisher(broker):
+    p = Publisher(broker.port)
+    try:
+        yield p
+    finally:
+        p.close()
