@@ -99,7 +99,7 @@ def output(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv
     """A table of ``columns`` (``optional`` ones only when some row has a value), or every
     field as JSON / CSV."""
     if as_json and as_csv:
-        raise click.UsageError("--json and --csv exclude each other")
+        raise ValueError("--json and --csv exclude each other")
     if as_json:
         click.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], indent=2))
     elif as_csv:
@@ -132,7 +132,7 @@ def show_record(sections: dict[str, dict[str, Any] | None], as_json: bool) -> No
 
 def _name_or_mac(name: str | None, mac: str | None) -> tuple[str | None, str | None]:
     if (name is None) == (mac is None):
-        raise click.UsageError("give a NAME or --mac MAC (one of them)")
+        raise ValueError("give a NAME or --mac MAC (one of them)")
     return (normalise_name(name), None) if name is not None else (None, normalise_mac(mac or ""))
 
 
@@ -261,7 +261,7 @@ def instrument_update(opts: Options, name: str, zps: tuple[float, ...], filters:
     """Change zero point, filter or offset: a new version (registered = Manual) that carries
     authorised, location, observer and firmware; --latest edits the current version."""
     if latest and since_text:
-        raise click.UsageError("--since and --latest exclude each other")
+        raise ValueError("--since and --latest exclude each other")
     with session(opts, db) as s:
         since = _since(since_text, s.now)
         change = s.change("instrument update", lambda view: rules.plan_update(
@@ -375,6 +375,9 @@ def location() -> None:
     """Sites: create, list, show, update, unassigned, duplicates."""
 
 
+#: lets ``-1`` (the Unknown location) be an ID|PLACE argument rather than an option
+_NEGATIVE_IDS = {"ignore_unknown_options": True}
+
 _LOCATION_COLUMNS = ["location_id", "place", "longitude", "latitude", "elevation", "town", "sub_region", "region",
                      "country", "timezone"]
 
@@ -419,7 +422,7 @@ def location_list(opts: Options, as_json: bool, as_csv: bool, db: str | None) ->
     output(rows, _LOCATION_COLUMNS, as_json, as_csv, "no locations")
 
 
-@location.command("show")
+@location.command("show", context_settings=_NEGATIVE_IDS)
 @click.argument("ref", metavar="ID|PLACE")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @db_option
@@ -435,7 +438,7 @@ def location_show(opts: Options, ref: str, as_json: bool, db: str | None) -> Non
     show_record({"location": loc, "instruments": {"current": ", ".join(here)}}, as_json)
 
 
-@location.command("update")
+@location.command("update", context_settings=_NEGATIVE_IDS)
 @click.argument("ref", metavar="ID|PLACE")
 @click.option("--place", help="New place name.")
 @click.option("--lon", type=float, help="Longitude, decimal degrees.")
