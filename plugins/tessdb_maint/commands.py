@@ -607,7 +607,7 @@ def readings_count(opts: Options, name: str, first: str | None, last: str | None
         click.echo(f"{name}: {n} reading(s){span}")
 
 
-READINGS_HELP = "Readings: the latest ones, counts (and, from the reports plugin, exports)."
+READINGS_HELP = "The readings in the database."
 
 
 def add_commands(cli: click.Group) -> None:
