@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import IDA_DIR, SHARED_IDA
+from .conftest import IDA_DIR, REPO, SHARED_IDA
 
 REFERENCE_FILES = sorted(str(p.relative_to(IDA_DIR)) for p in IDA_DIR.glob("stars*/*.dat"))
 
@@ -281,3 +281,55 @@ def test_unknown_database_is_an_error(tdb, tmp_path):
     r = tdb("report", "ida", "stars1", "--month", "2026-10", "--out", tmp_path / "o", "--db", tmp_path / "none.db")
     assert r.code == 2 and "run `tessdb-core init` first" in r.err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_4x_legacy_database_gives_the_same_files(tdb, tmp_path):
+    """The 4.x server's schema (column order, +00:00 timestamps) through the same queries."""
+    legacy = REPO / "tests" / "fixtures" / "reference" / "reference-schema-legacy-v04.sql"
+    db = tmp_path / "legacy.db"
+    conn = sqlite3.connect(db)
+    conn.executescript(legacy.read_text())
+    conn.executescript((IDA_DIR / "idafix-data.sql").read_text())
+    conn.execute("UPDATE name_to_mac_t SET valid_since = '2020-01-01T00:00:00+00:00'")  # a 4.x timestamp text
+    conn.commit()
+    conn.close()
+    out = tmp_path / "ida"
+    generate(tdb, db, out, "--all", "--month", "2026-10")
+    for rel in ["stars1/stars1_2026-10.dat", "stars2/stars2_2026-10.dat", "stars3/stars3_2026-10_1.dat",
+                "stars3/stars3_2026-10_2.dat"]:
+        assert (out / rel).read_text().split("\n")[:-1] == expected_lines(rel), rel
+
+
+def test_a_5x_database_without_the_legacy_columns(tdb, tmp_path):
+    """The 5.x tools' schema has no contact_name / organization / cover_offset / fov / azimuth /
+    altitude: the header takes the observer and the 4.x defaults."""
+    db = tmp_path / "5x.db"
+    conn = sqlite3.connect(db)
+    conn.executescript((REPO / "tests" / "fixtures" / "reference" / "reference-schema-5x.sql").read_text())
+    conn.executescript("""
+        INSERT INTO location_t (location_id, longitude, latitude, elevation, place, town, sub_region, region, country,
+            timezone) VALUES (1, -3.7038, 40.4168, 657.0, 'Facultad de Fisicas', 'Madrid', 'Madrid',
+            'Comunidad de Madrid', 'Spain', 'Europe/Madrid');
+        INSERT INTO observer_t (observer_id, type, name, affiliation, acronym, valid_since, valid_until, valid_state)
+            VALUES (1, 'Individual', 'Jane Doe', 'Universidad Complutense de Madrid', 'UCM',
+            '2020-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current');
+        INSERT INTO tess_t (tess_id, mac_address, valid_since, valid_until, valid_state, model, firmware, authorised,
+            registered, nchannels, zp1, filter1, offset1, offset2, offset3, offset4, location_id, observer_id)
+            VALUES (1, 'AA:BB:CC:00:00:01', '2020-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current',
+            'TESS-W', '1.0', 1, 'Manual', 1, 20.44, 'UV/IR-740', 0, 0, 0, 0, 1, 1);
+        INSERT INTO name_to_mac_t (name, mac_address, valid_since, valid_until, valid_state) VALUES
+            ('stars1', 'AA:BB:CC:00:00:01', '2020-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current');
+        INSERT INTO tess_readings_t (date_id, time_id, tess_id, location_id, observer_id, units_id, sequence_number,
+            frequency, magnitude, box_temperature, sky_temperature, signal_strength) VALUES
+            (20261015, 120000, 1, 1, 1, 0, 5, 100.0, 15.44, 15.25, -1.0, -60);
+    """)
+    conn.close()
+    out = tmp_path / "ida"
+    generate(tdb, db, out, "stars1", "--month", "2026-10")
+    path = out / "stars1" / "stars1_2026-10.dat"
+    check_parses(path)
+    lines = path.read_text().splitlines()
+    assert lines[6] == "# Data supplier: Jane Doe / UCM"
+    assert (lines[15], lines[16], lines[20]) == ("# Measurement direction per channel: (0.0, 0.0)",
+                                                 "# Field of view: 17.0", "# TESS cover offset value: 0.0")
+    assert lines[35] == "2026-10-15T12:00:00.000;2026-10-15T14:00:00.000;15.25;-1.0;100.0;15.44;20.44;5"
