@@ -333,3 +333,33 @@ def test_a_5x_database_without_the_legacy_columns(tdb, tmp_path):
     assert (lines[15], lines[16], lines[20]) == ("# Measurement direction per channel: (0.0, 0.0)",
                                                  "# Field of view: 17.0", "# TESS cover offset value: 0.0")
     assert lines[35] == "2026-10-15T12:00:00.000;2026-10-15T14:00:00.000;15.25;-1.0;100.0;15.44;20.44;5"
+
+
+def test_month_files_split_a_tess_w_and_a_tess4c_under_one_name():
+    """Pure formatting: a name whose TESS-W was replaced by a TESS4C within the month."""
+    from datetime import datetime
+
+    from tessdb_reports.common import Month
+    from tessdb_reports.ida import month_files
+
+    def version(tess_id, n, since):
+        return {"tess_id": tess_id, "mac_address": f"AA:00:00:00:00:0{tess_id}", "since": since,
+                "valid_since": str(since), "valid_until": "2999-12-31 23:59:59.000000", "model": "TESS4C" if n == 4
+                else "TESS-W", "firmware": "x", "nchannels": n, "zp1": 20.1, "zp2": 20.2, "zp3": 20.3, "zp4": 20.4,
+                "filter1": "UV/IR-740", "filter2": "R", "filter3": "G", "filter4": "B", "cover_offset": 0.0,
+                "fov": 17.0, "azimuth": 0.0, "altitude": 90.0}
+
+    def reading(tess_id, n, day):
+        return {"utc": datetime(2026, 10, day, 21), "tess_id": tess_id, "mac_address": f"AA:00:00:00:00:0{tess_id}",
+                "location_id": 1, "observer_id": 1, "sequence_number": day, "box_temperature": 1.0,
+                "sky_temperature": -1.0, "nchannels": n, "freq": (1.0,) * n, "mag": (20.0,) * n}
+
+    versions = {1: version(1, 1, datetime(2020, 1, 1)), 2: version(2, 4, datetime(2026, 10, 10))}
+    location = {1: {"location_id": 1, "longitude": 1.0, "latitude": 2.0, "elevation": 3.0, "place": "p", "town": "t",
+                    "sub_region": "s", "region": "r", "country": "c", "timezone": "UTC", "contact_name": "a",
+                    "organization": "b"}}
+    files = month_files("stars7", Month(2026, 10), [reading(1, 1, 5), reading(2, 4, 12)], versions, location)
+    assert [(f.relpath, f.nchannels, f.readings) for f in files] == [
+        ("stars7/stars7_2026-10.dat", 1, 1), ("stars7/stars7_2026-10_4c.dat", 4, 1)]
+    assert files[1].text.splitlines()[35].count(";") == 16
+    assert month_files("stars7", Month(2026, 10), [], versions, location) == []
