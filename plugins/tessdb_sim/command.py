@@ -10,16 +10,24 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import click
 
-from tessdb_core.cli import Options, pass_options
+from tessdb_core.cli import Options
 
 from .generator import FleetConfig, events
 from .runner import Pacer, run
 
 __all__ = ["simulate", "parse_duration", "parse_broker", "parse_start"]
+
+#: the root group's ``Options`` object.  Not ``tessdb_core.cli.pass_options``: that one looks
+#: the object up by class, and under ``python -m tessdb_core.cli`` the root group is built by
+#: ``__main__``, whose ``Options`` is another class than ``tessdb_core.cli.Options``.
+pass_options = click.pass_obj
 
 #: names are ``stars`` + at most 7 digits, renames included
 MAX_PHOTOMETERS = 1_000_000
@@ -132,14 +140,16 @@ def simulate(opts: Options, photometers: int | None, rate: float | None, broker:
         from .sinks import JsonlSink
 
         sink = JsonlSink(out)
-        tally = run(events(cfg), sink, None, every, echo)
+        with _graceful_stop() as stop:
+            tally = run(events(cfg), sink, None, every, echo, stop)
         verb = "wrote"
     else:
         sink = _mqtt_sink(opts, broker, username, password_env, qos, client_id)
         if speed is None:
             speed = rate * cfg.period / photometers if rate else 1.0
         pacer = Pacer(cfg.start, speed, rate)
-        tally = run(events(cfg), sink, pacer, every, echo)
+        with _graceful_stop() as stop:
+            tally = run(events(cfg), sink, pacer, every, echo, stop)
         verb = "published"
     to_stderr = out == "-"
     if as_json:
@@ -148,6 +158,29 @@ def simulate(opts: Options, photometers: int | None, rate: float | None, broker:
         click.echo(tally.summary(verb), err=to_stderr)
     if tally.unconfirmed:
         raise OSError(f"{tally.unconfirmed:,} message(s) were not acknowledged by the broker {sink.target}")
+
+
+@contextmanager
+def _graceful_stop() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C or SIGTERM once: finish the current message, wait for the acknowledgements, report.
+    A second one aborts the wait.  Yields the "stop requested?" test the runner polls."""
+    requested = []
+
+    def handler(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave the signals alone
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _echo_err(line: str) -> None:

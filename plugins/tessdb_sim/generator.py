@@ -26,7 +26,7 @@ from . import payloads
 from .fleet import TESS4C_FIRMWARES, TESSW_FIRMWARES, Photometer, build_fleet, draw_zp, replacement_mac
 from .sky import box_temperature, days_since_j2000, sky_brightness, sun_altitude
 
-__all__ = ["EventRates", "FleetConfig", "SimEvent", "events", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
+__all__ = ["EventRates", "FleetConfig", "SimEvent", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
            "REPLACE", "READING", "REGISTRATION_KINDS", "MALFORMED_KINDS", "KINDS", "is_registration"]
 
 REGISTER = "register"
@@ -131,6 +131,15 @@ class _Life:
         p.seq = 0
 
 
+def _fleet(cfg: FleetConfig, rng: random.Random) -> list[Photometer]:
+    return build_fleet(cfg.photometers, rng, cfg.tess4c_share, cfg.first_number)
+
+
+def fleet_of(cfg: FleetConfig) -> list[Photometer]:
+    """The photometers as they are when ``events(cfg)`` starts (sites, models, first names)."""
+    return _fleet(cfg, random.Random(cfg.seed))
+
+
 def _stamp(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -142,7 +151,7 @@ def events(cfg: FleetConfig) -> Iterator[SimEvent]:
     if cfg.readings is not None and cfg.readings <= 0:
         return
     rng = random.Random(cfg.seed)
-    fleet = build_fleet(cfg.photometers, rng, cfg.tess4c_share, cfg.first_number)
+    fleet = _fleet(cfg, rng)
     order = sorted(fleet, key=lambda p: (p.phase, p.index))
     life = _Life(cfg, rng)
     start = cfg.start.replace(microsecond=0)

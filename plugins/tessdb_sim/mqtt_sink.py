@@ -57,7 +57,7 @@ class MqttSink:
         self.on_wait: Callable[[], None] | None = None
         self._connack: object | None = None
         self._ok = mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-        self._no_conn = mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        self._queue_full = mqtt.MQTTErrorCode.MQTT_ERR_QUEUE_SIZE
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
                              clean_session=True)
         if username:
@@ -130,8 +130,9 @@ class MqttSink:
                     next_wait = time.monotonic() + 0.5
         info = self._client.publish(event.topic, event.payload, self.qos)
         self.sent += 1
-        if info.rc != self._ok and (self.qos == 0 or info.rc != self._no_conn):
-            # refused outright (QoS 0 while disconnected): it will never be acknowledged
+        if info.rc != self._ok and (self.qos == 0 or info.rc == self._queue_full):
+            # QoS 0 not written (no connection), or a QoS 1/2 message paho refused to keep: never acknowledged.
+            # A QoS 1/2 message that could not be written now stays queued and is sent after a reconnection.
             self.lost += 1
         if self.sent % LOOP_EVERY == 0:
             self._turn(0.0)

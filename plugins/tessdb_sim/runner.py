@@ -116,8 +116,10 @@ def _z(t: datetime | None) -> str | None:
 
 
 def run(events: Iterable[SimEvent], sink: Sink, pacer: Pacer | None = None, every: float = 10.0,
-        echo: Callable[[str], None] = print) -> Tally:
-    """Send every message (Ctrl-C stops early), then wait until the sink has delivered all."""
+        echo: Callable[[str], None] = print, stop: Callable[[], bool] = lambda: False) -> Tally:
+    """Send every message until the events end or ``stop()`` is true, then wait until the sink
+    has delivered all of them (a KeyboardInterrupt during that wait leaves them counted as
+    unconfirmed)."""
     tally = Tally(sink.target)
     next_report = tally.started + every if every else float("inf")
 
@@ -129,18 +131,24 @@ def run(events: Iterable[SimEvent], sink: Sink, pacer: Pacer | None = None, ever
 
     if hasattr(sink, "on_wait"):
         sink.on_wait = report
-    if pacer is not None and hasattr(sink, "idle"):
-        pacer.sleep = sink.idle  # a broker connection must be served while the pacer waits
+    if pacer is not None:
+        idle = getattr(sink, "idle", None)
+        pacer.sleep = _interruptible(idle or time.sleep, stop)
     try:
         for event in events:
+            if stop():
+                break
             if pacer is not None:
                 pacer.wait(event.time)
+                if stop():
+                    break
             sink.send(event)
             tally.add(event)
             if time.monotonic() >= next_report:
                 report()
     except KeyboardInterrupt:
-        tally.interrupted = True
+        pass
+    tally.interrupted = stop()
     try:
         sink.close(report)
     except KeyboardInterrupt:
@@ -148,3 +156,15 @@ def run(events: Iterable[SimEvent], sink: Sink, pacer: Pacer | None = None, ever
     tally.unconfirmed = sink.pending() + getattr(sink, "lost", 0)
     tally.elapsed = time.monotonic() - tally.started
     return tally
+
+
+def _interruptible(sleep: Callable[[float], None], stop: Callable[[], bool]) -> Callable[[float], None]:
+    """``sleep`` in slices of at most half a second, returning early once ``stop()`` is true."""
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            sleep(min(left, 0.5))
+    return wait
