@@ -394,10 +394,13 @@ def instrument_rows(cat: Catalog, locations: Iterable[LocationRow], observers: I
 def anonymous_rows(cat: Catalog) -> list[dict[str, Any]]:
     """MACs with no Current mapping: their last name and when it ended."""
     rows = []
-    for mac in sorted({v.mac for v in cat.versions} | {m.mac for m in cat.mappings}):
+    by_mac: dict[str, list[Mapping]] = {}
+    for m in cat.mappings:
+        by_mac.setdefault(m.mac, []).append(m)
+    for mac in sorted({v.mac for v in cat.versions} | set(by_mac)):
         if cat.current_mapping_of_mac(mac) is not None:
             continue
-        maps = [m for m in cat.mappings if m.mac == mac]
+        maps = by_mac.get(mac, ())
         last = max(maps, key=lambda m: m.until) if maps else None
         v = cat.current_version(mac)
         rows.append({"mac": mac, "last_name": last.name if last else None,

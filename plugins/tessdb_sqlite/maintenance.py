@@ -191,16 +191,21 @@ class SqliteMaintenance:
 
 
 # -- silent photometers -------------------------------------------------------------------------------
-def _silent(r: _Reader, since: datetime) -> list[dict[str, Any]]:
-    d, t = _key(since)
-    tables = r.fact_tables()
+def silent_sql(tables: list[str]) -> str:
+    """Current mappings whose MAC has no reading at or after (?, ?) in any of ``tables``:
+    one probe of the (tess_id, date_id, time_id, ...) index per version of each MAC."""
     exists = " ".join(
         f"AND NOT EXISTS (SELECT 1 FROM tess_t t JOIN {table} f ON f.tess_id = t.tess_id "
         f"AND (f.date_id, f.time_id) >= (?, ?) WHERE t.mac_address = m.mac_address)"
         for table in tables)
-    sql = (f"SELECT m.name, m.mac_address, m.valid_since FROM name_to_mac_t m "
-           f"WHERE m.valid_state = '{CURRENT}' {exists} ORDER BY m.name")
-    rows = r.conn.execute(sql, [d, t] * len(tables)).fetchall()
+    return (f"SELECT m.name, m.mac_address, m.valid_since FROM name_to_mac_t m "
+            f"WHERE m.valid_state = '{CURRENT}' {exists} ORDER BY m.name")
+
+
+def _silent(r: _Reader, since: datetime) -> list[dict[str, Any]]:
+    d, t = _key(since)
+    tables = r.fact_tables()
+    rows = r.conn.execute(silent_sql(tables), [d, t] * len(tables)).fetchall()
     out = []
     for name, mac, mapped_since in rows:
         last = None
@@ -217,19 +222,26 @@ def _silent(r: _Reader, since: datetime) -> list[dict[str, Any]]:
 
 # -- readings -----------------------------------------------------------------------------------------
 def _reading_select(table: str) -> str:
+    """The readings with their date and time from the dimensions (a LEFT JOIN, so that a
+    legacy database whose date_t stops short still shows its readings)."""
     _, measures = _FACTS[table]
     cols = ", ".join(f"f.{c}" for c in (*_COMMON, *measures))
-    return (f"SELECT f.date_id, f.time_id, {cols} FROM {table} f")
+    return (f"SELECT f.date_id, f.time_id, d.sql_date, t.time, {cols} FROM {table} f "
+            "LEFT JOIN date_t d ON d.date_id = f.date_id LEFT JOIN time_t t ON t.time_id = f.time_id")
 
 
 def _reading_row(table: str, row: tuple, mac: str | None) -> dict[str, Any]:
     model, measures = _FACTS[table]
-    date_id, time_id, *rest = row
+    date_id, time_id, sql_date, time_text, *rest = row
     common = dict(zip(_COMMON, rest[:len(_COMMON)]))
     values = dict(zip(measures, rest[len(_COMMON):]))
     if table == "tess_readings_t":
         values = {"freq1": values["frequency"], "mag1": values["magnitude"]}
-    out: dict[str, Any] = {"name": None, "tstamp": _from_key(date_id, time_id), "mac": mac,
+    try:
+        tstamp = datetime.fromisoformat(f"{sql_date} {time_text}")
+    except (TypeError, ValueError):
+        tstamp = _from_key(date_id, time_id)
+    out: dict[str, Any] = {"name": None, "tstamp": tstamp, "mac": mac,
                            "tess_id": common["tess_id"], "model": model, "seq": common["sequence_number"]}
     for i in range(1, 5):
         out[f"freq{i}"] = values.get(f"freq{i}")
@@ -257,7 +269,8 @@ def _latest(r: _Reader, name: str | None, count: int) -> list[dict[str, Any]]:
                         rows.append(item)
     else:
         for table in tables:
-            sql = f"{_reading_select(table)} ORDER BY f.date_id DESC, f.time_id DESC, f.tess_id LIMIT ?"
+            # the primary key's order, backwards: the newest rows without sorting the table
+            sql = f"{_reading_select(table)} ORDER BY f.date_id DESC, f.time_id DESC, f.tess_id DESC LIMIT ?"
             rows += [_reading_row(table, row, None) for row in r.conn.execute(sql, (count,))]
         _name_readings(r, rows)
     rows.sort(key=lambda x: (x["tstamp"], x["tess_id"]), reverse=True)

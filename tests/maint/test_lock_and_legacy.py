@@ -100,3 +100,21 @@ def test_commands_on_4x_and_5x_reference_databases(tmp_path):
         assert cli.json("readings", "count", "stars2", "--db", str(db))["count"] == 0
         assert [r["name"] for r in cli.json("instrument", "silent", "--since", "1d", "--db", str(db))] == \
             ["stars2", "stars3"]
+
+
+def test_silent_and_latest_readings_use_the_indexes(cli):
+    """`instrument silent` probes the (tess_id, date_id, time_id, ...) index, `readings list`
+    walks the primary key backwards: neither scans nor sorts a fact table."""
+    from tessdb_sqlite.maintenance import _reading_select, silent_sql
+
+    conn = sqlite3.connect(cli.cwd / "tess.db")
+    tables = ["tess_readings_t", "tess_readings4c_t"]
+    plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + silent_sql(tables), [0, 0] * 2))
+    for table in tables:
+        assert f"SEARCH f USING COVERING INDEX ix_{table}_tess_date_time_location (tess_id=? AND (date_id,time_id)>" \
+            in plan, plan
+    for table in tables:
+        sql = f"{_reading_select(table)} ORDER BY f.date_id DESC, f.time_id DESC, f.tess_id DESC LIMIT 5"
+        plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert f"SCAN f USING INDEX sqlite_autoindex_{table}_1" in plan and "TEMP B-TREE" not in plan, plan
+    conn.close()
