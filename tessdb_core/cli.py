@@ -341,4 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the real module, not this __main__ copy: plugin commands use its Options class
+    from tessdb_core.cli import main as _main
+
+    sys.exit(_main())

@@ -19,8 +19,6 @@ from pathlib import Path
 
 from .events import Message
 
-TS = "%Y-%m-%d %H:%M:%S.%f"
-
 INBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox_t (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; never reused (the cursor relies on it)
@@ -65,27 +63,24 @@ class Inbox:
     def __init__(self, file: LocalFile):
         self.file = file
 
-    def add(self, messages: Sequence[Message]) -> list[int]:
-        """Commit a burst of arrived messages in one transaction; return their ids."""
+    def add(self, messages: Sequence[Message]) -> None:
+        """Commit a burst of arrived messages in one transaction (in arrival order)."""
         if not messages:
-            return []
+            return
         db = self.file.conn()
         with db:
             db.execute("BEGIN IMMEDIATE")
-            ids = []
-            for m in messages:
-                cur = db.execute("INSERT INTO inbox_t (topic, payload, received, retain) VALUES (?,?,?,?)",
-                                 (m.topic, m.payload, m.received.strftime(TS), int(m.retain)))
-                m.inbox_id = cur.lastrowid
-                ids.append(cur.lastrowid)
-        return ids
+            db.executemany("INSERT INTO inbox_t (topic, payload, received, retain) VALUES (?,?,?,?)",
+                           [(m.topic, m.payload, m.received.isoformat(" ", "microseconds"), int(m.retain))
+                            for m in messages])
 
     def after(self, last_id: int, limit: int) -> list[Message]:
         """The next entries after ``last_id``, oldest first."""
         rows = self.file.conn().execute(
             "SELECT id, topic, payload, received, retain FROM inbox_t WHERE id > ? ORDER BY id LIMIT ?",
             (last_id, limit)).fetchall()
-        return [Message(topic, bytes(payload), datetime.strptime(received, TS), bool(retain), False, i)
+        parse = datetime.fromisoformat
+        return [Message(topic, payload, parse(received), bool(retain), False, i)
                 for i, topic, payload, received, retain in rows]
 
     def depth(self) -> int:
@@ -93,7 +88,7 @@ class Inbox:
 
     def oldest(self) -> datetime | None:
         row = self.file.conn().execute("SELECT received FROM inbox_t ORDER BY id LIMIT 1").fetchone()
-        return datetime.strptime(row[0], TS) if row else None
+        return datetime.fromisoformat(row[0]) if row else None
 
 
 def delete_done(db: sqlite3.Connection, ids: Iterable[int]) -> None:

@@ -217,6 +217,45 @@ class MqttSource:
         self._socket_open = self.connected = False
 
 
+_PRIVATE = frozenset({"packetType", "types", "names", "properties"})
+
+
+def _share_paho_v5_tables() -> None:
+    """paho builds the constant MQTT v5 property tables (two dicts of 28 entries) anew for
+    every received PUBLISH, which costs more than the rest of its receive path; build
+    them once and share them.  The objects stay genuine ``Properties`` instances.  Any
+    surprise in paho's internals leaves paho untouched."""
+    try:
+        from paho.mqtt import _packet
+
+        original = _packet.Properties
+        if getattr(original, "_tessdb_shared", False) or not isinstance(original, type):
+            return
+        prototype = original(PacketTypes.PUBLISH)
+        tables = {k: prototype.__dict__[k] for k in ("types", "names", "properties")}
+
+        class SharedTableProperties(original):  # type: ignore[misc, valid-type]
+            _tessdb_shared = True
+
+            def __init__(self, packetType: int) -> None:  # noqa: N803 - paho's name
+                d = self.__dict__
+                d["packetType"] = packetType
+                d.update(tables)
+
+            def clear(self) -> None:  # the same, without scanning the 28 names
+                d = self.__dict__
+                for key in [k for k in d if k not in _PRIVATE]:
+                    del d[key]
+
+        SharedTableProperties.__name__ = original.__name__
+        _packet.Properties = SharedTableProperties
+    except Exception as exc:  # noqa: BLE001 - an optimisation only
+        log.debug("paho v5 receive path left as is: {}", exc)
+
+
+_share_paho_v5_tables()
+
+
 def _paho_logger():
     import logging
 

@@ -1,0 +1,156 @@
+"""Live benchmark: publisher process -> mosquitto -> `tessdb-core run` -> committed rows.
+
+Starts a mosquitto broker on a free 127.0.0.1 port and the service on a fresh
+database (daylight filter off, so that no reading waits in a window), registers
+P photometers, then:
+
+* throughput: a publisher process sends N readings with QoS 1 as fast as it can;
+  the figure is N divided by the time from the first publish to the last row
+  committed (publisher, broker and service all on this machine);
+* latency: readings published at a steady 1,000/s; the row count is sampled
+  every few milliseconds and the k-th row's commit time is compared with the
+  k-th reading's publish time (p50, p99).
+
+    python bench/live.py --photometers 100 1000 --readings 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from broker import Broker, free_port  # noqa: E402
+
+PUBLISHER = r'''
+import json, sys, time
+import paho.mqtt.client as mqtt
+port, photometers, count, rate, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+acked = [0]
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-publisher")
+c.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
+c.max_inflight_messages_set(1000)
+c.max_queued_messages_set(0)
+c.connect("127.0.0.1", port)
+payloads = []
+for k in range(count):
+    i, seq = k % photometers + 1, k // photometers
+    h, rest = divmod(seq, 3600)
+    payloads.append((f"STARS4ALL/stars{i}/reading", json.dumps({"name": f"stars{i}", "seq": seq, "freq": 10.0,
+        "mag": 20.0, "tamb": 5.0, "tsky": -3.0, "wdBm": -60,
+        "tstamp": f"2026-11-{1 + h // 24:02d}T{h % 24:02d}:{rest // 60:02d}:{rest % 60:02d}"})))
+stamps = []
+t0 = time.monotonic()
+# one thread: publish() writes straight to the socket, loop() reads the acknowledgements
+for k, (topic, payload) in enumerate(payloads):
+    if rate:
+        ahead = t0 + k / rate - time.monotonic()
+        while ahead > 0:
+            c.loop(min(ahead, 0.01))
+            ahead = t0 + k / rate - time.monotonic()
+    stamps.append(time.time())
+    c.publish(topic, payload, qos=1)
+    while k + 1 - acked[0] >= 1000:
+        c.loop(0.01)
+    if k % 50 == 0:
+        c.loop(0)
+while acked[0] < count:
+    c.loop(0.05)
+json.dump(stamps, open(out, "w"))
+c.disconnect()
+'''
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT MAX(rowid) FROM tess_readings_t").fetchone()[0] or 0
+
+
+def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    broker = Broker(work / "broker").start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
+    env.update(TESSDB_MQTT__PORT=str(broker.port), TESSDB_HTTP__PORT=str(free_port()),
+               TESSDB_FILTER__ENABLE__DAYLIGHT="false", TESSDB_LOGS__LEVEL='"warning"',
+               TESSDB_MQTT__CLIENT_ID=f"bench-{broker.port}")
+    db = work / "tess.db"
+    subprocess.run([sys.executable, "-m", "tessdb_core.cli", "init"], cwd=work, env=env, check=True,
+                   capture_output=True)
+    svc = subprocess.Popen([sys.executable, "-m", "tessdb_core.cli", "run"], cwd=work, env=env,
+                           stderr=open(work / "service.err", "w"))
+    try:
+        time.sleep(2.0)
+        regs = work / "regs.py"
+        regs.write_text(
+            "import json, sys, paho.mqtt.client as mqtt\n"
+            "c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id='bench-reg'); c.max_inflight_messages_set(1000)\n"
+            f"c.connect('127.0.0.1', {broker.port}); c.loop_start()\n"
+            f"ps = [c.publish('STARS4ALL/register', json.dumps({{'name': f'stars{{i}}', 'mac': 'AA:BB:CC:%02X:%02X:%02X' % (i >> 16, (i >> 8) & 255, i & 255), 'calib': 20.5, 'tstamp': '2026-10-01T00:00:00'}}), qos=1) for i in range(1, {photometers} + 1)]\n"
+            "[p.wait_for_publish() for p in ps]; c.disconnect(); c.loop_stop()\n")
+        subprocess.run([sys.executable, str(regs)], check=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db, timeout=30) as conn:
+                if conn.execute("SELECT COUNT(*) FROM tess_t").fetchone()[0] >= photometers:
+                    break
+            time.sleep(0.1)
+        stamps_file = work / "stamps.json"
+        pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
+                                str(rate), str(stamps_file)])
+        commits: list[tuple[float, int]] = []
+        deadline = time.monotonic() + 600
+        n = 0
+        watch = sqlite3.connect(db, timeout=30)  # one reader, sampling the row count (rowids only grow)
+        while n < readings and time.monotonic() < deadline:
+            n = count(watch)
+            commits.append((time.time(), n))
+            time.sleep(0.02)
+        watch.close()
+        pub.wait(60)
+        stamps = json.loads(stamps_file.read_text())
+        t_done = commits[-1][0]
+        result = {"photometers": photometers, "readings": readings, "stored": n,
+                  "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0])}
+        latencies = []
+        j = 0
+        for k, published in enumerate(stamps):
+            while j < len(commits) and commits[j][1] <= k:
+                j += 1
+            if j < len(commits):
+                latencies.append(commits[j][0] - published)
+        latencies.sort()
+        if latencies:
+            result["p50_ms"] = 1000 * latencies[len(latencies) // 2]
+            result["p99_ms"] = 1000 * latencies[int(len(latencies) * 0.99)]
+        return result
+    finally:
+        svc.terminate()
+        svc.wait(60)
+        broker.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="live end-to-end benchmark")
+    ap.add_argument("--photometers", type=int, nargs="+", default=[100, 1000])
+    ap.add_argument("--readings", type=int, default=60_000, help="readings for the throughput runs (< 65,535 in flight)")
+    ap.add_argument("--latency-readings", type=int, default=20_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tessdb-live-") as tmp:
+        for p in args.photometers:
+            r = run(p, args.readings, 0.0, Path(tmp) / f"t{p}")
+            print(f"throughput  {p:>5} photometers: {r['rate']:>9,.0f} readings/s "
+                  f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s)")
+        r = run(args.photometers[0], args.latency_readings, 1000.0, Path(tmp) / "lat")
+        print(f"latency at 1,000 readings/s ({args.photometers[0]} photometers, daylight filter off): "
+              f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms ({r['stored']:,} stored)")
+
+
+if __name__ == "__main__":
+    main()
