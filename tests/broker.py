@@ -28,23 +28,55 @@ def mosquitto_path() -> str | None:
     return shutil.which("mosquitto") or (Path("/usr/sbin/mosquitto").exists() and "/usr/sbin/mosquitto") or None
 
 
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    ext = folder / "san.cnf"
+    ext.write_text("subjectAltName = IP:127.0.0.1\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+        "-subj", "/CN=tessdb test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-out", str(cert),
+        "-days", "2", "-extfile", str(ext))
+    return {"ca": ca, "cert": cert, "key": key}
+
+
 class Broker:
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, users: dict[str, str] | None = None,
+                 tls: bool = False):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.host = HOST
         self.proc: subprocess.Popen | None = None
         self.config = self.workdir / "mosquitto.conf"
         self.log = self.workdir / "mosquitto.log"
+        self.users = users or {}
+        self.certs = make_certificates(self.workdir / "certs") if tls else None
 
     def write_config(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         # as root, mosquitto would switch to its own user and then could not write here
         user = "user root\n" if os.geteuid() == 0 else ""
+        auth = "allow_anonymous true\n"
+        if self.users:
+            passwords = self.workdir / "passwords"
+            passwords.write_text("")
+            for name, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True,
+                               capture_output=True)
+            auth = f"allow_anonymous false\npassword_file {passwords}\n"
+        tls = ""
+        if self.certs:
+            tls = (f"cafile {self.certs['ca']}\ncertfile {self.certs['cert']}\nkeyfile {self.certs['key']}\n"
+                   "require_certificate false\n")
         self.config.write_text(
             user +
-            f"listener {self.port} {HOST}\n"
-            "allow_anonymous true\n"
+            f"listener {self.port} {HOST}\n" + tls + auth +
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "autosave_interval 1\n"

@@ -141,6 +141,8 @@ class SqliteStore:
                 conn.close()
                 raise
             self._conn = conn
+            # the baseline for changed_elsewhere(): changes made after this open are noticed
+            self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
             log.info("Opened database {} (journal_mode={})", path, self.journal_mode)
 
     def close(self) -> None:
