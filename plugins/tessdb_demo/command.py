@@ -1,0 +1,87 @@
+"""The ``tessdb-core demo`` command: check the options (one-line errors), then run the demo.
+
+Why every check raises ValueError instead of using click's range types: the engine
+prints a ValueError as one line (``tessdb-core: error: ...``, exit 2).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import click
+
+__all__ = ["demo", "MAX_PHOTOMETERS", "MIN_HOURS", "MAX_HOURS"]
+
+MAX_PHOTOMETERS = 10_000
+MIN_HOURS = 0.25
+MAX_HOURS = 24.0
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--date must be a date YYYY-MM-DD, the evening of the night (got {text!r})") from None
+    if day.year < 2000:
+        raise ValueError(f"--date must be in 2000 or later (got {text})")
+    return day
+
+
+@click.command("demo")
+@click.option("--dir", "workdir", default="tessdb-demo", show_default=True, metavar="DIR",
+              help="Working directory for the database, inbox, logs and plot (created; must be empty).")
+@click.option("--photometers", default=20, show_default=True, metavar="N",
+              help="Simulated photometers (about 10 % TESS4C, at least one).")
+@click.option("--hours", default=16.0, show_default=True, metavar="H",
+              help="Length of the night, centred on local midnight (16: 16:00 to 08:00).")
+@click.option("--speed", type=float, metavar="X",
+              help=f"Simulated seconds per wall second (default: the night in about 40 s).")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="The evening's date (default: the last night that has ended).")
+@click.option("--seed", default=1, show_default=True, help="Simulator seed: same seed, same messages.")
+@click.option("--broker", metavar="HOST:PORT",
+              help="Use this running broker (anonymous) instead of starting one.")
+@click.option("--embedded-broker", "embedded", is_flag=True,
+              help="Start the embedded Python broker even when mosquitto is installed.")
+@click.option("--keep", is_flag=True,
+              help="Run in a non-empty --dir: the demo's own files (database, logs, ...) are replaced, "
+                   "other files are left alone.")
+def demo(workdir: str, photometers: int, hours: float, speed: float | None, day: str | None, seed: int,
+         broker: str | None, embedded: bool, keep: bool) -> None:
+    """Run the whole collector on a simulated night, in one command.
+
+    Starts a broker on 127.0.0.1 (the local mosquitto, else an embedded Python
+    broker), initialises a fresh database, starts the live service
+    (`tessdb-core run`), publishes a simulated fleet's night compressed into
+    about 40 seconds (TESS-W and TESS4C, a few malformed messages), waits until
+    everything is written, stops the service and the broker, draws a night plot
+    and prints what was stored, dropped and quarantined.
+    """
+    if not 2 <= photometers <= MAX_PHOTOMETERS:
+        raise ValueError(f"--photometers must be between 2 and {MAX_PHOTOMETERS:,} (got {photometers})")
+    if not (math.isfinite(hours) and MIN_HOURS <= hours <= MAX_HOURS):
+        raise ValueError(f"--hours must be between {MIN_HOURS:g} and {MAX_HOURS:g} (got {hours:g})")
+    if speed is not None and not (math.isfinite(speed) and speed > 0):
+        raise ValueError(f"--speed must be a positive number of simulated seconds per second (got {speed:g})")
+    if seed < 0:
+        raise ValueError(f"--seed must be 0 or more (got {seed})")
+    if broker is not None and embedded:
+        raise ValueError("give --broker or --embedded-broker, not both")
+    where = None
+    if broker is not None:
+        from tessdb_sim.command import parse_broker
+
+        where = parse_broker(broker)
+    if not workdir.strip():
+        raise ValueError("--dir must not be empty")
+    from .run import Demo, DemoConfig
+
+    cfg = DemoConfig(Path(workdir), photometers, hours, speed, where, embedded, keep, _day(day), seed)
+    Demo(cfg, _echo).run()
+
+
+def _echo(line: str) -> None:
+    click.echo(line)
