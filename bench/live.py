@@ -69,6 +69,12 @@ c.disconnect()
 '''
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT MAX(rowid) FROM tess_readings_t").fetchone()[0] or 0
 
@@ -102,6 +108,7 @@ def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
                     break
             time.sleep(0.1)
         stamps_file = work / "stamps.json"
+        cpu0 = cpu_seconds(svc.pid)
         pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
                                 str(rate), str(stamps_file)])
         commits: list[tuple[float, int]] = []
@@ -113,11 +120,13 @@ def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
             commits.append((time.time(), n))
             time.sleep(0.02)
         watch.close()
+        service_cpu = cpu_seconds(svc.pid) - cpu0
         pub.wait(60)
         stamps = json.loads(stamps_file.read_text())
         t_done = commits[-1][0]
         result = {"photometers": photometers, "readings": readings, "stored": n,
-                  "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0])}
+                  "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0]),
+                  "service_us": 1e6 * service_cpu / max(n, 1)}
         latencies = []
         j = 0
         for k, published in enumerate(stamps):
@@ -146,7 +155,8 @@ def main() -> None:
         for p in args.photometers:
             r = run(p, args.readings, 0.0, Path(tmp) / f"t{p}")
             print(f"throughput  {p:>5} photometers: {r['rate']:>9,.0f} readings/s "
-                  f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s)")
+                  f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s; "
+                  f"service CPU {r['service_us']:.0f} us/reading = {1e6 / r['service_us']:,.0f} readings/s of one core)")
         r = run(args.photometers[0], args.latency_readings, 1000.0, Path(tmp) / "lat")
         print(f"latency at 1,000 readings/s ({args.photometers[0]} photometers, daylight filter off): "
               f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms ({r['stored']:,} stored)")
