@@ -36,6 +36,12 @@ class StoreError(Exception):
     """A store cannot do what was asked (bad file, foreign tables, unreachable server)."""
 
 
+class StoreConflict(StoreError):
+    """A registration plan was decided on a catalogue that another writer (a second
+    collector, a maintenance command) has changed since: nothing was written; reload
+    the catalogue and decide again."""
+
+
 class StoreBusy(StoreError):
     """The database is held by someone else for longer than the store's patience.
     Nothing was written: the caller keeps its data and tries again later."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from loguru import logger
 
-from .contracts import ResolvedReading, Store, StoreBusy
+from .contracts import ResolvedReading, Store, StoreBusy, StoreConflict
 from .events import Message, Reading, Reason, Registration, Rejection
 from .quarantine import Quarantine
 from .stages import PluginFailure, Stages
@@ -85,7 +85,7 @@ class Pipeline:
             self._filter(event)
 
     # -- registrations -----------------------------------------------------------------------
-    def _register(self, registration: Registration) -> None:
+    def _register(self, registration: Registration, attempts: int = 3) -> None:
         try:
             plan = self.stages.register(registration, self.catalog, self.settings)
         except PluginFailure as failure:
@@ -102,6 +102,15 @@ class Pipeline:
             applied = self.store.apply_registration(plan) if plan.changes_anything else plan
         except StoreBusy:
             raise  # the caller retries this message later; nothing was changed
+        except StoreConflict as exc:
+            # another writer changed these rows since our catalogue was read: decide again
+            self.catalog = self.store.load_catalog()
+            if attempts > 1:
+                self._register(registration, attempts - 1)
+                return
+            self.reject(registration.message, Rejection(Reason.STORE_ERROR, str(exc), stage="store",
+                                                        plugin="store", name=registration.name))
+            return
         except Exception as exc:  # keep the message: it can be replayed from the quarantine
             log.error("Registration of {} not applied: {}: {}", registration.name, type(exc).__name__, exc)
             self.reject(registration.message, Rejection(Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",

@@ -117,3 +117,27 @@ def test_store_raising_keeps_every_reading_in_quarantine(tmp_path):
     p, store, q, _ = make(tmp_path, store=Broken(), buffer_size=100)
     p.run([register(), reading(1), reading(2)])
     assert q.count() == {"store_error": 2}
+
+
+def test_a_registration_conflict_is_decided_again_on_a_fresh_catalogue(tmp_path):
+    from tessdb_core.contracts import StoreConflict
+
+    class Racing(MemoryStore):
+        """The first apply loses a race: another writer registered the same name meanwhile."""
+
+        def __init__(self):
+            super().__init__()
+            self.raced = False
+
+        def apply_registration(self, plan):
+            if not self.raced:
+                self.raced = True
+                super().apply_registration(plan)  # the other collector's row
+                raise StoreConflict("stars1 was registered by another collector")
+            return super().apply_registration(plan)
+
+    p, store, q, _ = make(tmp_path, store=Racing())
+    p.run([register(), reading(1)])
+    assert p.stats.register["num_rebooted"] == 1 and p.stats.register["num_created"] == 0
+    assert len(store.catalog.mappings) == 1  # never two Current rows
+    assert [r.reading.seq for r in store.rows.values()] == [1]
