@@ -1,1 +1,64 @@
-"""(being written)"""
+"""tessdb_postgres: the tessdb star schema on PostgreSQL (entry point ``postgres``).
+
+For networks that outgrow one SQLite file or want several collectors: the same
+tables, columns, keys, view and preload as ``tessdb_sqlite`` (see ``schema.py`` for
+the type mapping), written by several collectors at once (idempotent batched inserts,
+registrations serialised by advisory locks, catalogue refresh by LISTEN/NOTIFY), the
+``"reports"`` and ``"maintenance"`` queries of the tools, and ``tessdb-core copy`` to
+move an existing SQLite database over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessdb_core import hookimpl
+
+from .store import PostgresStore, RegistrationConflict
+from .urls import postgres_conninfo
+
+__all__ = ["PostgresStore", "RegistrationConflict", "tessdb_cli_commands", "tessdb_queries", "tessdb_store"]
+
+
+@hookimpl
+def tessdb_store(url: str, settings: Any) -> PostgresStore | None:
+    """A PostgresStore for ``postgresql://`` / ``postgres://`` URLs; None for other databases."""
+    if postgres_conninfo(url) is None:
+        return None
+    return PostgresStore(url, settings)
+
+
+def _reports(store: PostgresStore) -> Any:
+    from .reports import PgReports
+
+    return PgReports(store)
+
+
+def _maintenance(store: PostgresStore) -> Any:
+    from .maintenance import PgMaintenance
+
+    return PgMaintenance(store)
+
+
+#: kind -> factory of the query object for a PostgresStore (the tools' protocols)
+QUERY_KINDS: dict[str, Any] = {
+    "reports": _reports,
+    "maintenance": _maintenance,
+}
+
+
+@hookimpl
+def tessdb_queries(store: Any, kind: str, settings: Any) -> Any | None:
+    """The query object of ``kind`` for a PostgresStore; None for other stores or kinds."""
+    factory = QUERY_KINDS.get(kind)
+    if factory is None or not isinstance(store, PostgresStore):
+        return None
+    return factory(store)
+
+
+@hookimpl
+def tessdb_cli_commands(cli: Any) -> None:
+    """Add ``tessdb-core copy --from tess.db --to postgresql://...``."""
+    from .command import copy_command
+
+    cli.add_command(copy_command)

@@ -1,0 +1,542 @@
+"""PostgresStore: the tessdb star schema on a PostgreSQL server, shared by several collectors.
+
+One connection (autocommit, explicit transactions), used under a lock.  What differs
+from the SQLite store, because several collectors write to one database at once:
+
+* Readings: each batch is COPied into a session temporary table, then
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` its keys; the rows not
+  returned are the duplicates (another collector, a replay, the same key twice in a
+  batch).  A batch that fails for another reason is retried row by row, each row in its
+  own savepoint: duplicates and failures are reported, the rest stored.
+* Registrations: one transaction that first takes transaction-level advisory locks
+  (shared on the catalogue, exclusive on each MAC and name the plan touches, in key
+  order) and then re-checks the plan's preconditions: the rows to expire are still
+  Current, the new mapping's name and MAC have no Current mapping, no Current version
+  of the MAC is as new as the one to insert.  If another collector got there first,
+  :class:`RegistrationConflict` is raised and nothing is written: two collectors never
+  create two Current rows.  Maintenance changes take the catalogue lock exclusively.
+* Catalogue refresh: triggers on ``tess_t`` and ``name_to_mac_t`` NOTIFY the channel
+  ``tessdb_catalog``; the store LISTENs, and :meth:`changed_elsewhere` polls (without
+  blocking) for a notification sent by another session.
+* Lock waits: ``set_patience(s)`` sets ``lock_timeout``; a lock held longer raises
+  StoreBusy (nothing written).  A lost connection is re-opened; while the server cannot
+  be reached, StoreBusy after the patience (StoreError after ``reconnect_for`` seconds
+  when the patience is unlimited).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+import psycopg
+from loguru import logger
+from psycopg import errors as pg_errors
+
+from tessdb_core.catalog import CURRENT, EXPIRED, Catalog, RegistrationPlan
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, WriteReport
+from tessdb_sqlite.instruments import (MAPPING_COLUMNS, VERSION_COLUMNS, mapping_from_row, mapping_row,
+                                       version_from_row, version_row)
+from tessdb_sqlite.preload import UNITS, UNKNOWN_LOCATION, UNKNOWN_OBSERVER, date_rows, time_rows
+from tessdb_sqlite.readings import C_COLUMNS, W_COLUMNS, split_rows
+from tessdb_sqlite.timestamps import format_ts
+
+from . import dialect, schema
+from .dialect import QmarkConnection, SchemaState, schema_state
+from .urls import postgres_conninfo, redact
+
+log = logger.bind(ns="dbase")
+
+T = TypeVar("T")
+
+#: errors that belong to one row rather than to the database: retry the batch row by row
+ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError, psycopg.InternalError,
+              OverflowError, TypeError, ValueError)
+#: transient refusals: the transaction is simply run again
+_RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+_MAPPING_SELECT = "SELECT rowid, name, mac_address, valid_since, valid_until, valid_state FROM name_to_mac_t"
+_MAPPING_KEYS = ("rowid", "name", "mac_address", "valid_since", "valid_until", "valid_state")
+_VERSION_KEYS = ("tess_id", *VERSION_COLUMNS)
+
+
+def _marks(columns: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(columns))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def lock_key(kind: str, value: str) -> int:
+    """A stable signed 64-bit advisory-lock key for (kind, value), the same in every collector."""
+    digest = hashlib.blake2b(f"tessdb:{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+#: shared by registrations, exclusive for maintenance changes
+CATALOG_KEY = lock_key("catalog", "")
+#: held while initialising, so that two `init` runs do not race
+INIT_KEY = lock_key("init", "")
+
+
+class RegistrationConflict(StoreError):
+    """Another collector changed the instrument's rows after this collector decided the plan
+    (its catalogue was stale): nothing was written.  Reload the catalogue, decide again."""
+
+
+class PostgresStore:
+    """A ``tessdb_core.contracts.Store`` for a ``postgresql://`` URL."""
+
+    def __init__(self, url: str, settings: Any = None, *, reconnect_for: float = 60.0) -> None:
+        conninfo = postgres_conninfo(url)
+        if conninfo is None:
+            raise StoreError(f"{url!r} is not a postgresql:// URL")
+        self._conninfo = conninfo
+        #: where it points, password hidden (for logs and messages)
+        self.url = redact(url)
+        self.settings = settings
+        #: seconds to wait for a lock (or an unreachable server) before StoreBusy; None: no limit
+        self.patience: float | None = None
+        #: with unlimited patience, how long to keep trying to reconnect before StoreError
+        self.reconnect_for = reconnect_for
+        self._conn: psycopg.Connection | None = None
+        self._opened = False
+        self._pid: int | None = None
+        self._missed = False  # notifications may have been lost (reconnection)
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r}, open={self._opened})"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def initialise(self) -> str:
+        """Create schema + preload in one transaction (under an advisory lock, so two
+        concurrent runs do not race).  Changes nothing in a database that already has
+        the tessdb tables; refuses one with only foreign tables or part of ours."""
+        conn = self._connect()
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_KEY,))
+                state = schema_state(conn)
+                if not state.empty:
+                    return self._verdict(state)
+                for statement in schema.STATEMENTS:
+                    conn.execute(statement)
+                preload(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot initialise {self.url}: {_first_line(exc)}") from None
+        finally:
+            conn.close()
+        log.info("Initialised tessdb database {}", self.url)
+        return f"initialised {self.url}: tessdb schema created and preloaded (PostgreSQL)"
+
+    def _verdict(self, state: SchemaState) -> str:
+        if not state.complete:
+            ours = state.tables & schema.OUR_TABLES
+            if not ours:
+                raise StoreError(f"{self.url} is not a tessdb database (it has foreign tables: "
+                                 f"{', '.join(state.foreign) or ', '.join(sorted(state.others))}); not touching it")
+            raise StoreError(f"{self.url} has only part of the tessdb schema (missing "
+                             f"{', '.join(state.missing)}); not touching it")
+        extra = f"; other tables left alone: {', '.join(state.foreign)}" if state.foreign else ""
+        return f"{self.url} already initialised (tessdb-core schema on PostgreSQL); nothing changed{extra}"
+
+    def open(self) -> None:
+        """Connect, check the schema (without altering it), LISTEN for catalogue changes."""
+        with self._lock:
+            if self._conn is not None:
+                return
+            conn = self._connect()
+            try:
+                state = schema_state(conn)
+                if state.empty:
+                    raise StoreError(f"database {self.url} is empty: run `tessdb-core init --db URL` first")
+                missing = [t for t in schema.REQUIRED_TABLES if t not in state.tables]
+                if missing:
+                    raise StoreError(f"{self.url} is not a tessdb database: missing table(s) {', '.join(missing)}")
+                self._prepare(conn)
+            except psycopg.Error as exc:
+                conn.close()
+                raise StoreError(f"cannot open {self.url}: {_first_line(exc)}") from None
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+            self._opened = True
+            self._missed = False
+            log.info("Opened database {}", self.url)
+
+    def _prepare(self, conn: psycopg.Connection) -> None:
+        """Session set-up, also after a reconnection: LISTEN, patience, temporary tables."""
+        conn.execute(f"LISTEN {schema.CHANNEL}")
+        for temp, table in (("tessdb_in_w", "tess_readings_t"), ("tessdb_in_c", "tess_readings4c_t")):
+            conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (LIKE {table}) ON COMMIT DELETE ROWS")
+        _set_lock_timeout(conn, self.patience)
+        self._pid = conn.info.backend_pid
+
+    def close(self) -> None:
+        """Close the connection (pause, stop); a later open() reconnects."""
+        with self._lock:
+            self._opened = False
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                finally:
+                    self._conn = None
+                log.info("Closed database {}", self.url)
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened
+
+    def set_patience(self, seconds: float | None) -> None:
+        """``lock_timeout`` of the session: how long a write waits for a lock held by
+        another session (a collector, a maintenance command, an operator's SQL)."""
+        with self._lock:
+            self.patience = seconds
+            if self._conn is not None:
+                try:
+                    _set_lock_timeout(self._conn, seconds)
+                except psycopg.OperationalError:
+                    pass  # applied again at the reconnection
+
+    def changed_elsewhere(self) -> bool:
+        """True when another session changed tess_t or name_to_mac_t since the last call
+        (a NOTIFY on ``tessdb_catalog``, polled without blocking), or when a reconnection
+        may have missed one: the service then reloads its catalogue."""
+        with self._lock:
+            if self._conn is None:
+                return False
+            changed, self._missed = self._missed, False
+            try:
+                for note in self._conn.notifies(timeout=0):
+                    if note.pid != self._pid:
+                        changed = True
+            except psycopg.Error:
+                return changed  # the next operation reconnects
+            return changed
+
+    # -- the catalogue -------------------------------------------------------------------------
+    def load_catalog(self) -> Catalog:
+        """Every name_to_mac_t and tess_t row, read in one snapshot."""
+        version_sql = f"SELECT {', '.join(_VERSION_KEYS)} FROM tess_t ORDER BY tess_id"
+
+        def read(conn: psycopg.Connection) -> tuple[list, list]:
+            with _read_transaction(conn):
+                maps = conn.execute(f"{_MAPPING_SELECT} ORDER BY rowid").fetchall()
+                vers = conn.execute(version_sql).fetchall()
+            return maps, vers
+
+        maps, vers = self._retrying("catalogue load", read)
+        return Catalog(
+            mappings=[mapping_from_row(dict(zip(_MAPPING_KEYS, r))) for r in maps],
+            versions=[version_from_row(dict(zip(_VERSION_KEYS, r))) for r in vers],
+        )
+
+    def apply_registration(self, plan: RegistrationPlan) -> RegistrationPlan:
+        """Lock the plan's MACs and names, re-check its preconditions, expire and insert
+        in one transaction; return the plan with the new keys.  RegistrationConflict when
+        another collector changed those rows since the plan was decided."""
+        if not plan.changes_anything:
+            return plan
+        at = format_ts(plan.at)
+
+        def apply(conn: psycopg.Connection) -> RegistrationPlan:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_KEY,))
+                for key in plan_lock_keys(plan):
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                for m in plan.expire_mappings:
+                    _expire_current(conn, "name_to_mac_t", "rowid", m.key, at, f"mapping {m.name} -> {m.mac}")
+                for v in plan.expire_versions:
+                    _expire_current(conn, "tess_t", "tess_id", v.tess_id, at, f"instrument version of {v.mac}")
+                new_mapping, new_version = plan.new_mapping, plan.new_version
+                if new_mapping is not None:
+                    row = conn.execute(f"{_MAPPING_SELECT} WHERE valid_state = %s AND (name = %s OR mac_address = %s) "
+                                       "LIMIT 1", (CURRENT, new_mapping.name, new_mapping.mac)).fetchone()
+                    if row is not None:
+                        raise RegistrationConflict(
+                            f"{plan.case}: {row[1]} -> {row[2]} became Current meanwhile (another collector "
+                            f"registered it); {new_mapping.name} -> {new_mapping.mac} not inserted")
+                    key = conn.execute(f"INSERT INTO name_to_mac_t ({', '.join(MAPPING_COLUMNS)}) VALUES "
+                                       f"({_marks(MAPPING_COLUMNS)}) RETURNING rowid", mapping_row(new_mapping)
+                                       ).fetchone()[0]
+                    new_mapping = replace(new_mapping, key=key)
+                if new_version is not None:
+                    row = conn.execute("SELECT tess_id, valid_since FROM tess_t WHERE mac_address = %s AND "
+                                       "valid_state = %s AND valid_since >= %s LIMIT 1",
+                                       (new_version.mac, CURRENT, format_ts(new_version.since))).fetchone()
+                    if row is not None:
+                        raise RegistrationConflict(
+                            f"{plan.case}: {new_version.mac} got a Current version since {row[1]} meanwhile "
+                            "(another collector); no new version inserted")
+                    tess_id = conn.execute(f"INSERT INTO tess_t ({', '.join(VERSION_COLUMNS)}) VALUES "
+                                           f"({_marks(VERSION_COLUMNS)}) RETURNING tess_id", version_row(new_version)
+                                           ).fetchone()[0]
+                    new_version = replace(new_version, tess_id=tess_id)
+            return replace(plan, new_mapping=new_mapping, new_version=new_version)
+
+        try:
+            return self._retrying("registration", apply)
+        except ROW_ERRORS as exc:
+            raise StoreError(f"registration ({plan.case}) not applied to {self.url}: {_first_line(exc)}") from None
+
+    # -- readings ------------------------------------------------------------------------------
+    def write_readings(self, batch: Sequence[ResolvedReading]) -> WriteReport:
+        """COPY + INSERT ... ON CONFLICT DO NOTHING in one transaction; on a row error,
+        row by row (each in a savepoint).  Raises StoreError only when the database
+        itself fails, StoreBusy when a lock is held longer than the patience."""
+        report = WriteReport()
+        if not batch:
+            return report
+        w_items, w_rows, c_items, c_rows, bad = split_rows(batch)
+        parts = [(part, items, rows) for part, items, rows in ((_W, w_items, w_rows), (_C, c_items, c_rows)) if rows]
+
+        def write_all(conn: psycopg.Connection) -> list[list]:
+            with conn.transaction():
+                return [_copy_insert(conn, part, rows) for part, _items, rows in parts]
+
+        try:
+            returned = self._retrying("readings write", write_all)
+        except ROW_ERRORS as exc:
+            log.warning("Writing {} readings as one block failed ({}); writing them one by one",
+                        len(w_rows) + len(c_rows), _first_line(exc))
+            for part, items, rows in parts:
+                stored, duplicates, failed = self._retrying(
+                    "readings write (row by row)", lambda conn, p=part, i=items, r=rows: _write_each(conn, p, i, r))
+                report.stored += stored
+                report.duplicates.extend(duplicates)
+                report.failed.extend(failed)
+        else:
+            for (_part, items, rows), keys in zip(parts, returned):
+                left = Counter(keys)
+                for item, row in zip(items, rows):
+                    key = (row[0], row[1], row[2])
+                    if left[key] > 0:
+                        left[key] -= 1
+                        report.stored += 1
+                    else:
+                        report.duplicates.append(item)
+        report.failed.extend(bad)
+        for item, why in report.failed:
+            log.debug("Reading of {} at {} (seq {}) not stored: {}", item.reading.name, item.reading.tstamp,
+                      item.reading.seq, why)
+        if report.duplicates or report.failed:
+            log.info("Rejected [{}/{}] readings: {} duplicated, {} failed", len(report.duplicates) + len(report.failed),
+                     len(batch), len(report.duplicates), len(report.failed))
+        return report
+
+    # -- for the query modules of the tools (reports, maintenance) and the copy ------------------
+    def run(self, what: str, action: Callable[[QmarkConnection], T], write: bool = False) -> T:
+        """Run ``action(conn)`` as one transaction, ``conn`` speaking sqlite3's ``?`` style
+        (``conn.pg`` is the psycopg connection).  Reads see one snapshot (REPEATABLE READ,
+        READ ONLY); a write first takes the catalogue lock exclusively, so it waits for
+        the registrations in progress and they wait for it."""
+
+        def in_transaction(conn: psycopg.Connection) -> T:
+            with conn.transaction():
+                if write:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (CATALOG_KEY,))
+                else:
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return action(QmarkConnection(conn))
+
+        try:
+            return self._retrying(what, in_transaction)
+        except (StoreError, RegistrationConflict):
+            raise
+        except psycopg.Error as exc:
+            raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+
+    def session(self, what: str, action: Callable[[psycopg.Connection], T]) -> T:
+        """Run ``action`` on the raw connection (it manages its own transactions), with the
+        store's lock waiting and reconnection; used by ``tessdb-core copy``."""
+        return self._retrying(what, action)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection:
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in self._conninfo:
+            extra["connect_timeout"] = 10
+        if "application_name" not in self._conninfo:
+            extra["application_name"] = "tessdb-core"
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True, **extra)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to {self.url}: {_first_line(exc)}") from None
+        dialect.configure(conn)
+        return conn
+
+    def _reconnect(self) -> None:
+        conn = self._connect()
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._missed = True  # notifications sent while away are lost: reload to be sure
+        log.warning("Reconnected to database {}", self.url)
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+            self._conn = None
+
+    def _retrying(self, what: str, action: Callable[[psycopg.Connection], T]) -> T:
+        """Run ``action`` (whole transactions) with the lock-wait and reconnection rules."""
+        started = time.monotonic()
+        attempt = 0
+        with self._lock:
+            while True:
+                if not self._opened:
+                    raise StoreError(f"database {self.url} is not open")
+                if self._conn is None:
+                    try:
+                        self._reconnect()
+                    except StoreError as exc:
+                        attempt += 1
+                        self._wait_or_give_up(what, started, attempt, exc)
+                        continue
+                conn = self._conn
+                try:
+                    return action(conn)
+                except pg_errors.LockNotAvailable:
+                    raise StoreBusy(f"{what}: {self.url} is locked by another session for longer than "
+                                    f"{self.patience} s") from None
+                except _RETRY as exc:
+                    attempt += 1
+                    if attempt > 10:
+                        raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+                    time.sleep(0.02 * attempt)
+                except psycopg.OperationalError as exc:
+                    if not (conn.broken or conn.closed):
+                        raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+                    self._drop()
+                    attempt += 1
+                    self._wait_or_give_up(what, started, attempt, exc)
+
+    def _wait_or_give_up(self, what: str, started: float, attempt: int, exc: BaseException) -> None:
+        waited = time.monotonic() - started
+        if self.patience is not None:
+            if waited >= self.patience:
+                raise StoreBusy(f"{what}: database server of {self.url} unreachable ({_first_line(exc)})")
+            delay = min(0.1 * attempt, self.patience - waited)
+        else:
+            if waited >= self.reconnect_for:
+                raise StoreError(f"{what}: database server of {self.url} unreachable for {waited:.0f} s "
+                                 f"({_first_line(exc)})")
+            delay = min(0.5 * attempt, 5.0)
+        log.warning("Database {} unreachable during {} ({}); retry #{} in {:.1f} s", self.url, what,
+                    _first_line(exc), attempt, delay)
+        time.sleep(max(delay, 0.0))
+
+
+# -- the preload -----------------------------------------------------------------------------------------
+def preload(conn: psycopg.Connection) -> None:
+    """Every preloaded row (inside the caller's transaction), the calendar by COPY."""
+    with conn.cursor() as cur:
+        with cur.copy("COPY date_t FROM STDIN") as copy:
+            for row in date_rows():
+                copy.write_row(row)
+        with cur.copy("COPY time_t FROM STDIN") as copy:
+            for row in time_rows():
+                copy.write_row(row)
+        cur.executemany("INSERT INTO tess_units_t (units_id, timestamp_source, reading_source) VALUES (%s, %s, %s)",
+                        UNITS)
+        for table, row in (("location_t", UNKNOWN_LOCATION), ("observer_t", UNKNOWN_OBSERVER)):
+            cur.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({_marks(row)})", list(row.values()))
+
+
+# -- registrations -------------------------------------------------------------------------------------------
+def plan_lock_keys(plan: RegistrationPlan) -> list[int]:
+    """The advisory-lock keys of every MAC and name a plan touches, sorted (no deadlocks)."""
+    names: set[str] = set()
+    macs: set[str] = set()
+    for m in (*plan.expire_mappings, *((plan.new_mapping,) if plan.new_mapping is not None else ())):
+        names.add(m.name)
+        macs.add(m.mac)
+    for v in (*plan.expire_versions, *((plan.new_version,) if plan.new_version is not None else ())):
+        macs.add(v.mac)
+    return sorted({lock_key("name", n) for n in names} | {lock_key("mac", m) for m in macs})
+
+
+def _expire_current(conn: psycopg.Connection, table: str, key_col: str, key: Any, at: str, what: str) -> None:
+    if key is None:
+        raise StoreError(f"cannot expire {what}: it has no {key_col}")
+    cur = conn.execute(f"UPDATE {table} SET valid_until = %s, valid_state = %s WHERE {key_col} = %s "
+                       "AND valid_state = %s", (at, EXPIRED, key, CURRENT))
+    if cur.rowcount != 1:
+        raise RegistrationConflict(f"{what} ({table} {key_col} = {key}) is not Current any more "
+                                   "(another collector or a maintenance command changed it)")
+
+
+# -- readings ---------------------------------------------------------------------------------------------------
+class _Part:
+    """One fact table: its columns, the temporary table and the statements."""
+
+    def __init__(self, table: str, temp: str, cols: tuple[str, ...]) -> None:
+        names = ", ".join(cols)
+        self.table = table
+        self.copy = f"COPY {temp} ({names}) FROM STDIN"
+        self.insert = (f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} "
+                       "ON CONFLICT DO NOTHING RETURNING date_id, time_id, tess_id")
+        self.insert_one = f"INSERT INTO {table} ({names}) VALUES ({_marks(cols)}) ON CONFLICT DO NOTHING"
+
+
+_W = _Part("tess_readings_t", "tessdb_in_w", W_COLUMNS)
+_C = _Part("tess_readings4c_t", "tessdb_in_c", C_COLUMNS)
+
+
+def _copy_insert(conn: psycopg.Connection, part: _Part, rows: list[tuple]) -> list[tuple]:
+    """The keys of the rows actually inserted (inside the caller's transaction)."""
+    with conn.cursor() as cur:
+        with cur.copy(part.copy) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return [tuple(r) for r in cur.execute(part.insert).fetchall()]
+
+
+def _write_each(conn: psycopg.Connection, part: _Part, items: list[ResolvedReading], rows: list[tuple]
+                ) -> tuple[int, list[ResolvedReading], list[tuple[ResolvedReading, str]]]:
+    """Each row in its own savepoint inside one transaction: a failed row undoes only itself."""
+    stored = 0
+    duplicates: list[ResolvedReading] = []
+    failed: list[tuple[ResolvedReading, str]] = []
+    with conn.transaction():
+        for item, row in zip(items, rows):
+            try:
+                with conn.transaction():
+                    cur = conn.execute(part.insert_one, row)
+            except psycopg.OperationalError:
+                raise  # the database, not the row
+            except ROW_ERRORS as exc:
+                failed.append((item, f"{type(exc).__name__}: {_first_line(exc)}"))
+                continue
+            if cur.rowcount == 1:
+                stored += 1
+            else:
+                duplicates.append(item)
+    return stored, duplicates, failed
+
+
+# -- small helpers ---------------------------------------------------------------------------------------
+@contextmanager
+def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _set_lock_timeout(conn: psycopg.Connection, seconds: float | None) -> None:
+    value = "0" if seconds is None else f"{max(1, int(seconds * 1000))}ms"
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", (value,))
