@@ -90,35 +90,41 @@ class AdminServer:
         raise HttpError(404, "Not Found")
 
     def loggers(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
-        if not rest and method == "GET":
-            return 200, [{"name": n, "level": _level_name(logs.LEVELS.namespaces.get(n))} for n in NAMESPACES], "json"
-        if len(rest) == 1:
-            name = rest[0]
-            if name not in NAMESPACES:
-                raise HttpError(422, f"unknown logger {name!r}: expected one of {', '.join(NAMESPACES)}")
-            if method == "GET":
-                return 200, {"name": name, "level": _level_name(logs.LEVELS.namespaces.get(name))}, "json"
-            if method == "PUT":
-                level = _level(body)
-                self.service.call(lambda: logs.set_level(namespace=name, level=level))
-                return 200, {"name": name, "level": level}, "json"
-        raise HttpError(405, "Method Not Allowed")
+        """/v1/loggers: the six namespaces of the reference."""
+
+        def check(raw: str) -> str:
+            if raw not in NAMESPACES:
+                raise HttpError(422, f"unknown logger {raw!r}: expected one of {', '.join(NAMESPACES)}")
+            return raw
+
+        return self._levels(method, rest, body, NAMESPACES, check, logs.LEVELS.namespaces, "namespace")
 
     def ploggers(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
+        """/v1/ploggers: one logger per photometer seen (or configured)."""
         known = self.service.call(self._photometers)
-        if not rest and method == "GET":
-            return 200, [{"name": n, "level": _level_name(logs.LEVELS.photometers.get(n))} for n in sorted(known)], "json"
-        if len(rest) == 1:
-            name = _photometer(rest[0])
-            if method == "PUT" and isinstance(body, dict) and body.get("name"):
-                name = _photometer(str(body["name"]))
+
+        def check(raw: str) -> str:
+            name = _photometer(raw)
             if name not in known:
                 raise HttpError(404, f"Logger {name} not yet available")
+            return name
+
+        return self._levels(method, rest, body, sorted(known), check, logs.LEVELS.photometers, "photometer")
+
+    def _levels(self, method: str, rest: list[str], body: Any, names: Any, check: Any, table: dict[str, int],
+                kind: str) -> tuple[int, Any, str]:
+        if not rest and method == "GET":
+            return 200, [{"name": n, "level": _level_name(table.get(n))} for n in names], "json"
+        if len(rest) == 1:
+            raw = rest[0]
+            if method == "PUT" and isinstance(body, dict) and body.get("name"):
+                raw = str(body["name"])  # the reference sets the logger named in the body
+            name = check(raw)
             if method == "GET":
-                return 200, {"name": name, "level": _level_name(logs.LEVELS.photometers.get(name))}, "json"
+                return 200, {"name": name, "level": _level_name(table.get(name))}, "json"
             if method == "PUT":
                 level = _level(body)
-                self.service.call(lambda: logs.set_level(photometer=name, level=level))
+                self.service.call(lambda: logs.set_level(level, **{kind: name}))
                 return 200, {"name": name, "level": level}, "json"
         raise HttpError(405, "Method Not Allowed")
 
