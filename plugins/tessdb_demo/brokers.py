@@ -47,21 +47,28 @@ def mosquitto_path() -> str | None:
     return next((p for p in _MOSQUITTO_PLACES if os.access(p, os.X_OK)), None)
 
 
-def wait_listening(host: str, port: int, child: Child | None, what: str, timeout: float = 15.0) -> None:
-    """Return when ``host:port`` accepts a TCP connection; raise if ``child`` dies or time runs out."""
+def wait_listening(host: str, port: int, child: Child | None, what: str, timeout: float = 15.0,
+                   ready: Path | None = None) -> None:
+    """Return when ``host:port`` accepts a TCP connection (or, given ``ready``, when that file
+    exists); raise if ``child`` dies or time runs out."""
     deadline = time.monotonic() + timeout
     while True:
         if child is not None and not child.running():
             tail = child.tail()
             raise OSError(f"{what} exited with code {child.proc.returncode} before listening on {host}:{port}"
                           + (f": {tail}" if tail else ""))
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
+        if ready is not None:
+            if ready.exists():
                 return
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise OSError(f"{what} is not listening on {host}:{port} after {timeout:.0f} s") from None
-            time.sleep(0.05)
+        else:
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+        if time.monotonic() >= deadline:
+            raise OSError(f"{what} is not listening on {host}:{port} after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 class Broker:
@@ -144,12 +151,15 @@ class Embedded(Broker):
     def start(self) -> "Embedded":
         for attempt in range(3):
             self.port = free_port()
+            ready = self.workdir / "broker.ready"
+            ready.unlink(missing_ok=True)
             args = [sys.executable, "-m", "tessdb_demo.embedded_broker", "--port", str(self.port),
-                    "--log", str(self.log)]
+                    "--log", str(self.log), "--ready", str(ready)]
             self.child = Child("embedded broker", args, self.workdir, environment({}), None,
                                self.workdir / "broker.err")
             try:
-                wait_listening(HOST, self.port, self.child, "the embedded broker", timeout=30.0)
+                wait_listening(HOST, self.port, self.child, "the embedded broker", timeout=30.0, ready=ready)
+                ready.unlink(missing_ok=True)
                 return self
             except OSError:
                 self.child.stop(5)

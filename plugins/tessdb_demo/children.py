@@ -58,7 +58,12 @@ class Child:
         self.stderr_path = stderr
         self._files: list[IO] = []
         out = subprocess.PIPE if pipe_stdout else self._open(stdout)
-        err = subprocess.PIPE if pipe_stderr else self._open(stderr)
+        if pipe_stderr:
+            err = subprocess.PIPE
+        elif stderr is not None and stderr == stdout:
+            err = subprocess.STDOUT
+        else:
+            err = self._open(stderr)
         try:
             self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          start_new_session=True,
@@ -71,7 +76,7 @@ class Child:
     def _open(self, path: Path | None):
         if path is None:
             return subprocess.DEVNULL
-        f = open(path, "ab")  # noqa: SIM115 - closed in stop()
+        f = open(path, "wb")  # noqa: SIM115 - closed in stop()
         self._files.append(f)
         return f
 

@@ -19,6 +19,19 @@ MIN_HOURS = 0.25
 MAX_HOURS = 24.0
 
 
+def _number(text: str | None, option: str, kind: type, what: str) -> float | int | None:
+    """Parse an option's value ourselves: a bad one is then one line, like every other error."""
+    if text is None:
+        return None
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        raise ValueError(f"{option} must be {what} (got {text!r})") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{option} must be {what} (got {text!r})")
+    return value
+
+
 def _day(text: str | None) -> date | None:
     if text is None:
         return None
@@ -34,14 +47,14 @@ def _day(text: str | None) -> date | None:
 @click.command("demo")
 @click.option("--dir", "workdir", default="tessdb-demo", show_default=True, metavar="DIR",
               help="Working directory for the database, inbox, logs and plot (created; must be empty).")
-@click.option("--photometers", default=20, show_default=True, metavar="N",
+@click.option("--photometers", "photometers_text", default="20", show_default=True, metavar="N",
               help="Simulated photometers (about 10 % TESS4C, at least one).")
-@click.option("--hours", default=16.0, show_default=True, metavar="H",
+@click.option("--hours", "hours_text", default="16", show_default=True, metavar="H",
               help="Length of the night, centred on local midnight (16: 16:00 to 08:00).")
-@click.option("--speed", type=float, metavar="X",
-              help=f"Simulated seconds per wall second (default: the night in about 40 s).")
+@click.option("--speed", "speed_text", metavar="X",
+              help="Simulated seconds per wall second (default: the night in about 40 s).")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="The evening's date (default: the last night that has ended).")
-@click.option("--seed", default=1, show_default=True, help="Simulator seed: same seed, same messages.")
+@click.option("--seed", "seed_text", default="1", show_default=True, metavar="N", help="Simulator seed: same seed, same messages.")
 @click.option("--broker", metavar="HOST:PORT",
               help="Use this running broker (anonymous) instead of starting one.")
 @click.option("--embedded-broker", "embedded", is_flag=True,
@@ -49,8 +62,8 @@ def _day(text: str | None) -> date | None:
 @click.option("--keep", is_flag=True,
               help="Run in a non-empty --dir: the demo's own files (database, logs, ...) are replaced, "
                    "other files are left alone.")
-def demo(workdir: str, photometers: int, hours: float, speed: float | None, day: str | None, seed: int,
-         broker: str | None, embedded: bool, keep: bool) -> None:
+def demo(workdir: str, photometers_text: str, hours_text: str, speed_text: str | None, day: str | None,
+         seed_text: str, broker: str | None, embedded: bool, keep: bool) -> None:
     """Run the whole collector on a simulated night, in one command.
 
     Starts a broker on 127.0.0.1 (the local mosquitto, else an embedded Python
@@ -60,11 +73,15 @@ def demo(workdir: str, photometers: int, hours: float, speed: float | None, day:
     everything is written, stops the service and the broker, draws a night plot
     and prints what was stored, dropped and quarantined.
     """
+    photometers = _number(photometers_text, "--photometers", int, "a whole number of photometers")
+    hours = _number(hours_text, "--hours", float, "a number of hours")
+    speed = _number(speed_text, "--speed", float, "a positive number of simulated seconds per second")
+    seed = _number(seed_text, "--seed", int, "a whole number")
     if not 2 <= photometers <= MAX_PHOTOMETERS:
         raise ValueError(f"--photometers must be between 2 and {MAX_PHOTOMETERS:,} (got {photometers})")
-    if not (math.isfinite(hours) and MIN_HOURS <= hours <= MAX_HOURS):
+    if not MIN_HOURS <= hours <= MAX_HOURS:
         raise ValueError(f"--hours must be between {MIN_HOURS:g} and {MAX_HOURS:g} (got {hours:g})")
-    if speed is not None and not (math.isfinite(speed) and speed > 0):
+    if speed is not None and not speed > 0:
         raise ValueError(f"--speed must be a positive number of simulated seconds per second (got {speed:g})")
     if seed < 0:
         raise ValueError(f"--seed must be 0 or more (got {seed})")

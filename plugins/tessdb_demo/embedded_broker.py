@@ -28,11 +28,14 @@ def config(port: int, host: str = "127.0.0.1") -> dict:
     }
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, ready: str | None) -> None:
     from amqtt.broker import Broker
 
     broker = Broker(config(port))
     await broker.start()
+    if ready:  # the demo waits for this file instead of probing the port (a probe logs an error)
+        with open(ready, "w") as f:
+            f.write(f"{port}\n")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="A minimal MQTT 3.1.1 broker on 127.0.0.1 (amqtt), for the demo.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", help="Log file (default: standard error).")
+    parser.add_argument("--ready", help="File written once the broker listens.")
     args = parser.parse_args(argv)
     logging.basicConfig(filename=args.log, level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the embedded broker needs the amqtt package: python3 -m pip install amqtt", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args.port))
+        asyncio.run(serve(args.port, args.ready))
     except OSError as exc:
         print(f"embedded broker: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1

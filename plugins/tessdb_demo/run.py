@@ -40,7 +40,7 @@ PROGRESS_EVERY = 5.0
 #: the files a demo writes in its directory (``--keep`` replaces exactly these)
 DEMO_FILES = ("tess.db", "tess.db-wal", "tess.db-shm", "tessdb-inbox.db", "tessdb-inbox.db-wal",
               "tessdb-inbox.db-shm", "tessdb.log", "service.err", "setup.log", "simulator.err", "simulator.json",
-              "broker.log", "broker.err", "mosquitto.conf")
+              "broker.log", "broker.err", "broker.ready", "mosquitto.conf")
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Demo:
     def __init__(self, cfg: DemoConfig, echo: Callable[[str], None] = print):
         self.cfg = cfg
         self.echo = echo
-        self.dir = cfg.workdir
+        self.dir = cfg.workdir.resolve()  # children run in it: every path they get is absolute
         self.db = self.dir / "tess.db"
         self.inbox = self.dir / "tessdb-inbox.db"
         self.log = self.dir / "tessdb.log"
@@ -122,6 +122,8 @@ class Demo:
             self.plot(results)
         except KeyboardInterrupt:
             self.echo("interrupted: stopping the simulator, the service and the broker")
+            self.cleanup()
+            self.echo(f"stopped; what was written so far is in {show_path(self.db)}")
             raise
         finally:
             self.cleanup()
@@ -206,8 +208,9 @@ class Demo:
     def set_up_showcase(self) -> None:
         p, db = self.star, str(self.db.resolve())
         site = p.site
+        # the simulated sites have no elevation: 0 m, so that the IDA header is complete
         self._tool("location", "create", self.place, "--lon", str(site.longitude), "--lat", str(site.latitude),
-                   "--town", "Simulated", "--timezone", self.night.tz, "--db", db)
+                   "--elevation", "0", "--town", "Simulated", "--timezone", self.night.tz, "--db", db)
         since = (self.night.start - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
         args = ["instrument", "create", p.name, p.mac, "--model", p.model, "--firmware", p.firmware[0],
                 "--authorise", "--location", self.place, "--since", since, "--db", db]
