@@ -150,14 +150,14 @@ class PgServer:
         with psycopg.connect(self.url(database), autocommit=True, connect_timeout=10) as conn:
             conn.execute(sql)
 
-    def create_database(self, name: str) -> str:
-        self.execute(f'CREATE DATABASE "{name}"')
+    def create_database(self, name: str, template: str | None = None) -> str:
+        self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
-    def fresh_database(self, prefix: str = "t") -> str:
-        """A new empty database ``<prefix>_<n>``; returns its URL."""
+    def fresh_database(self, prefix: str = "t", template: str | None = None) -> str:
+        """A new database ``<prefix>_<n>`` (empty, or a copy of ``template``); returns its URL."""
         self._counter += 1
-        return self.create_database(f"{prefix}_{self._counter}")
+        return self.create_database(f"{prefix}_{self._counter}", template)
 
     def drop_database(self, name: str) -> None:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
