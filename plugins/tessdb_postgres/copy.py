@@ -3,8 +3,10 @@
 Every table is read from SQLite (read-only, named columns, the columns the source lacks
 take the target's defaults) in primary-key order, in chunks; each chunk is COPied into a
 temporary table and inserted with ``ON CONFLICT DO NOTHING`` in ONE transaction together
-with the progress row of that table (``tessdb_copy_t``: the last key copied), so an
-interrupted copy resumes after the last committed chunk, and a second run adds nothing.
+with the progress row of that table (``tessdb_copy_t``: the last key copied).  A second
+run goes on after the last committed key of each table: it finishes an interrupted copy,
+and catches up with the rows added since (new readings have later keys); ``restart``
+forgets the progress and reads everything again (rows already there are skipped).
 Keys are kept (tess_id, rowid, location_id, observer_id), validity timestamps are
 rewritten in the one format ``YYYY-MM-DD HH:MM:SS.ffffff`` (the 4.x ``+00:00`` and ``T``
 forms too), the SERIAL sequences are moved past the highest key, and the row counts of
@@ -72,7 +74,7 @@ class TableCopy:
             return f"{self.table}: not in the source, skipped"
         skipped = self.read - self.inserted - len(self.failed)
         if self.resumed and not self.read:
-            return (f"{self.table}: {self.source_rows} source rows, copied by an earlier run; target "
+            return (f"{self.table}: {self.source_rows} source rows, nothing new since the last run; target "
                     f"{self.target_rows} rows: {'ok' if self.ok else 'MISMATCH'}")
         text = (f"{self.table}: {self.source_rows} source rows, {self.inserted} copied"
                 f"{f', {skipped} already there' if skipped else ''}"
@@ -106,11 +108,10 @@ class Copier:
         try:
             self.store.session("copy: progress table", self._prepare)
             plans = [self._plan(src, t) for t in TABLES]
-            todo = sum(p.total for p in plans if not p.done)
-            bar = _bar(todo, self.progress)
+            bar = _bar(sum(p.total for p in plans), self.progress)
             try:
                 for plan in plans:
-                    if not plan.result.absent and not plan.done:
+                    if not plan.result.absent:
                         self._copy_table(src, plan, bar)
             finally:
                 bar.close()
@@ -160,18 +161,16 @@ class Copier:
             raise StoreError(f"{self.source}: table {table} lacks column(s) {', '.join(lacking)}")
         result.source_rows = src.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         state = self.store.session("copy: progress", lambda conn: conn.execute(
-            f"SELECT last_key, done FROM {schema.COPY_TABLE} WHERE source = %s AND table_name = %s",
+            f"SELECT last_key FROM {schema.COPY_TABLE} WHERE source = %s AND table_name = %s",
             (self.source_id, table)).fetchone())
         plan = _Plan(result, cols, schema.PRIMARY_KEYS[table])
-        if state is not None:
-            last_key, done = state
-            plan.after = tuple(json.loads(last_key)) if last_key else None
-            plan.done = bool(done)
+        if state is not None and state[0]:
+            plan.after = tuple(json.loads(state[0]))
             result.resumed = True
-        if plan.after is not None and not plan.done:
+        if plan.after is not None:
             where = _after_clause(plan.keys)
             plan.total = src.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", plan.after).fetchone()[0]
-        elif not plan.done:
+        else:
             plan.total = result.source_rows
         return plan
 
@@ -266,7 +265,6 @@ class _Plan:
     cols: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     after: tuple | None = None
-    done: bool = False
     total: int = 0
 
 
