@@ -218,7 +218,9 @@ class Copier:
         names = ", ".join(cols)
         temp = f"tessdb_copy_{table}"
         insert = f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ON CONFLICT DO NOTHING"
-        conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (LIKE {table}) ON COMMIT DELETE ROWS")
+        # with the defaults: the columns an older source lacks (5.x cover_offset, 3.x offsets) get them
+        conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (LIKE {table} INCLUDING DEFAULTS) "
+                     "ON COMMIT DELETE ROWS")
         try:
             with conn.transaction():
                 with conn.cursor() as cur:

@@ -357,7 +357,12 @@ class PostgresStore:
     def session(self, what: str, action: Callable[[psycopg.Connection], T]) -> T:
         """Run ``action`` on the raw connection (it manages its own transactions), with the
         store's lock waiting and reconnection; used by ``tessdb-core copy``."""
-        return self._retrying(what, action)
+        try:
+            return self._retrying(what, action)
+        except (StoreError, RegistrationConflict):
+            raise
+        except psycopg.Error as exc:
+            raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
 
     # -- plumbing ------------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:

@@ -15,6 +15,7 @@ from tessdb_postgres.copy import Copier
 
 REPO = Path(__file__).resolve().parents[2]
 LEGACY_SCHEMA = REPO / "tests" / "fixtures" / "reference" / "reference-schema-legacy-v04.sql"
+SCHEMA_5X = REPO / "tests" / "fixtures" / "reference" / "reference-schema-5x.sql"
 AF, FA = "AA:BB:CC:DD:EE:FF", "FF:EE:DD:CC:BB:AA"
 
 TABLES = ("date_t", "time_t", "tess_units_t", "location_t", "observer_t", "tess_t", "name_to_mac_t",
@@ -118,6 +119,29 @@ def test_copy_a_legacy_4x_database(cli, tmp_path, pg_url):
     listing = cli.json("instrument", "list", "--db", pg_url)
     assert {(i["name"], i["mac"]) for i in listing} >= {("stars1", AF), ("stars4c", FA)}
     assert cli.json("readings", "count", "stars1", "--db", pg_url)["count"] == 40
+
+
+def test_copy_a_5x_database_without_the_legacy_columns(cli, tmp_path, pg_url):
+    """5.x lacks tess_t.cover_offset..altitude and location_t.contact_*: the target's defaults."""
+    source = tmp_path / "5x.db"
+    conn = sqlite3.connect(source)
+    conn.executescript(SCHEMA_5X.read_text())
+    conn.execute("INSERT INTO location_t VALUES (4, -16.5, 28.3, 2390.0, 'Teide', 'La Laguna', 'Tenerife', "
+                 "'Canarias', 'Spain', 'Atlantic/Canary')")
+    conn.execute("INSERT INTO tess_t VALUES (1, ?, '2024-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', "
+                 "'Current', 'TESS-W', '1.0', 0, 'Automatic', 1, 20.5, 'UV/IR-740', 0.0, NULL, NULL, 0.0, NULL, NULL, "
+                 "0.0, NULL, NULL, 0.0, 4, -1)", (AF,))
+    conn.execute("INSERT INTO name_to_mac_t VALUES (1, 'stars5', ?, '2024-01-01 00:00:00.000000', "
+                 "'2999-12-31 23:59:59.000000', 'Current')", (AF,))
+    conn.executemany("INSERT INTO tess_readings_t VALUES (20240101, ?, 1, 4, -1, 0, ?, 1.0, 20.0, 5.0, -3.0, "
+                     "NULL, NULL, NULL, NULL, NULL, -60, NULL)", [(i, i) for i in range(15)])
+    conn.commit()
+    conn.close()
+    out = cli("copy", "--from", str(source), "--to", pg_url, "--chunk", "4").stdout
+    assert "every row count verified" in out and "tess_t: 1 source rows, 1 copied" in out
+    assert pg(pg_url, "SELECT cover_offset, fov, azimuth, altitude FROM tess_t") == [(0.0, 17.0, 0.0, 90.0)]
+    assert pg(pg_url, "SELECT place, contact_name FROM location_t WHERE location_id = 4") == [("Teide", None)]
+    assert pg(pg_url, "SELECT COUNT(*) FROM tess_readings_t") == [(15,)]
 
 
 def test_copy_runs_twice_and_catches_up(cli, tmp_path, pg_url):
