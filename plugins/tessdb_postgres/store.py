@@ -12,9 +12,11 @@ from the SQLite store, because several collectors write to one database at once:
   (shared on the catalogue, exclusive on each MAC and name the plan touches, in key
   order) and then re-checks the plan's preconditions: the rows to expire are still
   Current, the new mapping's name and MAC have no Current mapping, no Current version
-  of the MAC is as new as the one to insert.  If another collector got there first,
-  :class:`RegistrationConflict` is raised and nothing is written: two collectors never
-  create two Current rows.  Maintenance changes take the catalogue lock exclusively.
+  of the MAC is as new as the one to insert.  The very same change already there (the
+  registration applied by another collector, or replayed) is recognised and its keys
+  returned: applying a plan twice writes nothing.  If another collector changed the rows
+  otherwise, :class:`RegistrationConflict` is raised and nothing is written: two collectors
+  never create two Current rows.  Maintenance changes take the catalogue lock exclusively.
 * Catalogue refresh: triggers on ``tess_t`` and ``name_to_mac_t`` NOTIFY the channel
   ``tessdb_catalog``; the store LISTENs, and :meth:`changed_elsewhere` polls (without
   blocking) for a notification sent by another session.
@@ -252,6 +254,11 @@ class PostgresStore:
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_KEY,))
                 for key in plan_lock_keys(plan):
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                done = already_applied(conn, plan, at)
+                if done is not None:
+                    log.info("Registration ({}) of {} already applied by another collector", plan.case,
+                             plan.new_mapping.name if plan.new_mapping else plan.new_version.mac)
+                    return done
                 for m in plan.expire_mappings:
                     _expire_current(conn, "name_to_mac_t", "rowid", m.key, at, f"mapping {m.name} -> {m.mac}")
                 for v in plan.expire_versions:
@@ -473,6 +480,39 @@ def plan_lock_keys(plan: RegistrationPlan) -> list[int]:
     for v in (*plan.expire_versions, *((plan.new_version,) if plan.new_version is not None else ())):
         macs.add(v.mac)
     return sorted({lock_key("name", n) for n in names} | {lock_key("mac", m) for m in macs})
+
+
+def already_applied(conn: psycopg.Connection, plan: RegistrationPlan, at: str) -> RegistrationPlan | None:
+    """The plan with its keys when exactly this change is already in the database (the same
+    registration applied by another collector, or replayed): every row to expire is Expired at
+    ``at``, the new mapping and version are there, Current, since ``at``, with the same values.
+    None otherwise (including "not applied at all")."""
+    new_mapping, new_version = plan.new_mapping, plan.new_version
+    mapping_key = tess_id = None
+    if new_mapping is not None:
+        row = conn.execute("SELECT rowid FROM name_to_mac_t WHERE name = %s AND mac_address = %s AND "
+                           "valid_since = %s AND valid_state = %s ORDER BY rowid DESC LIMIT 1",
+                           (new_mapping.name, new_mapping.mac, format_ts(new_mapping.since), CURRENT)).fetchone()
+        if row is None:
+            return None
+        mapping_key = row[0]
+    if new_version is not None:
+        wanted = version_row(new_version)
+        row = conn.execute(f"SELECT tess_id, {', '.join(VERSION_COLUMNS)} FROM tess_t WHERE mac_address = %s AND "
+                           "valid_since = %s AND valid_state = %s ORDER BY tess_id DESC LIMIT 1",
+                           (new_version.mac, format_ts(new_version.since), CURRENT)).fetchone()
+        if row is None or tuple(row[1:]) != wanted:
+            return None
+        tess_id = row[0]
+    for table, key_col, keys in (("name_to_mac_t", "rowid", [m.key for m in plan.expire_mappings]),
+                                 ("tess_t", "tess_id", [v.tess_id for v in plan.expire_versions])):
+        for key in keys:
+            row = conn.execute(f"SELECT valid_state, valid_until FROM {table} WHERE {key_col} = %s", (key,)).fetchone()
+            if row is None or tuple(row) != (EXPIRED, at):
+                return None
+    return replace(plan,
+                   new_mapping=None if new_mapping is None else replace(new_mapping, key=mapping_key),
+                   new_version=None if new_version is None else replace(new_version, tess_id=tess_id))
 
 
 def _expire_current(conn: psycopg.Connection, table: str, key_col: str, key: Any, at: str, what: str) -> None:

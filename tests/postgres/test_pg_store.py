@@ -104,15 +104,20 @@ def test_a_row_refused_for_another_reason_costs_only_itself(db, opened):
 # -- registrations across collectors -------------------------------------------------------------------
 def test_two_collectors_registering_the_same_new_mac_make_one_current_row(db, opened):
     """Both decide "brand new" on their stale catalogues at the same moment; the advisory
-    locks serialise them and the second one's re-check refuses its plan."""
+    locks serialise them.  The very same registration (delivered to both collectors) is
+    applied once and both get its keys; a different one (another name, another ZP) is
+    refused to the second by the re-check."""
     a, b = opened(), opened()
     rounds = 12
-    outcomes: list[str] = []
+    conflicts: list[str] = []
     for i in range(rounds):
         mac = f"AA:BB:CC:00:00:{i:02X}"
-        names = (f"stars{100 + i}", f"stars{100 + i}") if i % 3 == 0 else (f"stars{200 + i}", f"stars{300 + i}")
-        plans = [decide(registration(names[0], mac, 20.5, T0 + timedelta(minutes=i)), a.load_catalog()),
-                 decide(registration(names[1], mac, 20.6, T0 + timedelta(minutes=i)), b.load_catalog())]
+        kind = i % 3
+        t = T0 + timedelta(minutes=i)
+        regs = {0: (registration(f"stars{100 + i}", mac, 20.5, t), registration(f"stars{100 + i}", mac, 20.5, t)),
+                1: (registration(f"stars{200 + i}", mac, 20.5, t), registration(f"stars{300 + i}", mac, 20.5, t)),
+                2: (registration(f"stars{400 + i}", mac, 20.5, t), registration(f"stars{400 + i}", mac, 20.6, t))}[kind]
+        plans = [decide(regs[0], a.load_catalog()), decide(regs[1], b.load_catalog())]
         assert [p.case for p in plans] == ["created", "created"]
         barrier = threading.Barrier(2)
         results: list[object] = [None, None]
@@ -120,26 +125,45 @@ def test_two_collectors_registering_the_same_new_mac_make_one_current_row(db, op
         def apply(k: int, store: PostgresStore) -> None:
             barrier.wait()
             try:
-                results[k] = store.apply_registration(plans[k]).case
+                results[k] = store.apply_registration(plans[k])
             except RegistrationConflict as exc:
                 results[k] = exc
 
         threads = [threading.Thread(target=apply, args=(k, s)) for k, s in enumerate((a, b))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        assert sorted(type(r).__name__ for r in results) == ["RegistrationConflict", "str"], results
-        outcomes += [str(r) for r in results if isinstance(r, RegistrationConflict)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        if kind == 0:
+            assert all(not isinstance(r, Exception) for r in results), results
+            assert results[0].new_version.tess_id == results[1].new_version.tess_id
+            assert results[0].new_mapping.key == results[1].new_mapping.key
+        else:
+            assert sorted(type(r).__name__ for r in results) == ["RegistrationConflict", "RegistrationPlan"], results
+            conflicts += [str(r) for r in results if isinstance(r, RegistrationConflict)]
+        assert count(db, "SELECT COUNT(*) FROM tess_t WHERE mac_address = %s", mac) == 1
         assert count(db, "SELECT COUNT(*) FROM tess_t WHERE mac_address = %s AND valid_state = %s", mac, CURRENT) == 1
         assert count(db, "SELECT COUNT(*) FROM name_to_mac_t WHERE mac_address = %s AND valid_state = %s",
                      mac, CURRENT) == 1
-    assert all("another collector" in text for text in outcomes)
-    # the loser reloads its catalogue and decides again: a rename or a reboot, never a second row
-    mac = "AA:BB:CC:00:00:00"
-    again = register(b, registration("stars100", mac, 20.5, T0 + timedelta(hours=1)))
+    assert len(conflicts) == 8 and all("another collector" in text for text in conflicts)
+    # the loser reloads its catalogue and decides again: a reboot or a ZP change, never a second row
+    mac = "AA:BB:CC:00:00:02"
+    again = register(b, registration("stars402", mac, 20.6, T0 + timedelta(hours=1)))
     assert again.case in ("rebooted", "zp_changed")
     assert count(db, "SELECT COUNT(*) FROM tess_t WHERE mac_address = %s AND valid_state = %s", mac, CURRENT) == 1
+
+
+def test_a_plan_applied_twice_writes_nothing_the_second_time(db, opened):
+    store = opened()
+    first = store.load_catalog()
+    plan = decide(registration("stars1", "AA:BB:CC:DD:EE:01", 20.5, T0), first)
+    one = store.apply_registration(plan)
+    two = store.apply_registration(plan)  # e.g. the same message replayed by a second collector
+    assert (one.new_version.tess_id, one.new_mapping.key) == (two.new_version.tess_id, two.new_mapping.key)
+    zp = decide(registration("stars1", "AA:BB:CC:DD:EE:01", 20.9, T0 + timedelta(hours=1)), store.load_catalog())
+    assert zp.case == "zp_changed"
+    assert store.apply_registration(zp).new_version.tess_id == store.apply_registration(zp).new_version.tess_id
+    assert count(db, "SELECT COUNT(*) FROM tess_t") == 2 and count(db, "SELECT COUNT(*) FROM name_to_mac_t") == 1
 
 
 def test_a_stale_plan_expiring_rows_is_refused_and_changes_nothing(db, opened):
