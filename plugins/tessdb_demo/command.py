@@ -53,8 +53,10 @@ def _day(text: str | None) -> date | None:
               help="Length of the night, centred on local midnight (16: 16:00 to 08:00).")
 @click.option("--speed", "speed_text", metavar="X",
               help="Simulated seconds per wall second (default: the night in about 40 s).")
-@click.option("--date", "day", metavar="YYYY-MM-DD", help="The evening's date (default: the last night that has ended).")
-@click.option("--seed", "seed_text", default="1", show_default=True, metavar="N", help="Simulator seed: same seed, same messages.")
+@click.option("--date", "day", metavar="YYYY-MM-DD",
+              help="The evening's date (default: the last night that has ended).")
+@click.option("--seed", "seed_text", default="1", show_default=True, metavar="N",
+              help="Simulator seed: same seed, same messages.")
 @click.option("--broker", metavar="HOST:PORT",
               help="Use this running broker (anonymous) instead of starting one.")
 @click.option("--embedded-broker", "embedded", is_flag=True,

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from tessdb_sim.fleet import TESS4C_BANDS, Photometer
 
 __all__ = ["Night", "night_of", "last_ended_night", "tess4c_share", "malformed_rate", "showcase", "site_zone",
-           "WALL_SECONDS", "MALFORMED_TARGET"]
+           "filters_of", "WALL_SECONDS", "MALFORMED_TARGET"]
 
 #: wall-clock seconds the simulated night takes when --speed is not given
 WALL_SECONDS = 40.0

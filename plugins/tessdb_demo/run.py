@@ -136,6 +136,8 @@ class Demo:
         self.echo("Explore further (the service is stopped; these read the demo's files):")
         for line in explore_commands(self.db, self.inbox, self.star.name, f"{self.night.day:%Y-%m}", self.dir):
             self.echo(f"  {line}")
+        if results.plot is None:
+            raise OSError(f"the night plot was not written: {results.plot_error}")
         return results
 
     # -- steps ----------------------------------------------------------------------------------
@@ -158,10 +160,15 @@ class Demo:
         else:
             exe = None if cfg.embedded else mosquitto_path()
             if exe is not None:
-                broker = Mosquitto(exe, self.dir)
-            else:
-                _need_amqtt()
-                broker = Embedded(self.dir)
+                try:
+                    self.broker = Mosquitto(exe, self.dir).start()
+                    self.echo(f"  broker             {self.broker.describe()}")
+                    return
+                except OSError as exc:  # e.g. a confined mosquitto: the embedded broker will do
+                    self.broker = None
+                    self.echo(f"  note               mosquitto ({exe}) did not start: {exc}")
+            _need_amqtt()
+            broker = Embedded(self.dir)
         self.broker = broker
         broker.start()
         self.echo(f"  broker             {broker.describe()}")
@@ -191,13 +198,14 @@ class Demo:
 
     def _tool(self, *args: str) -> str:
         """Run one ``tessdb-core`` command to completion (output kept in setup.log)."""
-        out = subprocess.run(cli_args(*args), cwd=self.dir, env=self._tessdb_env(log_file=False), capture_output=True, text=True,
-                             timeout=120, stdin=subprocess.DEVNULL)
+        out = subprocess.run(cli_args(*args), cwd=self.dir, env=self._tessdb_env(log_file=False),
+                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         with open(self.dir / "setup.log", "a") as f:
             f.write(f"$ tessdb-core {' '.join(args)}\n{out.stdout}{out.stderr}\n")
         if out.returncode != 0:
             detail = (out.stderr.strip().splitlines() or ["no message"])[-1]
-            raise OSError(f"tessdb-core {args[0]} {args[1] if len(args) > 1 else ''} failed: {detail}".replace("  ", " "))
+            command = " ".join(args[:2] if len(args) > 1 and not args[1].startswith("-") else args[:1])
+            raise OSError(f"tessdb-core {command} failed: {detail}")
         return out.stdout
 
     def init_database(self) -> None:
@@ -228,7 +236,7 @@ class Demo:
                              self.dir / "service.err")
         deadline = time.monotonic() + 60
         while True:
-            self._check_alive(sim=False)
+            self._check_alive()
             code = self._health()
             if code == 200 and "subscribing to" in _read(self.log):
                 break
@@ -244,20 +252,21 @@ class Demo:
         args = ["simulate", "--photometers", str(cfg.photometers), "--broker", f"{b.host}:{b.port}",
                 "--speed", f"{self.speed:g}", "--duration", f"{int(self.seconds)}",
                 "--start", self.night.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--seed", str(cfg.seed),
-                "--tess4c-share", f"{night_mod.tess4c_share(cfg.photometers):g}",
-                "--malformed-rate", f"{self.malformed_rate:g}", "--every", "1", "--json"]
+                "--tess4c-share", repr(night_mod.tess4c_share(cfg.photometers)),
+                "--malformed-rate", repr(self.malformed_rate), "--every", "1", "--json"]
         if b.username:
             args += ["--username", b.username]
         self.echo(f"  simulator          tessdb-core simulate: {cfg.photometers} photometers, "
                   f"{self.night.hours:g} h of night at {self.speed:,.0f}x, seed {cfg.seed}, "
                   f"{self.malformed_rate:.2%} malformed")
         out = self.dir / "simulator.json"
-        self.sim = Child("simulator", cli_args(*args), self.dir, self._tessdb_env(log_file=False), out, None, pipe_stderr=True)
+        self.sim = Child("simulator", cli_args(*args), self.dir, self._tessdb_env(log_file=False), out, None,
+                         pipe_stderr=True)
         self._sim_reader = threading.Thread(target=self._read_sim, name="demo-sim-stderr", daemon=True)
         self._sim_reader.start()
         next_line = time.monotonic() + PROGRESS_EVERY
         while self.sim.running():
-            self._check_alive(sim=False)
+            self._check_alive()
             time.sleep(0.1)
             if time.monotonic() >= next_line:
                 next_line += PROGRESS_EVERY
@@ -303,7 +312,7 @@ class Demo:
         deadline = time.monotonic() + max(60.0, total / 200)
         received = 0
         while time.monotonic() < deadline:
-            self._check_alive(sim=False)
+            self._check_alive()
             stats = self._stats(quiet=True)
             received = (stats or {}).get("mqtt", {}).get("num_published", 0)
             if received >= total:
@@ -371,7 +380,7 @@ class Demo:
         if self.broker is not None:
             self.broker.stop()
 
-    def _check_alive(self, sim: bool) -> None:
+    def _check_alive(self) -> None:
         if self.service is not None and not self.service.running():
             tail = self.service.tail() or _last_error(self.log)
             raise OSError(f"the service exited with code {self.service.proc.returncode}"

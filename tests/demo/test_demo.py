@@ -137,7 +137,7 @@ def test_demo_with_mosquitto(tmp_path):
     elapsed = time.monotonic() - t0
     workdir = tmp_path / "demo"
     seen = check_run(out, workdir, tmp_path)
-    assert f"broker             mosquitto" in seen["text"]
+    assert "broker             mosquitto" in seen["text"]
     assert "listener" in (workdir / "mosquitto.conf").read_text()
     explore(seen["text"], tmp_path)
     assert elapsed < 120
@@ -176,6 +176,23 @@ def test_embedded_broker_is_chosen_without_mosquitto(tmp_path, monkeypatch):
     finally:
         demo.cleanup()
     assert not listening(demo.broker.port)
+
+
+def test_embedded_broker_when_mosquitto_does_not_start(tmp_path, monkeypatch):
+    import tessdb_demo.run as run_mod
+    from tessdb_demo.brokers import Embedded
+    from tessdb_demo.run import Demo, DemoConfig
+
+    monkeypatch.setattr(run_mod, "mosquitto_path", lambda: "/bin/false")
+    said: list[str] = []
+    demo = Demo(DemoConfig(tmp_path), echo=said.append)
+    try:
+        demo.start_broker()
+        assert isinstance(demo.broker, Embedded) and listening(demo.broker.port)
+    finally:
+        demo.cleanup()
+    assert any("mosquitto (/bin/false) did not start" in line for line in said), said
+    assert any("embedded Python broker" in line for line in said), said
 
 
 def _persistent_session_roundtrip(port: int) -> None:
