@@ -11,7 +11,8 @@ P photometers, then:
   every few milliseconds and the k-th row's commit time is compared with the
   k-th reading's publish time (p50, p99).
 
-    python bench/live.py --photometers 100 1000 --readings 100000
+    python bench/live.py --photometers 100 1000 --readings 60000
+    python bench/live.py --store postgres --collectors 1 2 --photometers 1000 --latency-readings 0
 """
 
 from __future__ import annotations
@@ -75,22 +76,49 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def count(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT MAX(rowid) FROM tess_readings_t").fetchone()[0] or 0
+class Rows:
+    """Samples how many readings are committed, in SQLite or PostgreSQL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("postgres"):
+            import psycopg
+
+            self.conn = psycopg.connect(url, autocommit=True)
+            self.sql = "SELECT COUNT(*) FROM tess_readings_t"
+        else:
+            self.conn = sqlite3.connect(url, timeout=30)
+            self.sql = "SELECT MAX(rowid) FROM tess_readings_t"  # rowids only grow: no table scan
+
+    def readings(self) -> int:
+        return self.conn.execute(self.sql).fetchone()[0] or 0
+
+    def instruments(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM tess_t").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
+def run(photometers: int, readings: int, rate: float, work: Path, store: str = "", collectors: int = 1) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     broker = Broker(work / "broker").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
-    env.update(TESSDB_MQTT__PORT=str(broker.port), TESSDB_HTTP__PORT=str(free_port()),
-               TESSDB_FILTER__ENABLE__DAYLIGHT="false", TESSDB_LOGS__LEVEL='"warning"',
-               TESSDB_MQTT__CLIENT_ID=f"bench-{broker.port}")
-    db = work / "tess.db"
+    db = store or str(work / "tess.db")
+    env.update(TESSDB_MQTT__PORT=str(broker.port), TESSDB_DBASE__URL=json.dumps(db),
+               TESSDB_FILTER__ENABLE__DAYLIGHT="false", TESSDB_LOGS__LEVEL='"warning"')
+    if collectors > 1:
+        env["TESSDB_MQTT__SHARED_GROUP"] = '"bench"'
     subprocess.run([sys.executable, "-m", "tessdb_core.cli", "init"], cwd=work, env=env, check=True,
                    capture_output=True)
-    svc = subprocess.Popen([sys.executable, "-m", "tessdb_core.cli", "run"], cwd=work, env=env,
-                           stderr=open(work / "service.err", "w"))
+    services = []
+    for k in range(collectors):
+        cwd = work / f"collector{k}"
+        cwd.mkdir()
+        services.append(subprocess.Popen(
+            [sys.executable, "-m", "tessdb_core.cli", "run"], cwd=cwd, stderr=open(cwd / "service.err", "w"),
+            env=dict(env, TESSDB_HTTP__PORT=str(free_port()), TESSDB_MQTT__CLIENT_ID=f"bench-{k}-{broker.port}")))
+    rows = Rows(db)
     try:
         time.sleep(2.0)
         regs = work / "regs.py"
@@ -102,25 +130,21 @@ def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
             "[p.wait_for_publish() for p in ps]; c.disconnect(); c.loop_stop()\n")
         subprocess.run([sys.executable, str(regs)], check=True)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with sqlite3.connect(db, timeout=30) as conn:
-                if conn.execute("SELECT COUNT(*) FROM tess_t").fetchone()[0] >= photometers:
-                    break
+        while time.monotonic() < deadline and rows.instruments() < photometers:
             time.sleep(0.1)
+        time.sleep(0.5)  # every collector has its catalogue up to date
         stamps_file = work / "stamps.json"
-        cpu0 = cpu_seconds(svc.pid)
+        cpu0 = sum(cpu_seconds(svc.pid) for svc in services)
         pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
                                 str(rate), str(stamps_file)])
         commits: list[tuple[float, int]] = []
         deadline = time.monotonic() + 600
         n = 0
-        watch = sqlite3.connect(db, timeout=30)  # one reader, sampling the row count (rowids only grow)
         while n < readings and time.monotonic() < deadline:
-            n = count(watch)
+            n = rows.readings()
             commits.append((time.time(), n))
             time.sleep(0.02)
-        watch.close()
-        service_cpu = cpu_seconds(svc.pid) - cpu0
+        service_cpu = sum(cpu_seconds(svc.pid) for svc in services) - cpu0
         pub.wait(60)
         stamps = json.loads(stamps_file.read_text())
         t_done = commits[-1][0]
@@ -140,8 +164,11 @@ def run(photometers: int, readings: int, rate: float, work: Path) -> dict:
             result["p99_ms"] = 1000 * latencies[int(len(latencies) * 0.99)]
         return result
     finally:
-        svc.terminate()
-        svc.wait(60)
+        rows.close()
+        for svc in services:
+            svc.terminate()
+        for svc in services:
+            svc.wait(60)
         broker.stop()
 
 
@@ -150,15 +177,40 @@ def main() -> None:
     ap.add_argument("--photometers", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--readings", type=int, default=60_000, help="readings for the throughput runs (< 65,535 in flight)")
     ap.add_argument("--latency-readings", type=int, default=20_000)
+    ap.add_argument("--store", default="sqlite",
+                    help="sqlite (a file), postgres (a throwaway local server) or a postgresql:// URL")
+    ap.add_argument("--collectors", type=int, nargs="+", default=[1],
+                    help="collectors sharing the reading topics (MQTT 5 shared subscription)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tessdb-live-") as tmp:
+    server = None
+    if args.store == "postgres":
+        from pgserver import PgServer
+
+        server = PgServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="tessdb-live-") as tmp:
+            measure(args, Path(tmp), server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def measure(args: argparse.Namespace, tmp: Path, server) -> None:
+    def store(tag: str) -> str:
+        if server is not None:
+            return server.fresh_database(tag)
+        return "" if args.store == "sqlite" else args.store
+
+    for collectors in args.collectors:
         for p in args.photometers:
-            r = run(p, args.readings, 0.0, Path(tmp) / f"t{p}")
-            print(f"throughput  {p:>5} photometers: {r['rate']:>9,.0f} readings/s "
+            r = run(p, args.readings, 0.0, tmp / f"t{p}-{collectors}", store(f"t{p}c{collectors}"), collectors)
+            print(f"throughput  {p:>5} photometers, {collectors} collector(s), {args.store}: "
+                  f"{r['rate']:>9,.0f} readings/s "
                   f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s; "
                   f"service CPU {r['service_us']:.0f} us/reading = {1e6 / r['service_us']:,.0f} readings/s of one core)")
-        r = run(args.photometers[0], args.latency_readings, 1000.0, Path(tmp) / "lat")
-        print(f"latency at 1,000 readings/s ({args.photometers[0]} photometers, daylight filter off): "
+    if args.latency_readings:
+        r = run(args.photometers[0], args.latency_readings, 1000.0, tmp / "lat", store("lat"))
+        print(f"latency at 1,000 readings/s ({args.photometers[0]} photometers, daylight filter off, {args.store}): "
               f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms ({r['stored']:,} stored)")
 
 
