@@ -176,10 +176,24 @@ class Pipeline:
         if resolved is None:
             resolved = Rejection(Reason.PLUGIN_ERROR, "no plugin resolved this reading", stage="resolve",
                                  name=reading.name)
+        elif resolved.reason == Reason.UNKNOWN_PHOTOMETER and self._catalog_stale():
+            # another writer (a second collector, a maintenance command) may have just
+            # registered it: look again on the fresh catalogue before refusing
+            counters["num_readings"] -= 1
+            self._resolve(reading)
+            return
         key = REJECTION_COUNTER.get(resolved.reason)
         if key:
             counters[key] += 1
         self.reject(reading.message, resolved)
+
+    def _catalog_stale(self) -> bool:
+        """Reload the catalogue when the store says someone else changed it."""
+        changed = getattr(self.store, "changed_elsewhere", None)
+        if changed is None or not changed():
+            return False
+        self.catalog = self.store.load_catalog()
+        return True
 
     def write(self) -> None:
         """Write the pending batch, then record every final outcome (quarantine rows and the

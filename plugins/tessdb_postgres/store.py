@@ -41,7 +41,7 @@ from loguru import logger
 from psycopg import errors as pg_errors
 
 from tessdb_core.catalog import CURRENT, EXPIRED, Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, WriteReport
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict, StoreError, WriteReport
 from tessdb_sqlite.instruments import (MAPPING_COLUMNS, VERSION_COLUMNS, mapping_from_row, mapping_row,
                                        version_from_row, version_row)
 from tessdb_sqlite.preload import UNITS, UNKNOWN_LOCATION, UNKNOWN_OBSERVER, date_rows, time_rows
@@ -87,7 +87,7 @@ CATALOG_KEY = lock_key("catalog", "")
 INIT_KEY = lock_key("init", "")
 
 
-class RegistrationConflict(StoreError):
+class RegistrationConflict(StoreConflict):
     """Another collector changed the instrument's rows after this collector decided the plan
     (its catalogue was stale): nothing was written.  Reload the catalogue, decide again."""
 
