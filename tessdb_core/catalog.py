@@ -9,7 +9,8 @@ All datetimes are naive UTC.  Validity windows are half-open: since <= t < until
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 #: the "infinite" valid_until of a current row
@@ -80,30 +81,37 @@ class RegistrationPlan:
         return bool(self.expire_mappings or self.new_mapping or self.expire_versions or self.new_version)
 
 
-@dataclass(slots=True)
 class Catalog:
-    """All mappings and versions, indexed for the lookups the rules need."""
+    """All mappings and versions, held in the indexes the rules need (by name, by MAC),
+    each list sorted by ``since``.  A registration updates them in place: O(rows of
+    that name or MAC), not O(catalogue)."""
 
-    mappings: list[Mapping] = field(default_factory=list)
-    versions: list[Version] = field(default_factory=list)
-    _by_name: dict[str, list[Mapping]] = field(default_factory=dict, repr=False)
-    _by_mac: dict[str, list[Mapping]] = field(default_factory=dict, repr=False)
-    _versions_by_mac: dict[str, list[Version]] = field(default_factory=dict, repr=False)
+    __slots__ = ("_by_name", "_by_mac", "_versions_by_mac", "generation")
 
-    def __post_init__(self) -> None:
-        self._reindex()
-
-    def _reindex(self) -> None:
-        self._by_name = {}
-        self._by_mac = {}
-        self._versions_by_mac = {}
-        for m in self.mappings:
+    def __init__(self, mappings: Iterable[Mapping] = (), versions: Iterable[Version] = ()):
+        #: goes up with every change, so that caches built on a catalogue know when to drop
+        self.generation = 0
+        self._by_name: dict[str, list[Mapping]] = {}
+        self._by_mac: dict[str, list[Mapping]] = {}
+        self._versions_by_mac: dict[str, list[Version]] = {}
+        for m in mappings:
             self._by_name.setdefault(m.name, []).append(m)
             self._by_mac.setdefault(m.mac, []).append(m)
-        for v in self.versions:
+        for v in versions:
             self._versions_by_mac.setdefault(v.mac, []).append(v)
         for rows in (*self._by_name.values(), *self._by_mac.values(), *self._versions_by_mac.values()):
-            rows.sort(key=lambda r: r.since)
+            rows.sort(key=_since)
+
+    def __repr__(self) -> str:
+        return f"Catalog({len(self.mappings)} mappings, {len(self.versions)} versions)"
+
+    @property
+    def mappings(self) -> list[Mapping]:
+        return [m for rows in self._by_name.values() for m in rows]
+
+    @property
+    def versions(self) -> list[Version]:
+        return [v for rows in self._versions_by_mac.values() for v in rows]
 
     # -- lookups used by the registration rules -------------------------------------------
     def current_mapping_of_name(self, name: str) -> Mapping | None:
@@ -137,23 +145,34 @@ class Catalog:
     # -- keeping it current ----------------------------------------------------------------
     def apply(self, plan: RegistrationPlan) -> None:
         """Mirror a committed plan (with the store's keys filled in) in memory."""
-        expired_maps = {id_of(m) for m in plan.expire_mappings}
-        expired_vers = {id_of(v) for v in plan.expire_versions}
-        if expired_maps:
-            self.mappings = [
-                replace(m, until=plan.at, current=False) if id_of(m) in expired_maps else m
-                for m in self.mappings
-            ]
-        if expired_vers:
-            self.versions = [
-                replace(v, until=plan.at, current=False) if id_of(v) in expired_vers else v
-                for v in self.versions
-            ]
+        self.generation += 1
+        for m in plan.expire_mappings:
+            gone = replace(m, until=plan.at, current=False)
+            _swap(self._by_name.get(m.name, []), m, gone)
+            _swap(self._by_mac.get(m.mac, []), m, gone)
+        for v in plan.expire_versions:
+            _swap(self._versions_by_mac.get(v.mac, []), v, replace(v, until=plan.at, current=False))
         if plan.new_mapping is not None:
-            self.mappings.append(plan.new_mapping)
+            m = plan.new_mapping
+            bisect.insort(self._by_name.setdefault(m.name, []), m, key=_since)
+            bisect.insort(self._by_mac.setdefault(m.mac, []), m, key=_since)
         if plan.new_version is not None:
-            self.versions.append(plan.new_version)
-        self._reindex()
+            v = plan.new_version
+            bisect.insort(self._versions_by_mac.setdefault(v.mac, []), v, key=_since)
+
+
+def _since(row: Mapping | Version) -> datetime:
+    return row.since
+
+
+def _swap(rows: list, old: Mapping | Version, new: Mapping | Version) -> None:
+    """Replace ``old`` (found by identity of row) with ``new``; ``since`` is unchanged, so
+    the list stays sorted."""
+    key = id_of(old)
+    for i, row in enumerate(rows):
+        if id_of(row) == key:
+            rows[i] = new
+            return
 
 
 def id_of(row: Mapping | Version) -> object:

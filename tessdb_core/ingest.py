@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .app import App
+from .app import App, tune_gc_for_throughput
 from .events import Message, Reason, Rejection, utc_now
 from .jsonl import BadLine, read
 from .pipeline import Pipeline
@@ -35,6 +35,7 @@ def ingest(app: App, paths: list[str], db: str | None = None, progress: bool | N
         pipeline = Pipeline(app.stages, app.settings, store, quarantine,
                             buffer_size=app.settings.dbase.ingest_buffer_size)
         app.pm.hook.tessdb_startup(settings=app.settings)
+        tune_gc_for_throughput()
         stats = feed(pipeline, read(paths, progress))
         app.pm.hook.tessdb_shutdown(settings=app.settings)
         return stats

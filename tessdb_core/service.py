@@ -25,7 +25,7 @@ from typing import Any, Callable
 from loguru import logger
 
 from . import logs
-from .app import App
+from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy
 from .inbox import Inbox, LocalFile
 from .mqtt import MqttSource
@@ -103,6 +103,7 @@ class Service:
             self.admin = AdminServer(self)
             self.admin.start()
         self.mqtt = MqttSource(settings)
+        tune_gc_for_throughput()
         self.running = True
 
     def run(self) -> int:

@@ -4,7 +4,7 @@ Why stateful objects: both keep per-photometer state (a cyclic counter, a window
 of the last W readings) between readings.  The engine makes them through the
 ``tessdb_filters`` factory hook and chains them.  Per reading the cost is a dict
 lookup and a deque push; the saturation test is an O(1) running count of non-zero
-magnitudes, and the O(W) sequence test only runs on saturated windows.
+magnitudes, and the sequence test an O(1) running count of unequal steps.
 
 Released readings always come out in arrival order per photometer.
 """
@@ -93,13 +93,35 @@ class Decimation:
 class _Window:
     """The look-ahead window of one photometer: oldest reading on the left."""
 
-    __slots__ = ("fifo", "nonzero", "depth", "middle")
+    __slots__ = ("fifo", "nonzero", "depth", "middle", "steps", "breaks")
 
     def __init__(self, depth: int):
         self.fifo: deque[Reading] = deque()
         self.nonzero = 0  # readings in the fifo whose magnitude is not 0.0
         self.depth = depth
         self.middle = depth // 2
+        #: differences between consecutive sequence numbers in the fifo
+        self.steps: deque[int] = deque()
+        #: how many neighbouring differences are unequal: 0 <=> an arithmetic progression
+        self.breaks = 0
+
+    def push(self, reading: Reading) -> None:
+        """Append the newest reading, dropping the oldest when full; O(1) bookkeeping."""
+        fifo, steps = self.fifo, self.steps
+        if len(fifo) == self.depth:
+            if _saturation_mag(fifo.popleft()) != 0.0:
+                self.nonzero -= 1
+            gone = steps.popleft()
+            if steps and gone != steps[0]:
+                self.breaks -= 1
+        if fifo:
+            step = reading.seq - fifo[-1].seq
+            if steps and step != steps[-1]:
+                self.breaks += 1
+            steps.append(step)
+        fifo.append(reading)
+        if _saturation_mag(reading) != 0.0:
+            self.nonzero += 1
 
     def pending(self) -> list[Reading]:
         """The readings not yet emitted or dropped: the min(N, m) newest, oldest first."""
@@ -147,13 +169,8 @@ class Daylight:
             return held, _NONE
         if w is None:
             w = self._windows[name] = _Window(cfg.depth)
+        w.push(reading)
         fifo = w.fifo
-        if len(fifo) == w.depth:
-            if _saturation_mag(fifo.popleft()) != 0.0:
-                w.nonzero -= 1
-        fifo.append(reading)
-        if _saturation_mag(reading) != 0.0:
-            w.nonzero += 1
         n = len(fifo)
         m = w.middle
         if n <= m:
@@ -161,7 +178,7 @@ class Daylight:
         candidate = fifo[n - 1 - m]
         if w.nonzero:
             return (candidate,), _NONE
-        if n < w.depth or _progression(fifo):
+        if n < w.depth or not w.breaks:
             return _NONE, (candidate,)
         return (candidate,), _NONE
 
@@ -203,23 +220,7 @@ class Daylight:
             "disabled_for": sorted(self._cfg.disabled_for),
             "photometers": {
                 name: {"depth": w.depth, "window": [r.seq for r in w.fifo], "held": [r.seq for r in w.pending()],
-                       "saturated": w.nonzero == 0 and bool(w.fifo), "monotonic": _progression(w.fifo)}
+                       "saturated": w.nonzero == 0 and bool(w.fifo), "monotonic": w.breaks == 0}
                 for name, w in self._windows.items()
             },
         }
-
-
-def _progression(fifo: deque[Reading]) -> bool:
-    """True when the sequence numbers form an arithmetic progression (no gap, no reboot)."""
-    if len(fifo) < 3:
-        return True
-    it = iter(fifo)
-    a = next(it).seq
-    b = next(it).seq
-    step = b - a
-    for r in it:
-        s = r.seq
-        if s - b != step:
-            return False
-        b = s
-    return True

@@ -35,22 +35,16 @@ def units_id(reading: Reading) -> int:
 class _Memo:
     """Last (mapping, version) hit per name for one state of one catalogue."""
 
-    __slots__ = ("catalog", "mappings", "n_mappings", "versions", "n_versions", "hits")
+    __slots__ = ("catalog", "generation", "hits")
 
     def __init__(self) -> None:
         self.catalog: Catalog | None = None
-        self.mappings: list | None = None
-        self.n_mappings = -1
-        self.versions: list | None = None
-        self.n_versions = -1
+        self.generation = -1
         self.hits: dict[str, tuple[datetime, datetime, Version]] = {}
 
     def sync(self, catalog: Catalog) -> dict[str, tuple[datetime, datetime, Version]]:
-        maps, vers = catalog.mappings, catalog.versions
-        if (catalog is not self.catalog or maps is not self.mappings or vers is not self.versions
-                or len(maps) != self.n_mappings or len(vers) != self.n_versions):
-            self.catalog, self.mappings, self.versions = catalog, maps, vers
-            self.n_mappings, self.n_versions = len(maps), len(vers)
+        if catalog is not self.catalog or catalog.generation != self.generation:
+            self.catalog, self.generation = catalog, catalog.generation
             self.hits = {}
         return self.hits
 

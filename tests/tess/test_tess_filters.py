@@ -211,3 +211,22 @@ def test_chain_decimation_then_daylight():
             out.extend(day.process(x)[0])
     out.extend(day.flush())
     assert seqs(out) == [1, 3, 5, 7, 9, 11]
+
+
+def test_window_step_bookkeeping_matches_a_direct_check():
+    """The O(1) running count of unequal steps agrees with checking the window directly."""
+    import random
+
+    from tessdb_tess.filters import _Window
+
+    from tess_helpers import reading as make_reading
+
+    rng = random.Random(7)
+    w = _Window(7)
+    seq = 0
+    for _ in range(2000):
+        seq += rng.choice([1, 1, 1, 2, -5])
+        w.push(make_reading(seq=seq, mag=0.0))
+        seqs = [r.seq for r in w.fifo]
+        steps = [b - a for a, b in zip(seqs, seqs[1:])]
+        assert (w.breaks == 0) == (len(set(steps)) <= 1)
