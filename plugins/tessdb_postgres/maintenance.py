@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from tessdb_core.catalog import CURRENT, EXPIRED, FAR_FUTURE
-from tessdb_sqlite.instruments import MAPPING_COLUMNS, VERSION_COLUMNS, mapping_row, version_row
-from tessdb_sqlite.maintenance import OBSERVER_COLUMNS, SqliteMaintenance, _Reader
-from tessdb_sqlite.timestamps import format_ts
+from tessdb_sqlite.maintenance import SqliteMaintenance, _apply, _Reader
 
 from .dialect import QmarkConnection, columns
 from .store import PostgresStore
@@ -53,7 +49,7 @@ class PgMaintenance(SqliteMaintenance):
             change = decide(view)
             try:
                 with conn.pg.transaction():  # a savepoint: a refused row leaves a clean error
-                    created = apply_change(conn.pg, view, change)
+                    created = _apply(view, change, PgKeys)
             except psycopg.IntegrityError as exc:
                 raise ValueError(f"{what}: the database refused the change ({_first_line(exc)})") from None
             return replace(change, created=created)
@@ -61,61 +57,18 @@ class PgMaintenance(SqliteMaintenance):
         return self.store.run(f"maintenance: {what}", action, write=True)
 
 
-def apply_change(pg: psycopg.Connection, view: PgReader, change: Any) -> dict[str, Any]:
-    """Write ``change`` (a ``tessdb_maint.protocol.Change``); return the keys of new rows."""
-    created: dict[str, Any] = {}
-    at = format_ts(change.at) if change.at is not None else None
+class PgKeys:
+    """New rows' keys in PostgreSQL: ``RETURNING``, ids never below 1."""
 
-    # locations
-    present = view.columns("location_t")
-    for loc in change.new_locations:
-        cols = [c for c in loc if c != "location_id" and c in present]
-        created["location_id"] = _insert_with_id(pg, "location_t", "location_id", cols, [loc[c] for c in cols])
-    for location_id, fields in change.edit_locations:
-        cols = [c for c in fields if c != "location_id" and c in present]
-        if cols:
-            cur = pg.execute(f"UPDATE location_t SET {', '.join(f'{c} = %s' for c in cols)} WHERE location_id = %s",
-                             [fields[c] for c in cols] + [location_id])
-            _one(cur, f"location {location_id}")
+    @staticmethod
+    def insert_with_id(conn: QmarkConnection, table: str, key: str, cols: list[str], values: list) -> int:
+        return _insert_with_id(conn.pg, table, key, cols, values)
 
-    # observers
-    for observer_id in change.expire_observers:
-        _expire(pg, at, "observer_t", "observer_id", observer_id, f"observer {observer_id}")
-    for new in change.new_observers:
-        fields = dict(new.fields)
-        fields.setdefault("valid_until", FAR_FUTURE)
-        fields.setdefault("valid_state", CURRENT)
-        cols = [c for c in OBSERVER_COLUMNS if c != "observer_id" and c in fields]
-        values = [format_ts(fields[c]) if isinstance(fields[c], datetime) else fields[c] for c in cols]
-        observer_id = _insert_with_id(pg, "observer_t", "observer_id", cols, values)
-        created["observer_id"] = observer_id
-        if new.replaces is not None:  # the instruments' current versions follow their observer
-            cur = pg.execute("UPDATE tess_t SET observer_id = %s WHERE observer_id = %s AND valid_state = %s",
-                             (observer_id, new.replaces, CURRENT))
-            created["instruments_moved"] = cur.rowcount
-
-    # instruments
-    for m in change.expire_mappings:
-        _expire(pg, at, "name_to_mac_t", "rowid", m.key, f"mapping {m.name} -> {m.mac}")
-    for v in change.expire_versions:
-        _expire(pg, at, "tess_t", "tess_id", v.tess_id, f"instrument version {v.tess_id} of {v.mac}")
-    for old, new in change.edit_versions:
-        before, after = version_row(old), version_row(new)
-        cols = [c for c, a, b in zip(VERSION_COLUMNS, before, after) if a != b]
-        if cols:
-            values = [after[VERSION_COLUMNS.index(c)] for c in cols]
-            cur = pg.execute(f"UPDATE tess_t SET {', '.join(f'{c} = %s' for c in cols)} WHERE tess_id = %s",
-                             values + [old.tess_id])
-            _one(cur, f"instrument version {old.tess_id}")
-    for m in change.new_mappings:
-        created["mapping"] = pg.execute(
-            f"INSERT INTO name_to_mac_t ({', '.join(MAPPING_COLUMNS)}) VALUES ({_marks(MAPPING_COLUMNS)}) "
-            "RETURNING rowid", mapping_row(m)).fetchone()[0]
-    for v in change.new_versions:
-        created["tess_id"] = pg.execute(
-            f"INSERT INTO tess_t ({', '.join(VERSION_COLUMNS)}) VALUES ({_marks(VERSION_COLUMNS)}) "
-            "RETURNING tess_id", version_row(v)).fetchone()[0]
-    return created
+    @staticmethod
+    def insert_row(conn: QmarkConnection, table: str, columns: Any, present: dict[str, bool], row: tuple, key: str,
+                   optional: Any = frozenset()) -> int:
+        return conn.pg.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)}) "
+                               f"RETURNING {key}", row).fetchone()[0]
 
 
 def _insert_with_id(pg: psycopg.Connection, table: str, key: str, cols: list[str], values: list) -> int:
@@ -124,19 +77,6 @@ def _insert_with_id(pg: psycopg.Connection, table: str, key: str, cols: list[str
     return pg.execute(f"INSERT INTO {table} ({key}, {', '.join(cols)}) VALUES ("
                       f"(SELECT GREATEST(1, COALESCE(MAX({key}), 0) + 1) FROM {table}), {_marks(cols)}) "
                       f"RETURNING {key}", values).fetchone()[0]
-
-
-def _expire(pg: psycopg.Connection, at: str | None, table: str, key_col: str, key: Any, what: str) -> None:
-    if at is None or key is None:
-        raise ValueError(f"cannot expire {what}: no time or no key")
-    cur = pg.execute(f"UPDATE {table} SET valid_until = %s, valid_state = %s WHERE {key_col} = %s "
-                     "AND valid_state = %s", (at, EXPIRED, key, CURRENT))
-    _one(cur, what)
-
-
-def _one(cur: psycopg.Cursor, what: str) -> None:
-    if cur.rowcount != 1:
-        raise LookupError(f"{what} is gone or not current any more: nothing changed")
 
 
 def _marks(cols: Any) -> str:

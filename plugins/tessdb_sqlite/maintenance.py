@@ -312,8 +312,23 @@ def _count(r: _Reader, name: str, start: datetime | None, end: datetime | None) 
 
 
 # -- applying a change ---------------------------------------------------------------------------------
-def _apply(view: _Reader, change: Any) -> dict[str, Any]:
-    """Write ``change`` on the transaction's connection; return the keys of new rows."""
+class SqliteKeys:
+    """How a new row gets its key in SQLite; PostgreSQL passes its own (``RETURNING``)."""
+
+    @staticmethod
+    def insert_with_id(conn: Any, table: str, key: str, cols: list[str], values: list) -> int:
+        return _insert_with_id(conn, table, key, cols, values)
+
+    @staticmethod
+    def insert_row(conn: Any, table: str, columns: Any, present: dict[str, bool], row: tuple, key: str,
+                   optional: Any = frozenset()) -> int:
+        plan = insert_plan(table, columns, present, optional)
+        return conn.execute(plan.sql, plan.row(row)).lastrowid
+
+
+def _apply(view: _Reader, change: Any, keys: Any = SqliteKeys) -> dict[str, Any]:
+    """Write ``change`` on the transaction's connection (``?`` placeholders; PostgreSQL runs
+    this through its placeholder-translating connection); return the keys of new rows."""
     conn = view.conn
     created: dict[str, Any] = {}
     at = format_ts(change.at) if change.at is not None else None
@@ -322,7 +337,7 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
     present = view.columns("location_t")
     for loc in change.new_locations:
         cols = [c for c in loc if c != "location_id" and c in present]
-        created["location_id"] = _insert_with_id(conn, "location_t", "location_id", cols, [loc[c] for c in cols])
+        created["location_id"] = keys.insert_with_id(conn, "location_t", "location_id", cols, [loc[c] for c in cols])
     for location_id, fields in change.edit_locations:
         cols = [c for c in fields if c != "location_id" and c in present]
         if cols:
@@ -339,7 +354,7 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
         fields.setdefault("valid_state", CURRENT)
         cols = [c for c in OBSERVER_COLUMNS if c != "observer_id" and c in fields]
         values = [format_ts(fields[c]) if isinstance(fields[c], datetime) else fields[c] for c in cols]
-        observer_id = _insert_with_id(conn, "observer_t", "observer_id", cols, values)
+        observer_id = keys.insert_with_id(conn, "observer_t", "observer_id", cols, values)
         created["observer_id"] = observer_id
         if new.replaces is not None:  # the instruments' current versions follow their observer
             cur = conn.execute("UPDATE tess_t SET observer_id = ? WHERE observer_id = ? AND valid_state = ?",
@@ -360,14 +375,12 @@ def _apply(view: _Reader, change: Any) -> dict[str, Any]:
             cur = conn.execute(f"UPDATE tess_t SET {', '.join(f'{c} = ?' for c in cols)} WHERE tess_id = ?",
                                values + [old.tess_id])
             _one(cur, f"instrument version {old.tess_id}")
-    if change.new_mappings:
-        plan = insert_plan("name_to_mac_t", MAPPING_COLUMNS, view.columns("name_to_mac_t"))
-        for m in change.new_mappings:
-            created["mapping"] = conn.execute(plan.sql, plan.row(mapping_row(m))).lastrowid
-    if change.new_versions:
-        plan = insert_plan("tess_t", VERSION_COLUMNS, tess_cols, OPTIONAL_VERSION_COLUMNS)
-        for v in change.new_versions:
-            created["tess_id"] = conn.execute(plan.sql, plan.row(version_row(v))).lastrowid
+    for m in change.new_mappings:
+        created["mapping"] = keys.insert_row(conn, "name_to_mac_t", MAPPING_COLUMNS, view.columns("name_to_mac_t"),
+                                             mapping_row(m), "rowid")
+    for v in change.new_versions:
+        created["tess_id"] = keys.insert_row(conn, "tess_t", VERSION_COLUMNS, tess_cols, version_row(v), "tess_id",
+                                             OPTIONAL_VERSION_COLUMNS)
     return created
 
 
