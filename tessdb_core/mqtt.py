@@ -102,7 +102,8 @@ class MqttSource:
         try:
             self.connected = self.subscribed = False
             self._socket_open = False
-            self._set_state(f"disconnected ({reason_code})", error=True)
+            if not self.state.startswith("refused by broker"):  # the refusal already said it
+                self._set_state(f"disconnected ({reason_code})", error=True)
         except Exception as exc:
             log.error("on_disconnect failed: {}: {}", type(exc).__name__, exc)
 
@@ -113,6 +114,7 @@ class MqttSource:
                 log.error("subscription refused by the broker: {}", ", ".join(bad))
             else:
                 self.subscribed = True
+                log.info("subscriptions confirmed by the broker")
         except Exception as exc:
             log.error("on_subscribe failed: {}: {}", type(exc).__name__, exc)
 
@@ -124,9 +126,10 @@ class MqttSource:
         except Exception as exc:
             log.error("on_message failed: {}: {}", type(exc).__name__, exc)
 
-    def _set_state(self, state: str, error: bool = False) -> None:
-        if state != self.state:  # each change logged once
-            (log.warning if error else log.info)("MQTT {}", state)
+    def _set_state(self, state: str, error: bool = False, detail: str = "") -> None:
+        """Log a connection state once: the same problem again at the next retry is not news."""
+        if state != self.state:
+            (log.warning if error else log.info)("MQTT {}{}", state, detail)
             self.state = state
 
     def _subscribe(self) -> None:
@@ -150,8 +153,8 @@ class MqttSource:
                 self.client.connect(m.host, int(m.port), int(m.keepalive))
             self._socket_open = True
         except (OSError, ssl.SSLError) as exc:
-            self._set_state(f"cannot connect to {m.host}:{m.port}: {exc}; retrying in {self._backoff:.0f} s",
-                            error=True)
+            self._set_state(f"cannot connect to {m.host}:{m.port}: {exc}", error=True,
+                            detail=f"; retrying with a backoff up to {m.reconnect_max} s")
             self._next_attempt = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, float(m.reconnect_max))
 
@@ -173,9 +176,9 @@ class MqttSource:
                 break
         if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN) or not self._socket_open:
             self.connected = self.subscribed = False
-            if self._socket_open:
-                self._set_state(f"connection lost ({mqtt.error_string(rc)}); retrying in {self._backoff:.0f} s",
-                                error=True)
+            if self._socket_open and not self.state.startswith("refused by broker"):
+                self._set_state(f"connection lost ({mqtt.error_string(rc)})", error=True,
+                                detail=f"; retrying with a backoff up to {self.settings.mqtt.reconnect_max} s")
             self._socket_open = False
             self._next_attempt = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, float(self.settings.mqtt.reconnect_max))

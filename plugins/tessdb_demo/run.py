@@ -238,7 +238,7 @@ class Demo:
         while True:
             self._check_alive()
             code = self._health()
-            if code == 200 and "subscribing to" in _read(self.log):
+            if code == 200 and "subscriptions confirmed" in _read(self.log):
                 break
             if time.monotonic() > deadline:
                 raise OSError(f"the service did not connect to the broker within 60 s (health {code}); "

@@ -54,7 +54,7 @@ class Service:
                                      cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.cwd / f"stderr-{self.runs}.txt", "w"))
         wait_for(lambda: self.health_code() is not None, 20, "the admin API to answer")
-        wait_for(lambda: "subscribing to" in self.log(), 20, "the service to subscribe")
+        wait_for(lambda: self.log().count("subscriptions confirmed") >= self.runs, 20, "the service to subscribe")
         return self
 
     def log(self) -> str:
