@@ -18,7 +18,7 @@ import queue
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -55,7 +55,8 @@ class Service:
         self.running = False
         self.cursor = 0  # the last inbox id handed to the pipeline
         self.started = time.monotonic()
-        self.write_latency: list[float] = []
+        #: the durations of the last 10,000 commits (for the /metrics histogram)
+        self.write_latency: deque[float] = deque(maxlen=10_000)
         self._flags: set[str] = set()
         self._calls: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
         self._last_write = time.monotonic()
@@ -171,8 +172,7 @@ class Service:
         t0 = time.monotonic()
         self.pipeline.write()
         now = time.monotonic()
-        if len(self.write_latency) < 10_000:
-            self.write_latency.append(now - t0)
+        self.write_latency.append(now - t0)
         self._last_write = now
 
     def _periodic(self) -> None:
