@@ -11,14 +11,15 @@ counts) are loaded as ``int`` / ``float`` like SQLite's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Sequence
 
 import psycopg
 from psycopg.adapt import Loader
 
-from .schema import AUX_TABLES, OUR_TABLES
+from tessdb_sqlite.introspect import SchemaState
+
+from .schema import AUX_TABLES
 
 
 @lru_cache(maxsize=1024)
@@ -84,33 +85,9 @@ def columns(conn: psycopg.Connection, table: str) -> dict[str, bool]:
     return {name: nullable == "NO" and default is None for name, nullable, default in rows}
 
 
-@dataclass(slots=True)
-class SchemaState:
-    """What the current schema holds, compared with the tessdb schema."""
-
-    tables: frozenset[str]
-    others: frozenset[str] = field(default_factory=frozenset)  # views
-
-    @property
-    def empty(self) -> bool:
-        return not self.tables and not self.others
-
-    @property
-    def missing(self) -> list[str]:
-        return sorted(OUR_TABLES - self.tables)
-
-    @property
-    def foreign(self) -> list[str]:
-        return sorted(self.tables - OUR_TABLES - AUX_TABLES)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing
-
-
 def schema_state(conn: psycopg.Connection) -> SchemaState:
     rows = conn.execute("SELECT table_name, table_type FROM information_schema.tables "
                         "WHERE table_schema = current_schema()").fetchall()
     tables = frozenset(name for name, kind in rows if kind == "BASE TABLE")
     others = frozenset(name for name, kind in rows if kind != "BASE TABLE")
-    return SchemaState(tables=tables, others=others)
+    return SchemaState(tables=tables, others=others, tolerated=AUX_TABLES)

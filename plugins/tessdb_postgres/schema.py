@@ -26,6 +26,7 @@ maintenance command, an operator's SQL), so that every collector reloads its cat
 from __future__ import annotations
 
 from tessdb_sqlite.schema import OUR_TABLES as _SQLITE_TABLES
+from tessdb_sqlite.schema import TESS_V as _SQLITE_TESS_V
 
 #: the channel of the catalogue-change notifications
 CHANNEL = "tessdb_catalog"
@@ -200,23 +201,10 @@ TESS_V_COLUMNS: tuple[str, ...] = (
     "place", "town", "sub_region", "region", "country", "timezone", "name:1", "type", "affiliation", "acronym",
 )
 
-TESS_V = """CREATE VIEW tess_v AS SELECT tess_t.tess_id AS tess_id, tess_t.mac_address AS mac_address, \
-name_to_mac_t.name AS name, tess_t.valid_since AS valid_since, tess_t.valid_until AS valid_until, \
-tess_t.valid_state AS valid_state, tess_t.model AS model, tess_t.firmware AS firmware, \
-tess_t.authorised AS authorised, tess_t.registered AS registered, tess_t.nchannels AS nchannels, \
-tess_t.zp1 AS zp1, tess_t.filter1 AS filter1, tess_t.offset1 AS offset1, \
-tess_t.zp2 AS zp2, tess_t.filter2 AS filter2, tess_t.offset2 AS offset2, \
-tess_t.zp3 AS zp3, tess_t.filter3 AS filter3, tess_t.offset3 AS offset3, \
-tess_t.zp4 AS zp4, tess_t.filter4 AS filter4, tess_t.offset4 AS offset4, \
-location_t.longitude AS longitude, location_t.latitude AS latitude, location_t.elevation AS elevation, \
-location_t.place AS place, location_t.town AS town, location_t.sub_region AS sub_region, \
-location_t.region AS region, location_t.country AS country, location_t.timezone AS timezone, \
-observer_t.name AS "name:1", observer_t.type AS type, observer_t.affiliation AS affiliation, \
-observer_t.acronym AS acronym
-FROM tess_t JOIN location_t ON location_t.location_id = tess_t.location_id \
-JOIN observer_t ON observer_t.observer_id = tess_t.observer_id \
-JOIN name_to_mac_t ON name_to_mac_t.mac_address = tess_t.mac_address
-WHERE name_to_mac_t.valid_state = 'Current'"""
+# the 5.x view, but PostgreSQL refuses two columns named "name": the observer's one is
+# called as SQLite exposes it
+TESS_V = _SQLITE_TESS_V.replace("observer_t.name AS name,", 'observer_t.name AS "name:1",')
+assert TESS_V != _SQLITE_TESS_V
 
 NOTIFY_FUNCTION = f"""CREATE FUNCTION tessdb_catalog_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -38,6 +38,8 @@ class SchemaState:
 
     tables: frozenset[str]
     others: frozenset[str] = field(default_factory=frozenset)  # views, indexes, triggers
+    #: tables that may sit beside ours without making the database foreign
+    tolerated: frozenset[str] = LEGACY_TABLES
 
     @property
     def empty(self) -> bool:
@@ -49,7 +51,7 @@ class SchemaState:
 
     @property
     def foreign(self) -> list[str]:
-        return sorted(self.tables - OUR_TABLES - LEGACY_TABLES)
+        return sorted(self.tables - OUR_TABLES - self.tolerated)
 
     @property
     def complete(self) -> bool:
