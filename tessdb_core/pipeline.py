@@ -9,6 +9,7 @@ and a plugin that raises only costs the message it was handling.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ class Pipeline:
         self.batch: list[ResolvedReading] = []
         #: inbox ids whose outcome is final; deleted from the inbox with the next quarantine commit
         self.done: list[int] = []
+        self._stale_checked = 0.0
         self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
 
     # -- the loop -----------------------------------------------------------------------------
@@ -188,9 +190,14 @@ class Pipeline:
         self.reject(reading.message, resolved)
 
     def _catalog_stale(self) -> bool:
-        """Reload the catalogue when the store says someone else changed it."""
+        """Reload the catalogue when the store says someone else changed it; asked at most
+        once a second, so a flood of unknown photometers costs no query per reading."""
         changed = getattr(self.store, "changed_elsewhere", None)
-        if changed is None or not changed():
+        now = time.monotonic()
+        if changed is None or now - self._stale_checked < 1.0:
+            return False
+        self._stale_checked = now
+        if not changed():
             return False
         self.catalog = self.store.load_catalog()
         return True

@@ -2,10 +2,8 @@
 
 The SQL of ``tessdb_sqlite.reports.SqliteReports`` is portable (row values, ``||``,
 ``LIMIT ?``); ``PostgresStore.run`` hands it a connection that speaks the ``?``
-placeholder style (:mod:`.dialect`), so :class:`PgReports` reuses it.  It differs in
-two places: the columns come from ``information_schema`` instead of ``PRAGMA
-table_info``, and the daily counts group by ``date_t``'s own key (PostgreSQL does not
-let ``d.sql_date`` follow ``c.date_id`` through the join, SQLite does).
+placeholder style (:mod:`.dialect`), so :class:`PgReports` reuses it.  Only the column
+listing differs: ``information_schema`` instead of ``PRAGMA table_info``.
 """
 
 from __future__ import annotations
@@ -32,14 +30,3 @@ class PgReports(SqliteReports):
                 return {t: columns(conn.pg, t) for t in _LAYOUT_TABLES}
             self._layout = self.store.run("reports: layout", read)
         return self._layout[table]
-
-    def daily_counts(self) -> list[dict[str, Any]]:
-        """Readings per day per instrument (MAC), both fact tables, newest day first."""
-        parts = ["SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings_t GROUP BY date_id, tess_id"]
-        if self._has_4c:
-            parts.append("SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings4c_t GROUP BY date_id, tess_id")
-        sql = (f"SELECT d.sql_date, i.mac_address, SUM(c.n) FROM ({' UNION ALL '.join(parts)}) AS c "
-               "JOIN tess_t AS i ON i.tess_id = c.tess_id JOIN date_t AS d ON d.date_id = c.date_id "
-               "GROUP BY d.date_id, i.mac_address ORDER BY d.sql_date DESC, i.mac_address ASC")
-        rows = self.store.run("reports: daily", lambda conn: conn.execute(sql).fetchall())
-        return [{"sql_date": d, "mac_address": mac, "readings": n} for d, mac, n in rows]

@@ -248,7 +248,8 @@ class SqliteReports:
             parts.append("SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings4c_t GROUP BY date_id, tess_id")
         sql = (f"SELECT d.sql_date, i.mac_address, SUM(c.n) FROM ({' UNION ALL '.join(parts)}) AS c "
                "JOIN tess_t AS i ON i.tess_id = c.tess_id JOIN date_t AS d ON d.date_id = c.date_id "
-               "GROUP BY c.date_id, i.mac_address ORDER BY d.sql_date DESC, i.mac_address ASC")
+               # grouped on d.date_id (not c.): PostgreSQL then accepts d.sql_date in the output
+               "GROUP BY d.date_id, i.mac_address ORDER BY d.sql_date DESC, i.mac_address ASC")
         rows = self.store.run("reports: daily", lambda conn: conn.execute(sql).fetchall())
         return [{"sql_date": d, "mac_address": mac, "readings": n} for d, mac, n in rows]
 
