@@ -42,7 +42,14 @@ class StoreConflict(StoreError):
     the catalogue and decide again."""
 
 
-class StoreBusy(StoreError):
+class StoreUnavailable(StoreError):
+    """The database cannot take writes now, for a reason that is not the data's own
+    fault: a full disk, a read-only file, an I/O error, a lost server connection.
+    Nothing was written: the caller keeps its data (in the inbox) and tries again
+    later, with a backoff.  A store raises it, never quarantines because of it."""
+
+
+class StoreBusy(StoreUnavailable):
     """The database is held by someone else for longer than the store's patience.
     Nothing was written: the caller keeps its data and tries again later."""
 

@@ -36,6 +36,8 @@ class Reason:
     NOT_AUTHORISED = "not_authorised"
     PLUGIN_ERROR = "plugin_error"
     STORE_ERROR = "store_error"
+    #: larger than ``[mqtt] max_payload``: only the first bytes are kept
+    TOO_LARGE = "too_large"
     # Deliberate discards: counted, never quarantined.
     RETAINED = "retained"
     WHITELIST = "whitelist"
