@@ -190,7 +190,12 @@ class _Collector:
         stage = CounterMetricFamily("tessdb_messages", "Messages by stage and outcome", labels=["counter"])
         quarantined = CounterMetricFamily("tessdb_quarantined", "Messages quarantined, by reason", labels=["reason"])
         dropped = CounterMetricFamily("tessdb_filter_dropped", "Readings dropped by a filter", labels=["filter"])
+        trimmed = CounterMetricFamily("tessdb_quarantine_dropped",
+                                      "Quarantine entries dropped to stay within [quarantine] max_mb and keep_days",
+                                      counters.get("quarantine.dropped", 0))
         for key, value in sorted(counters.items()):
+            if key == "quarantine.dropped":
+                continue
             if key.startswith("quarantined."):
                 quarantined.add_metric([key.split(".", 1)[1]], value)
             elif key.startswith("filter.dropped."):
@@ -200,6 +205,20 @@ class _Collector:
         yield stage
         yield quarantined
         yield dropped
+        yield trimmed
+        snap = self.snap
+        yield GaugeMetricFamily("tessdb_store_available", "0 while the database cannot take writes (full disk, "
+                                "I/O error, held by another program); readings wait in the inbox",
+                                int(snap.get("store_available", True)))
+        yield GaugeMetricFamily("tessdb_inbox_available", "0 while the inbox file cannot take messages; nothing "
+                                "is acknowledged then", int(snap.get("inbox_available", True)))
+        yield GaugeMetricFamily("tessdb_unacknowledged_messages", "Messages received but waiting for the inbox "
+                                "(not acknowledged)", snap.get("held", 0))
+        outages = CounterMetricFamily("tessdb_outages", "Times the database or the inbox became unavailable",
+                                      labels=["resource"])
+        for resource, n in sorted(snap.get("outages", {}).items()):
+            outages.add_metric([resource], n)
+        yield outages
         yield GaugeMetricFamily("tessdb_inbox_depth", "Messages waiting in the durable inbox", self.snap["inbox_depth"])
         yield GaugeMetricFamily("tessdb_last_message_age_seconds", "Seconds since the last MQTT message",
                                 self.snap["last_message_age"])
@@ -216,7 +235,7 @@ def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
     """The 5.x /v1/stats body, plus the quarantine counters."""
     return {"mqtt": d["mqtt"], "dbase_register": d["dbase_register"], "dbase_readings": d["dbase_readings"],
             "stored": d["stored"], "quarantined": d["quarantined"], "discarded": d["discarded"],
-            "filter": d["filter"]}
+            "filter": d["filter"], "quarantine": d.get("quarantine", {"dropped": 0})}
 
 
 def _filter_config(svc: "Service", name: str) -> dict[str, Any] | None:

@@ -127,6 +127,10 @@ class Catalog:
     def versions_of(self, mac: str) -> list[Version]:
         return list(self._versions_by_mac.get(mac, ()))
 
+    def knows_name(self, name: str) -> bool:
+        """True when ``name`` has (or had) a mapping: the pipeline keeps no state for others."""
+        return name in self._by_name
+
     def mappings_of_name(self, name: str) -> list[Mapping]:
         return list(self._by_name.get(name, ()))
 

@@ -59,6 +59,9 @@ class Message:
     imported: bool = False
     #: id of the durable inbox / quarantine entry this message came from, if any
     inbox_id: int | None = None
+    #: the payload's size as sent when it was larger than ``[mqtt] max_payload`` and
+    #: only its first bytes were kept (the message is then quarantined as too_large)
+    size: int | None = None
 
 
 @dataclass(slots=True)

@@ -6,15 +6,22 @@ yet) and the quarantine (see :mod:`.quarantine`).  The live service commits each
 burst of arrived messages in one transaction and only then acknowledges them;
 the pipeline consumes the inbox in arrival order, and an entry is deleted in the
 same transaction that records its outcome (with the quarantine rows), after the
-star-schema write it depends on.  A crash therefore replays the entries whose
-outcome was not yet recorded; idempotent writes make the replay harmless.
+star-schema write it depends on has reached the disk.  A crash therefore replays
+the entries whose outcome was not yet recorded; idempotent writes make the
+replay harmless.
+
+Why ``synchronous=FULL``: in WAL mode SQLite then syncs the log at every commit,
+so a commit that returned is on the disk, not only in the page cache.  The
+service commits once per burst of arrivals, so this costs one fsync per burst,
+and it is what makes an acknowledgement safe against a power cut or an OS crash.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .events import Message
@@ -25,36 +32,173 @@ CREATE TABLE IF NOT EXISTS inbox_t (
     topic     TEXT NOT NULL,
     payload   BLOB NOT NULL,
     received  TEXT NOT NULL,        -- subscriber arrival time (UTC)
-    retain    INTEGER NOT NULL
+    retain    INTEGER NOT NULL,
+    size      INTEGER               -- the payload's size as sent, when only its first bytes are kept
 );
 """
+
+QUARANTINE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS quarantine_t (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,     -- when it was quarantined (UTC)
+    reason    TEXT NOT NULL,
+    stage     TEXT NOT NULL,
+    plugin    TEXT NOT NULL,
+    field     TEXT,
+    name      TEXT,              -- photometer name, when known
+    detail    TEXT NOT NULL,
+    topic     TEXT NOT NULL,
+    payload   BLOB NOT NULL,     -- the raw bytes, exactly as received
+    received  TEXT NOT NULL,     -- subscriber arrival time (UTC)
+    retain    INTEGER NOT NULL,
+    imported  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_reason_i ON quarantine_t(reason, name);
+"""
+
+#: SQLite primary result codes that mean "this file is not (or no longer) a database"
+_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+#: codes that mean "held by another connection"
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+class LocalFileError(OSError):
+    """The inbox path cannot be used at all (a directory, a file that cannot be opened
+    for a reason no retry will fix): the start stops with this one line."""
+
+
+class LocalFileUnavailable(Exception):
+    """The inbox file cannot take a write (or a read) now: a full disk, an I/O error, a
+    lock held by another program.  Nothing was changed; the caller keeps what it had
+    (un-acknowledged messages, outcomes to record) and tries again later."""
+
+    def __init__(self, path: Path, problem: str, held: bool = False):
+        self.path, self.problem, self.held = path, problem, held
+        what = "is held by another program" if held else "cannot be written"
+        super().__init__(f"inbox {path} {what}: {problem}")
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """A lock held by another connection (as opposed to a broken disk or file)."""
+    if _code(exc) in _BUSY_CODES:
+        return True
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class LocalFile:
     """The inbox file and its one connection (shared by the inbox and the quarantine,
     so that recording an outcome and deleting its entry is one transaction)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, busy_timeout: float = 60.0, set_aside_corrupt: bool = False):
+        """``busy_timeout``: how long SQLite waits for a lock held by another program (the
+        service uses a fraction of a second, so its loop never freezes on a lock);
+        ``set_aside_corrupt``: rename a file that is not a usable database and start a new
+        one (the service) instead of refusing (the operator's commands)."""
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.set_aside_corrupt = set_aside_corrupt
+        #: where a corrupt file was moved at open, if it was
+        self.set_aside_as: Path | None = None
         self._db: sqlite3.Connection | None = None
 
     def conn(self) -> sqlite3.Connection:
         if self._db is None:
-            if not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            from .quarantine import SCHEMA as QUARANTINE_SCHEMA
-
-            db.executescript(INBOX_SCHEMA + QUARANTINE_SCHEMA)
-            self._db = db
+            self._db = self._open()
         return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.path
+        if path.is_dir():
+            raise LocalFileError(f"inbox {path} is a directory; [inbox] path must name a file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LocalFileUnavailable(path, f"cannot create its folder: {exc.strerror or exc}") from None
+        new = not path.exists() or path.stat().st_size == 0
+        try:
+            return self._connect(new)
+        except sqlite3.DatabaseError as exc:
+            if _code(exc) in _CORRUPT_CODES or isinstance(exc, _Corrupt):
+                if not self.set_aside_corrupt:
+                    raise LocalFileError(f"inbox {path} is not a usable SQLite file: {exc}") from None
+                self.set_aside_as = set_aside(path)
+                return self._connect(True)
+            raise self.unavailable(exc) from None
+
+    def _connect(self, new: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # durable before acknowledged (module docstring)
+            if not new:
+                problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    raise _Corrupt(problem)
+            db.executescript(INBOX_SCHEMA + QUARANTINE_SCHEMA)
+            if "size" not in {r[1] for r in db.execute("PRAGMA table_info(inbox_t)")}:
+                db.execute("ALTER TABLE inbox_t ADD COLUMN size INTEGER")  # an inbox of an older version
+        except BaseException:
+            db.close()
+            raise
+        if new:
+            _sync_folder(self.path.parent)  # the new file's name is on the disk too
+        return db
+
+    def unavailable(self, exc: sqlite3.Error) -> LocalFileUnavailable:
+        """The exception to raise for a SQLite error on this file (the file stays closed
+        after a failure that was not a lock, so the next use opens it afresh)."""
+        busy = is_busy(exc)
+        if not busy:
+            self.close()
+        return LocalFileUnavailable(self.path, str(exc), held=busy)
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
             self._db = None
+
+
+class _Corrupt(sqlite3.DatabaseError):
+    """``PRAGMA quick_check`` found damage."""
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged inbox (and its -wal/-shm) out of the way, never overwriting it."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    _sync_folder(path.parent)
+    return target
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class Inbox:
@@ -64,30 +208,44 @@ class Inbox:
         self.file = file
 
     def add(self, messages: Sequence[Message]) -> None:
-        """Commit a burst of arrived messages in one transaction (in arrival order)."""
+        """Commit a burst of arrived messages in one transaction (in arrival order); when
+        it returns they are on the disk.  Raises LocalFileUnavailable, nothing written."""
         if not messages:
             return
-        db = self.file.conn()
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany("INSERT INTO inbox_t (topic, payload, received, retain) VALUES (?,?,?,?)",
-                           [(m.topic, m.payload, m.received.isoformat(" ", "microseconds"), int(m.retain))
-                            for m in messages])
+        try:
+            db = self.file.conn()
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT INTO inbox_t (topic, payload, received, retain, size) VALUES (?,?,?,?,?)",
+                    [(m.topic, m.payload, m.received.isoformat(" ", "microseconds"), int(m.retain), m.size)
+                     for m in messages])
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
 
     def after(self, last_id: int, limit: int) -> list[Message]:
         """The next entries after ``last_id``, oldest first."""
-        rows = self.file.conn().execute(
-            "SELECT id, topic, payload, received, retain FROM inbox_t WHERE id > ? ORDER BY id LIMIT ?",
-            (last_id, limit)).fetchall()
+        try:
+            rows = self.file.conn().execute(
+                "SELECT id, topic, payload, received, retain, size FROM inbox_t WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
         parse = datetime.fromisoformat
-        return [Message(topic, payload, parse(received), bool(retain), False, i)
-                for i, topic, payload, received, retain in rows]
+        return [Message(topic, payload, parse(received), bool(retain), False, i, size)
+                for i, topic, payload, received, retain, size in rows]
 
     def depth(self) -> int:
-        return self.file.conn().execute("SELECT COUNT(*) FROM inbox_t").fetchone()[0]
+        try:
+            return self.file.conn().execute("SELECT COUNT(*) FROM inbox_t").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
 
     def oldest(self) -> datetime | None:
-        row = self.file.conn().execute("SELECT received FROM inbox_t ORDER BY id LIMIT 1").fetchone()
+        try:
+            row = self.file.conn().execute("SELECT received FROM inbox_t ORDER BY id LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
         return datetime.fromisoformat(row[0]) if row else None
 
 

@@ -33,6 +33,8 @@ class Arrival:
     message: Message
     mid: int
     qos: int
+    #: the connection it came on: an acknowledgement is only valid on that connection
+    connection: int = 0
 
 
 def subscriptions(settings: Any) -> list[str]:
@@ -72,6 +74,8 @@ class MqttSource:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.arrived: list[Arrival] = []
+        #: goes up with every new connection (message ids belong to one connection)
+        self.connection = 0
         self.connected = False
         self.subscribed = False
         self.state = "starting"
@@ -81,6 +85,7 @@ class MqttSource:
         self._backoff = float(m.reconnect_min)
         self._socket_open = False
         self.topics = subscriptions(settings)
+        self.max_payload = int(m.get("max_payload", 65536))
 
     # -- callbacks: record only ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -89,6 +94,7 @@ class MqttSource:
                 self._set_state(f"refused by broker: {reason_code}", error=True)
                 return
             self.connected = True
+            self.connection += 1
             self.connected_since = time.monotonic()
             self._backoff = float(self.settings.mqtt.reconnect_min)
             present = getattr(flags, "session_present", False)
@@ -120,8 +126,11 @@ class MqttSource:
 
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            self.arrived.append(Arrival(Message(msg.topic, msg.payload, utc_now(), bool(msg.retain)),
-                                        msg.mid, msg.qos))
+            payload = msg.payload
+            message = Message(msg.topic, payload, utc_now(), bool(msg.retain))
+            if len(payload) > self.max_payload:  # keep the first bytes only: quarantined as too_large
+                message.payload, message.size = bytes(payload[:TOO_LARGE_KEEP]), len(payload)
+            self.arrived.append(Arrival(message, msg.mid, msg.qos, self.connection))
             self.last_message = time.monotonic()
         except Exception as exc:
             log.error("on_message failed: {}: {}", type(exc).__name__, exc)
@@ -196,6 +205,9 @@ class MqttSource:
         fixed bytes in MQTT 3.1.1 and 5, and paho keeps no state for it), when nothing
         of paho's own is waiting to be written and the connection is not TLS."""
         client = self.client
+        if not self.connected:
+            return  # the broker re-sends them on the next connection; they are in the inbox already
+        arrivals = [a for a in arrivals if a.connection == self.connection]
         qos1 = [a.mid for a in arrivals if a.qos == 1]
         if qos1 and not self._tls and not client.want_write() and self._write_pubacks(qos1):
             qos1 = []
@@ -227,10 +239,24 @@ class MqttSource:
                 sock.setblocking(False)
         return True
 
+    def drop_connection(self) -> None:
+        """Close the connection without acknowledging anything (the persistent session keeps
+        every message not acknowledged, and the broker sends them again on reconnect)."""
+        if self._socket_open:
+            try:
+                self.client.disconnect()
+            except Exception as exc:  # noqa: BLE001 - going away anyway
+                log.debug("disconnect: {}", exc)
+        self.connected = self.subscribed = self._socket_open = False
+        self.arrived = []
+        self._next_attempt = time.monotonic() + self._backoff
+        self._set_state("disconnected on purpose: messages cannot be stored now", error=True)
+
     def resubscribe(self, settings: Any) -> None:
         """A reload changed the topics: subscribe to the new set at once."""
         old = set(self.topics)
         self.settings = settings
+        self.max_payload = int(settings.mqtt.get("max_payload", 65536))
         new = subscriptions(settings)
         if set(new) == old:
             return
@@ -253,6 +279,9 @@ class MqttSource:
                 log.debug("disconnect: {}", exc)
         self._socket_open = self.connected = False
 
+
+#: how many bytes of a too large payload are kept (for the quarantine)
+TOO_LARGE_KEEP = 1024
 
 _PRIVATE = frozenset({"packetType", "types", "names", "properties"})
 #: a QoS 1 PUBACK: packet type 4, remaining length 2, the message id

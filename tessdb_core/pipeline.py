@@ -5,6 +5,11 @@ One message at a time, one way.  Readings are written in batches of
 transaction) and mirrored in the in-memory catalogue.  Every outcome is
 counted; a message that is not stored goes to the quarantine with its reason,
 and a plugin that raises only costs the message it was handling.
+
+A database that cannot take writes (full disk, I/O error, lost connection: the
+store raises ``StoreUnavailable``) never sends a reading to the quarantine: the
+batch is kept, :attr:`Pipeline.stalled` says why, and the caller retries later.
+Only a row the database refuses for its own content is quarantined.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any
 
 from loguru import logger
 
-from .contracts import ResolvedReading, Store, StoreBusy, StoreConflict
+from .contracts import ResolvedReading, Store, StoreConflict, StoreUnavailable
 from .events import Message, Reading, Reason, Registration, Rejection
+from .inbox import LocalFileUnavailable
 from .quarantine import Quarantine
 from .stages import PluginFailure, Stages
 from .stats import REJECTION_COUNTER, Stats
@@ -40,6 +46,8 @@ class Pipeline:
         #: inbox ids whose outcome is final; deleted from the inbox with the next quarantine commit
         self.done: list[int] = []
         self._stale_checked = 0.0
+        #: why the last write did not go through (the batch and outcomes are kept); None when it did
+        self.stalled: StoreUnavailable | LocalFileUnavailable | None = None
         self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
 
     # -- the loop -----------------------------------------------------------------------------
@@ -54,6 +62,12 @@ class Pipeline:
         stats = self.stats
         stats.mqtt["num_published"] += 1
         settings = self.settings
+        if message.size is not None:
+            self.reject(message, Rejection(
+                Reason.TOO_LARGE, f"payload of {message.size} bytes is larger than [mqtt] max_payload; "
+                f"only its first {len(message.payload)} bytes are kept", stage="receive", plugin="engine",
+                field="payload"))
+            return
         try:
             event = self.stages.decode(message, settings)
             if event is None:
@@ -84,7 +98,10 @@ class Pipeline:
             if problem is not None:
                 self.reject(message, problem)
                 return
-            self._filter(event)
+            if self.catalog.knows_name(event.name):
+                self._filter(event)
+            else:  # never registered: no filter state for it (a flood of names costs no memory)
+                self._resolve(event)
 
     # -- registrations -----------------------------------------------------------------------
     def _register(self, registration: Registration, attempts: int = 3) -> None:
@@ -102,7 +119,7 @@ class Pipeline:
             return
         try:
             applied = self.store.apply_registration(plan) if plan.changes_anything else plan
-        except StoreBusy:
+        except StoreUnavailable:
             raise  # the caller retries this message later; nothing was changed
         except StoreConflict as exc:
             # another writer changed these rows since our catalogue was read: decide again
@@ -169,11 +186,11 @@ class Pipeline:
             return
         if type(resolved) is ResolvedReading:
             self.batch.append(resolved)
-            if len(self.batch) >= self.buffer_size:
+            if len(self.batch) >= self.buffer_size and self.stalled is None:
                 try:
                     self.write()
-                except StoreBusy:
-                    pass  # the batch is kept; the service writes it once the database is free
+                except (StoreUnavailable, LocalFileUnavailable):
+                    pass  # kept; ``stalled`` tells the caller, which retries once the database can write
             return
         if resolved is None:
             resolved = Rejection(Reason.PLUGIN_ERROR, "no plugin resolved this reading", stage="resolve",
@@ -203,39 +220,49 @@ class Pipeline:
         return True
 
     def write(self) -> None:
-        """Write the pending batch, then record every final outcome (quarantine rows and the
-        inbox entries done) in one transaction.  Duplicates are counted, failures
-        quarantined: nothing is lost.  Raises StoreBusy (batch kept) when the database is
-        held by someone else longer than the store's patience."""
-        batch, self.batch = self.batch, []
+        """Write the pending batch (its commit durable), then record every final outcome
+        (quarantine rows and the inbox entries done) in one transaction.  Duplicates are
+        counted; only rows refused for their own content are quarantined.  When the
+        database cannot take the batch (StoreUnavailable, StoreBusy among them) nothing
+        is lost: the batch is kept, the other outcomes are still recorded, ``stalled``
+        is set and the exception raised; the same for the inbox file
+        (LocalFileUnavailable: the outcomes are kept for the next commit)."""
+        batch = self.batch
         if batch:
             try:
                 report = self.store.write_readings(batch)
-            except StoreBusy:
-                self.batch = batch + self.batch  # nothing written: keep it, record the other outcomes
-                done, self.done = self.done, []
-                self.quarantine.commit(done)
-                raise
             except Exception as exc:
-                log.error("Batch of {} readings not written: {}: {}", len(batch), type(exc).__name__, exc)
-                for r in batch:
-                    self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",
-                                                             stage="store", plugin="store", name=r.reading.name))
-            else:
-                self.stats.stored += report.stored
-                self.stats.readings["rej_duplicated"] += len(report.duplicates)
-                failed = {id(r) for r, _ in report.failed}
-                for r, error in report.failed:
-                    log.error("Reading of {} at {} not written: {}", r.reading.name, r.reading.tstamp, error)
-                    self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, error, stage="store",
-                                                             plugin="store", name=r.reading.name))
-                done = self.done
-                for r in batch:
-                    i = r.reading.message.inbox_id
-                    if i is not None and id(r) not in failed:
-                        done.append(i)
+                if not isinstance(exc, StoreUnavailable):  # a store that broke its contract: keep, retry
+                    log.error("Batch of {} readings not written: {}: {}", len(batch), type(exc).__name__, exc)
+                    exc = StoreUnavailable(f"{type(exc).__name__}: {exc}")
+                self.stalled = exc
+                self._record_outcomes()
+                raise exc from None
+            self.batch = []
+            self.stats.stored += report.stored
+            self.stats.readings["rej_duplicated"] += len(report.duplicates)
+            failed = {id(r) for r, _ in report.failed}
+            for r, error in report.failed:
+                log.error("Reading of {} at {} not written: {}", r.reading.name, r.reading.tstamp, error)
+                self.reject(r.reading.message, Rejection(Reason.STORE_ERROR, error, stage="store",
+                                                         plugin="store", name=r.reading.name))
+            done = self.done
+            for r in batch:
+                i = r.reading.message.inbox_id
+                if i is not None and id(r) not in failed:
+                    done.append(i)
+        self._record_outcomes()
+        self.stalled = None
+
+    def _record_outcomes(self) -> None:
+        """Commit the quarantine rows and delete the inbox entries done; kept on failure."""
         done, self.done = self.done, []
-        self.quarantine.commit(done)
+        try:
+            self.quarantine.commit(done)
+        except LocalFileUnavailable as exc:
+            self.done = done + self.done
+            self.stalled = exc
+            raise
 
     def flush(self) -> None:
         """Release every reading held in the filter windows, then write every buffer."""

@@ -5,6 +5,10 @@ that a photometer registered or authorised later can have its readings replayed
 through the pipeline.  Additions are buffered and committed with the readings'
 batches, so a burst of bad input costs one transaction per batch, not per message;
 the same transaction deletes the inbox entries whose outcome is now recorded.
+
+It is bounded by configuration, not by the senders: ``[quarantine] max_mb`` (the
+oldest entries go first) and ``keep_days``.  Payloads are already cut to
+``[mqtt] max_payload`` on arrival, so one entry cannot exceed the bound by much.
 """
 
 from __future__ import annotations
@@ -12,30 +16,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .events import Message, Rejection, utc_now
 from .inbox import LocalFile, delete_done
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS quarantine_t (
-    id        INTEGER PRIMARY KEY,
-    at        TEXT NOT NULL,     -- when it was quarantined (UTC)
-    reason    TEXT NOT NULL,
-    stage     TEXT NOT NULL,
-    plugin    TEXT NOT NULL,
-    field     TEXT,
-    name      TEXT,              -- photometer name, when known
-    detail    TEXT NOT NULL,
-    topic     TEXT NOT NULL,
-    payload   BLOB NOT NULL,     -- the raw bytes, exactly as received
-    received  TEXT NOT NULL,     -- subscriber arrival time (UTC)
-    retain    INTEGER NOT NULL,
-    imported  INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS quarantine_reason_i ON quarantine_t(reason, name);
-"""
 
 TS = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -74,6 +60,10 @@ class Quarantine:
         self.file = path if isinstance(path, LocalFile) else LocalFile(path)
         self.path = self.file.path
         self._pending: list[tuple] = []
+        #: bytes of payload and detail kept (None: not known yet, counted at the next trim)
+        self._kept_bytes: int | None = None
+        #: entries dropped by :meth:`trim` since this object was made
+        self.dropped = 0
 
     def _conn(self) -> sqlite3.Connection:
         return self.file.conn()
@@ -87,24 +77,66 @@ class Quarantine:
 
     def commit(self, done: Sequence[int] = ()) -> int:
         """Write what was added since the last commit and, in the same transaction,
-        delete the inbox entries ``done`` (whose outcome is now recorded)."""
+        delete the inbox entries ``done`` (whose outcome is now recorded).  On failure
+        (LocalFileUnavailable) nothing is written and the added rows are kept for the
+        next commit."""
         if not self._pending and not done:
             return 0
-        rows, self._pending = self._pending, []
-        db = self._conn()
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            if rows:
-                db.executemany(
-                    "INSERT INTO quarantine_t (at, reason, stage, plugin, field, name, detail, topic, payload,"
-                    " received, retain, imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if done:
-                delete_done(db, done)
+        rows = self._pending
+        try:
+            db = self._conn()
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                if rows:
+                    db.executemany(
+                        "INSERT INTO quarantine_t (at, reason, stage, plugin, field, name, detail, topic, payload,"
+                        " received, retain, imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                if done:
+                    delete_done(db, done)
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
+        self._pending = []
+        if rows and self._kept_bytes is not None:
+            self._kept_bytes += sum(len(r[6]) + len(r[8]) for r in rows)
         return len(rows)
 
+    def over_bounds(self, max_bytes: int) -> bool:
+        """True when the kept entries may exceed ``max_bytes`` (cheap: a running count)."""
+        return self._kept_bytes is None or self._kept_bytes > max_bytes
+
+    def trim(self, max_bytes: int, keep_days: float) -> int:
+        """Drop the entries older than ``keep_days`` (0: no age limit), then the oldest
+        until payloads and details fit in ``max_bytes``; return how many went."""
+        db = self._conn()
+        cutoff = (utc_now() - timedelta(days=keep_days)).strftime(TS) if keep_days else None
+        try:
+            if self._kept_bytes is None:
+                self._kept_bytes = db.execute(
+                    "SELECT COALESCE(SUM(length(payload) + length(detail)), 0) FROM quarantine_t").fetchone()[0]
+            excess = self._kept_bytes - max_bytes
+            last, freed = None, 0
+            if excess > 0 or cutoff is not None:
+                for entry_id, at, size in db.execute(
+                        "SELECT id, at, length(payload) + length(detail) FROM quarantine_t ORDER BY id"):
+                    if freed >= excess and (cutoff is None or at >= cutoff):
+                        break
+                    last, freed = entry_id, freed + size
+            if last is None:
+                return 0
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                n = db.execute("DELETE FROM quarantine_t WHERE id <= ?", (last,)).rowcount
+        except sqlite3.Error as exc:
+            raise self.file.unavailable(exc) from None
+        self._kept_bytes -= freed
+        self.dropped += n
+        return n
+
     def close(self) -> None:
-        self.commit()
-        self.file.close()
+        try:
+            self.commit()
+        finally:
+            self.file.close()
 
     # -- operator views -----------------------------------------------------------------------
     @staticmethod
@@ -148,12 +180,14 @@ class Quarantine:
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
                 n += db.execute(f"DELETE FROM quarantine_t WHERE id IN ({','.join('?' * len(chunk))})", chunk).rowcount
+        self._kept_bytes = None
         return n
 
     def purge(self, reason: str | None = None, name: str | None = None) -> int:
         self.commit()
         where, args = self._where(reason, name)
         db = self._conn()
+        self._kept_bytes = None
         with db:
             db.execute("BEGIN")
             return db.execute(f"DELETE FROM quarantine_t{where}", args).rowcount

@@ -10,6 +10,13 @@ the pipeline in arrival order (unless paused), and commit the outcomes at most
 Signals only set flags: SIGHUP reload, SIGUSR1 pause, SIGUSR2 resume, SIGTERM and
 SIGINT stop (held filter readings released and written, buffers written, the
 inbox left consistent).
+
+Faults never stop the loop.  A database that cannot take writes (full disk, I/O
+error, held by another program) leaves the messages in the inbox, acknowledged,
+and is retried with a backoff.  An inbox that cannot take messages (full disk,
+held by another program) means nothing more is acknowledged: the arrivals wait
+in memory (the broker's receive maximum bounds them) and the broker keeps the
+rest in the persistent session.  Both show on ``/health`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from loguru import logger
 
 from . import logs
 from .app import App, tune_gc_for_throughput
-from .contracts import StoreBusy
-from .inbox import Inbox, LocalFile
-from .mqtt import MqttSource
+from .contracts import StoreBusy, StoreUnavailable
+from .inbox import Inbox, LocalFile, LocalFileUnavailable
+from .mqtt import Arrival, MqttSource
+from .outage import Outage
 from .pipeline import Pipeline
 from .quarantine import Quarantine
 from .settings import SettingsError
@@ -44,7 +52,8 @@ class Service:
         self.app = app
         self.settings = app.settings
         self.store = app.store()
-        self.file = LocalFile(self.settings.inbox.path)
+        # a short lock wait: a program holding the inbox must never freeze the loop
+        self.file = LocalFile(self.settings.inbox.path, busy_timeout=0.2, set_aside_corrupt=True)
         self.inbox = Inbox(self.file)
         self.quarantine = Quarantine(self.file)
         self.stats = Stats()
@@ -62,8 +71,13 @@ class Service:
         self._last_write = time.monotonic()
         self._last_stats = time.monotonic()
         self._last_catalog_check = time.monotonic()
-        self._blocked_until = 0.0  # while the database is held by another program
-        self._blocked_since: float | None = None
+        #: the database cannot take writes / the inbox cannot take messages (retried)
+        self.store_outage = Outage(f"Database {self.store.url}", "dbase")
+        self.inbox_outage = Outage(f"Inbox {self.file.path}", "server")
+        #: arrived but not yet in the inbox (so not acknowledged), while the inbox cannot write
+        self.held: list[Arrival] = []
+        self._depth = 0  # the last inbox depth read (for /metrics when the file is held)
+        self._last_trim = 0.0
         self.admin = None
 
     # -- called from other threads (admin API) and signal handlers -----------------------------
@@ -93,10 +107,12 @@ class Service:
         self.store.set_patience(None)  # the replay at start may wait for a held database
         self.pipeline = Pipeline(self.app.stages, settings, self.store, self.quarantine, self.stats)
         self.app.pm.hook.tessdb_startup(settings=settings)
-        backlog = self.inbox.depth()
-        if backlog:
-            log.warning("Replaying {} inbox entries left by the previous run", backlog)
-        self._drain(everything=True)
+        self._open_inbox()
+        if not self.inbox_outage.active:
+            backlog = self._inbox_depth()
+            if backlog:
+                log.warning("Replaying {} inbox entries left by the previous run", backlog)
+            self._drain(everything=True)
         self.store.set_patience(0.2)  # from now on: never block the loop on a held database
         if settings.http.enabled:
             from .admin import AdminServer
@@ -106,6 +122,20 @@ class Service:
         self.mqtt = MqttSource(settings)
         tune_gc_for_throughput()
         self.running = True
+
+    def _open_inbox(self) -> None:
+        """Open the inbox file (a damaged one is set aside, never overwritten); a full
+        disk or a held file is an outage, retried, not a failed start."""
+        try:
+            self.file.conn()
+        except LocalFileUnavailable as exc:
+            self.inbox_outage.failed(_problem(exc), "nothing is acknowledged until it can be written; retrying")
+            return
+        if self.file.set_aside_as is not None:
+            log.error("Inbox {} was not a usable SQLite file: set aside as {}, starting with an empty inbox "
+                      "(recover what it held with `sqlite3 {} .recover`)", self.file.path, self.file.set_aside_as,
+                      self.file.set_aside_as)
+            self.file.set_aside_as = None
 
     def run(self) -> int:
         """Run until stopped; return the exit status."""
@@ -124,49 +154,85 @@ class Service:
         if not self.running:
             return
         arrivals = self.mqtt.poll(0.02 if self._busy() else 0.2)
-        if arrivals:
-            self.inbox.add([a.message for a in arrivals])
-            self.mqtt.ack(arrivals)
+        if arrivals or (self.held and self.inbox_outage.ready()):
+            self._admit(arrivals)
         if not self.paused:
             self._drain()
         self._periodic()
 
     def _busy(self) -> bool:
-        return bool(self.pipeline and (self.pipeline.batch or self.pipeline.done)) and not self.paused
+        return bool(self.pipeline and (self.pipeline.batch or self.pipeline.done)) and not self.paused \
+            and not self.store_outage.active
+
+    def _admit(self, arrivals: list[Arrival]) -> None:
+        """Commit arrivals to the inbox (on the disk when this returns), then acknowledge
+        them.  While the inbox cannot be written, they wait here unacknowledged."""
+        mqtt = self.mqtt
+        held = [a for a in self.held if a.connection == mqtt.connection] if self.held else []
+        pending = held + arrivals if held else arrivals
+        if self.inbox_outage.active and not self.inbox_outage.ready():
+            self._hold(pending)
+            return
+        try:
+            self.inbox.add([a.message for a in pending])
+        except LocalFileUnavailable as exc:
+            self.inbox_outage.failed(_problem(exc), "messages are not acknowledged (the broker keeps them); "
+                                     "retrying")
+            self._hold(pending)
+            return
+        self.held = []
+        self.inbox_outage.recovered("takes messages again")
+        mqtt.ack(pending)
+
+    def _hold(self, pending: list[Arrival]) -> None:
+        self.held = pending
+        if len(pending) > _MOST_HELD:  # a broker without flow control: let it keep them instead
+            log.warning("{} messages wait for the inbox: disconnecting; the broker keeps them in the session",
+                        len(pending))
+            self.held = []
+            self.mqtt.drop_connection()
 
     def _drain(self, everything: bool = False) -> None:
         """Feed the inbox to the pipeline in arrival order; commit the outcomes when
         ``flush_interval`` has passed since the last commit (or at once for ``everything``).
-        While another program holds the database, messages keep landing in the inbox and
-        the pipeline waits (``StoreBusy``), retrying every half second."""
-        if time.monotonic() < self._blocked_until:
+        While the database or the inbox file cannot be written, the pipeline stops, keeps
+        what it holds, and the loop retries with a backoff; messages keep landing in the
+        inbox (while it can be written)."""
+        if not (self.store_outage.ready() and self.inbox_outage.ready()):
             return
         pipeline = self.pipeline
         chunk = int(self.settings.inbox.chunk)
         try:
+            if pipeline.stalled is not None:
+                self._commit()  # what could not be written first, in order
             while True:
                 entries = self.inbox.after(self.cursor, chunk)
                 for m in entries:
                     pipeline.process(m)
                     self.cursor = m.inbox_id
+                    if pipeline.stalled is not None:
+                        raise pipeline.stalled
                 if len(entries) < chunk or not everything:
                     break
                 self._commit()
             if everything or time.monotonic() - self._last_write >= float(self.settings.inbox.flush_interval):
                 self._commit()
-        except StoreBusy as exc:
-            self._blocked(exc)
+        except StoreUnavailable as exc:
+            self._store_failed(exc)
+        except LocalFileUnavailable as exc:
+            self.inbox_outage.failed(_problem(exc), "outcomes are kept in memory and recorded once it can write")
         else:
-            if self._blocked_since is not None:
-                logger.bind(ns="dbase").warning("Database free again after {:.1f} s",
-                                                time.monotonic() - self._blocked_since)
-                self._blocked_since = None
+            self.store_outage.recovered("takes writes again")
+            if not self.held:
+                self.inbox_outage.recovered("takes messages again")
 
-    def _blocked(self, exc: StoreBusy) -> None:
-        if self._blocked_since is None:
-            self._blocked_since = time.monotonic()
-            logger.bind(ns="dbase").warning("{}; messages keep arriving into the inbox, writes retried", exc)
-        self._blocked_until = time.monotonic() + 0.5
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        if isinstance(exc, StoreBusy):  # held by another program: retry every half second
+            self.store_outage.failed(f"is locked by another program: {exc}",
+                                     "messages keep arriving into the inbox, writes retried", delay=0.5)
+        else:
+            self.store_outage.failed(f"cannot take writes: {exc}",
+                                     "readings wait in the inbox, retried with a backoff")
 
     def _commit(self) -> None:
         t0 = time.monotonic()
@@ -175,17 +241,46 @@ class Service:
         self.write_latency.append(now - t0)
         self._last_write = now
 
+    def _inbox_depth(self) -> int:
+        try:
+            self._depth = self.inbox.depth()
+        except LocalFileUnavailable:
+            pass  # held by another program: the last known depth
+        return self._depth
+
     def _periodic(self) -> None:
         now = time.monotonic()
         if now - self._last_stats >= int(self.settings.stats.interval):
             self._last_stats = now
             self.log_stats()
-        if not self.paused and now - self._last_catalog_check >= 1.0:
+        if not self.paused and not self.store_outage.active and now - self._last_catalog_check >= 1.0:
             self._last_catalog_check = now
             changed = getattr(self.store, "changed_elsewhere", None)
-            if changed is not None and changed():
-                self.pipeline.catalog = self.store.load_catalog()
-                logger.bind(ns="dbase").info("Catalogue reloaded: the database was changed by another program")
+            try:
+                if changed is not None and changed():
+                    self.pipeline.catalog = self.store.load_catalog()
+                    logger.bind(ns="dbase").info("Catalogue reloaded: the database was changed by another program")
+            except StoreUnavailable as exc:
+                logger.bind(ns="dbase").debug("catalogue check put off: {}", exc)
+        if self.inbox_outage.ready():
+            self._trim_quarantine(now)
+
+    def _trim_quarantine(self, now: float) -> None:
+        """Keep the quarantine within ``[quarantine] max_mb`` and ``keep_days``: at once when
+        it grows past the size, once a minute for the age."""
+        q = self.settings.quarantine
+        max_bytes = int(float(q.max_mb) * 1024 * 1024)
+        if not self.quarantine.over_bounds(max_bytes) and now - self._last_trim < 60:
+            return
+        self._last_trim = now
+        try:
+            dropped = self.quarantine.trim(max_bytes, float(q.keep_days))
+        except LocalFileUnavailable:
+            return  # tried again at the next minute
+        if dropped:
+            self.stats.quarantine_dropped += dropped
+            log.warning("Quarantine bounded ([quarantine] max_mb = {}, keep_days = {}): {} oldest entries dropped",
+                        q.max_mb, q.keep_days, dropped)
 
     def log_stats(self) -> None:
         """The periodic summary lines of spec §8.2; then the counters restart."""
@@ -214,24 +309,34 @@ class Service:
         lat = sorted(self.write_latency)
         return {
             "counters": dict(totals),
-            "inbox_depth": self.inbox.depth(),
+            "inbox_depth": self._inbox_depth(),
             "last_message_age": self.mqtt.silent_for() if self.mqtt else 0.0,
             "connected": bool(self.mqtt and self.mqtt.connected),
             "paused": self.paused,
             "write_seconds": lat,
+            "store_available": not self.store_outage.active,
+            "inbox_available": not self.inbox_outage.active,
+            "outages": {"store": self.store_outage.total, "inbox": self.inbox_outage.total},
+            "held": len(self.held),
         }
 
     def health(self) -> tuple[bool, str]:
+        """(healthy, why): the faults that lose time first (they name the file), then the
+        connection, the pause and the backlog."""
+        if self.inbox_outage.active:
+            return False, (f"{self.inbox_outage.describe()}; not acknowledging, {len(self.held)} messages "
+                           "waiting in memory, the broker keeps the rest")
+        backlog = self._inbox_depth()
+        if self.store_outage.active:
+            return False, f"{self.store_outage.describe()}; {backlog} messages wait in the inbox"
         if self.mqtt is None or not self.mqtt.connected:
             return False, f"MQTT not connected: {self.mqtt.state if self.mqtt else 'starting'}"
         silent = self.mqtt.silent_for()
         if silent > float(self.settings.mqtt.silent_after):
             return False, f"connected but silent for {silent:.0f} s"
-        backlog = self.inbox.depth()
         if self.paused:
             return False, f"paused; {backlog} messages waiting in the inbox"
-        oldest = self.inbox.oldest()
-        if oldest is not None and backlog > 10 * int(self.settings.inbox.chunk):
+        if backlog > 10 * int(self.settings.inbox.chunk):
             return False, f"inbox not draining: {backlog} messages waiting"
         return True, "ok"
 
@@ -254,7 +359,7 @@ class Service:
         if not self.paused:
             try:
                 self._commit()  # the processed readings first
-            except StoreBusy:
+            except (StoreUnavailable, LocalFileUnavailable):
                 pass  # they stay in memory (and in the inbox) and are written after the resume
             self.store.close()
             self.paused = True
@@ -268,7 +373,7 @@ class Service:
             self.store.set_patience(0.2)
             self.pipeline.catalog = self.store.load_catalog()
             self.paused = False
-            log.warning("Database writer resumed. Inbox size: {}", self.inbox.depth())
+            log.warning("Database writer resumed. Inbox size: {}", self._inbox_depth())
         return "Server resumed operation"
 
     def do_flush(self) -> str:
@@ -314,15 +419,27 @@ class Service:
             if self.pipeline is not None and not self.paused:
                 try:
                     self.pipeline.flush()
-                except StoreBusy as exc:
+                except (StoreUnavailable, LocalFileUnavailable) as exc:
                     log.warning("{}: the readings not yet written stay in the inbox for the next start", exc)
             self.app.pm.hook.tessdb_shutdown(settings=self.settings)
         finally:
             if self.admin is not None:
                 self.admin.stop()
-            self.quarantine.close()
+            try:
+                self.quarantine.close()
+            except LocalFileUnavailable as exc:
+                log.warning("{}: outcomes not recorded; their messages are replayed at the next start", exc)
             self.store.close()
             log.warning("Stopped")
+
+
+#: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
+#: normally keeps far fewer); beyond it the connection is dropped and the broker keeps them
+_MOST_HELD = 20_000
+
+
+def _problem(exc: LocalFileUnavailable) -> str:
+    return f"is held by another program: {exc.problem}" if exc.held else f"cannot be written: {exc.problem}"
 
 
 #: keys a reload cannot change (they are read at start)

@@ -34,6 +34,8 @@ class Stats:
         self.quarantined: Counter[str] = Counter()
         self.discarded: Counter[str] = Counter()
         self.filtered: Counter[str] = Counter()
+        #: quarantine entries dropped to keep it within [quarantine] max_mb / keep_days
+        self.quarantine_dropped = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class Stats:
             "quarantined": dict(sorted(self.quarantined.items())),
             "discarded": dict(sorted(self.discarded.items())),
             "filter": {"dropped": dict(sorted(self.filtered.items()))},
+            "quarantine": {"dropped": self.quarantine_dropped},
         }
 
     def log_lines(self) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from loguru import logger
 
 from tessdb_core.catalog import EXPIRED, Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, WriteReport
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
 
 from . import schema
 from .inserts import InsertPlan, insert_plan
@@ -36,8 +36,12 @@ log = logger.bind(ns="dbase")
 
 T = TypeVar("T")
 
-#: errors that belong to one row rather than to the database: retry the batch row by row
-_ROW_ERRORS = (sqlite3.Error, OverflowError, TypeError, ValueError)
+#: errors that belong to one row rather than to the database: retry the batch row by row.
+#: Any other SQLite error (full disk, read-only file, I/O error, damaged file) is the
+#: database's: StoreUnavailable, the batch is kept and retried, never quarantined.
+_ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, sqlite3.ProgrammingError,
+               OverflowError, TypeError,
+               ValueError)
 
 
 class SqliteStore:
@@ -129,7 +133,9 @@ class SqliteStore:
                 conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: the per-instrument index pages stay hot
                 self.journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
                 if self.journal_mode == "wal":
-                    conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit; safe in WAL
+                    # a commit syncs the WAL: a batch is on the disk before its inbox entries
+                    # are deleted (one fsync per batch, not per reading)
+                    conn.execute("PRAGMA synchronous=FULL")
                     # each batch rewrites one index leaf per instrument: checkpointing less
                     # often writes each leaf once instead of several times (~25% faster)
                     conn.execute("PRAGMA wal_autocheckpoint=10000")
@@ -241,7 +247,7 @@ class SqliteStore:
         with self._lock:
             w_plan, c_plan = self._w, self._c
             if w_plan is None:
-                raise StoreError(f"database {self.path} is not open")
+                raise StoreUnavailable(f"database {self.path} is not open")
             if c_items and c_plan is None:
                 bad.extend((r, "this database has no tess_readings4c_t table") for r in c_items)
                 c_items, c_rows = [], []
@@ -323,19 +329,22 @@ class SqliteStore:
         return f"{self.path} already initialised ({kind}); nothing changed{extra}"
 
     def _retrying(self, what: str, action: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``action`` (one whole transaction) until it is not refused by a lock."""
+        """Run ``action`` (one whole transaction) until it is not refused by a lock.  Row
+        errors pass through; any other SQLite error becomes StoreUnavailable."""
         attempt = 0
         started = time.monotonic()
         with self._lock:
             while True:
                 conn = self._conn
                 if conn is None:
-                    raise StoreError(f"database {self.path} is not open")
+                    raise StoreUnavailable(f"database {self.path} is not open")
                 try:
                     return action(conn)
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
-                        raise StoreError(f"{what} failed on {self.path}: {exc}") from None
+                except _ROW_ERRORS:
+                    raise
+                except sqlite3.Error as exc:
+                    if not isinstance(exc, sqlite3.OperationalError) or not _is_busy(exc):
+                        raise StoreUnavailable(f"{what} failed on {self.path}: {exc}") from None
                     if self.patience is not None and time.monotonic() - started >= self.patience:
                         raise StoreBusy(f"{what}: database {self.path} is locked by another program") from None
                     attempt += 1
@@ -393,8 +402,6 @@ def _write_each(conn: sqlite3.Connection, todo: list[tuple[str, tuple, ResolvedR
                     duplicates.append(item)
                 else:
                     failed.append((item, f"IntegrityError: {exc}"))
-            except sqlite3.OperationalError:
-                raise  # the database, not the row: retried or reported by the caller
             except _ROW_ERRORS as exc:
                 failed.append((item, f"{type(exc).__name__}: {exc}"))
     return stored, duplicates, failed

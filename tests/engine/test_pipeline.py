@@ -109,14 +109,65 @@ def test_duplicates_counted_and_failed_rows_quarantined_batch_goes_on(tmp_path):
     assert "disk on fire" in next(q.entries()).detail
 
 
-def test_store_raising_keeps_every_reading_in_quarantine(tmp_path):
-    class Broken(MemoryStore):
-        def write_readings(self, batch):
-            raise OSError("disk full")
+@pytest.mark.parametrize("fault", ["unavailable", "contract broken"])
+def test_a_store_that_cannot_write_keeps_the_batch_and_quarantines_nothing(tmp_path, fault):
+    """A full disk / lost connection (StoreUnavailable), or any exception a store raises
+    instead of reporting rows in WriteReport.failed, is the database's fault: the batch is
+    kept, ``stalled`` says why, and the next write after recovery stores all of it."""
+    from tessdb_core.contracts import StoreUnavailable
 
-    p, store, q, _ = make(tmp_path, store=Broken(), buffer_size=100)
-    p.run([register(), reading(1), reading(2)])
-    assert q.count() == {"store_error": 2}
+    class Flaky(MemoryStore):
+        broken = True
+
+        def write_readings(self, batch):
+            if self.broken:
+                raise StoreUnavailable("database or disk is full") if fault == "unavailable" else OSError("boom")
+            return super().write_readings(batch)
+
+    store = Flaky()
+    p, _, q, _ = make(tmp_path, store=store, buffer_size=2)
+    for i, m in enumerate([register(), reading(1), reading(2), reading(3)], start=1):
+        m.inbox_id = i
+        p.process(m)
+    assert isinstance(p.stalled, StoreUnavailable) and not store.rows
+    with pytest.raises(StoreUnavailable):
+        p.flush()
+    assert q.count() == {} and len(p.batch) == 3 and not store.rows
+    assert p.done == []  # the registration's outcome was recorded anyway
+    store.broken = False
+    p.write()
+    assert p.stalled is None and sorted(r.reading.seq for r in store.rows.values()) == [1, 2, 3]
+    assert q.count() == {} and p.stats.stored == 3
+
+
+def test_a_row_refused_for_its_own_content_is_quarantined(tmp_path):
+    class Picky(MemoryStore):
+        def write_readings(self, batch):
+            good = [r for r in batch if r.reading.seq != 2]
+            report = super().write_readings(good)
+            report.failed.extend((r, "CHECK constraint failed: mag") for r in batch if r.reading.seq == 2)
+            return report
+
+    p, store, q, _ = make(tmp_path, store=Picky(), buffer_size=100)
+    p.run([register(), reading(1), reading(2), reading(3)])
+    assert q.count() == {"store_error": 1} and sorted(r.reading.seq for r in store.rows.values()) == [1, 3]
+
+
+def test_readings_of_a_name_never_registered_get_no_filter_state(tmp_path):
+    p, store, q, filters = make(tmp_path)
+    p.run([register()] + [reading(1, name=f"stars{100 + i}") for i in range(50)] + [reading(1)])
+    assert q.count() == {"unknown_photometer": 50}
+    assert filters.made[0][1].seen == [1]  # only the registered photometer went through the filters
+
+
+def test_a_too_large_message_is_quarantined_before_decoding(tmp_path):
+    p, store, q, _ = make(tmp_path)
+    big = reading(1)
+    big.payload, big.size = big.payload[:5], 100_000
+    p.run([register(), big, reading(2)])
+    (entry,) = q.entries()
+    assert entry.reason == "too_large" and "100000 bytes" in entry.detail and len(entry.payload) == 5
+    assert [r.reading.seq for r in store.rows.values()] == [2]
 
 
 def test_a_registration_conflict_is_decided_again_on_a_fresh_catalogue(tmp_path):

@@ -1,0 +1,74 @@
+"""One resource the service cannot use for now (the database, the inbox file).
+
+Why a small object: a full disk or a held file is retried on every turn of the
+loop, and the operator must read one line when it starts and one when it ends,
+not one per retry; ``/health`` and ``/metrics`` read the same state.
+"""
+
+from __future__ import annotations
+
+import time
+
+from loguru import logger
+
+
+class Outage:
+    """Retry timing and the start / end log lines for one resource."""
+
+    def __init__(self, what: str, ns: str, first_delay: float = 0.5, longest_delay: float = 10.0):
+        """``what``: how the log lines name the resource ("database /srv/tess.db")."""
+        self.what = what
+        self.log = logger.bind(ns=ns)
+        self.first_delay = first_delay
+        self.longest_delay = longest_delay
+        #: the last problem, while the resource is unavailable; None when it works
+        self.problem: str | None = None
+        self.since: float | None = None
+        self.retry_at = 0.0
+        self.failures = 0  # consecutive
+        self.total = 0  # how many outages began (for /metrics)
+        self._delay = first_delay
+
+    @property
+    def active(self) -> bool:
+        return self.problem is not None
+
+    def ready(self) -> bool:
+        """Time to try again (always true when there is no outage)."""
+        return time.monotonic() >= self.retry_at
+
+    def failed(self, problem: str, consequence: str, delay: float | None = None) -> None:
+        """Record a failed attempt; the first one of an outage (or a new kind of problem)
+        is logged, with what it means for the messages (``consequence``)."""
+        now = time.monotonic()
+        if self.problem is None:
+            self.since = now
+            self.total += 1
+            self._delay = self.first_delay
+            self.log.error("{} {}; {}", self.what, problem, consequence)
+        elif _kind(problem) != _kind(self.problem):
+            self.log.error("{} {}; {}", self.what, problem, consequence)
+        else:
+            self._delay = min(self._delay * 2, self.longest_delay)
+        self.problem = problem
+        self.failures += 1
+        self.retry_at = now + (self._delay if delay is None else delay)
+
+    def recovered(self, news: str) -> None:
+        """The resource works again: one line saying so and how long it took."""
+        if self.problem is None:
+            return
+        self.log.warning("{} {} after {:.1f} s", self.what, news, time.monotonic() - (self.since or 0.0))
+        self.problem = self.since = None
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def describe(self) -> str:
+        if self.problem is None:
+            return "ok"
+        return f"{self.what} {self.problem} (for {time.monotonic() - (self.since or 0.0):.0f} s)"
+
+
+def _kind(problem: str) -> str:
+    """The part of a problem that does not change from one retry to the next."""
+    return problem.rsplit(":", 1)[-1].strip()
