@@ -67,7 +67,7 @@ class LocalFileError(OSError):
     for a reason no retry will fix): the start stops with this one line."""
 
 
-class LocalFileUnavailable(Exception):
+class LocalFileUnavailable(OSError):
     """The inbox file cannot take a write (or a read) now: a full disk, an I/O error, a
     lock held by another program.  Nothing was changed; the caller keeps what it had
     (un-acknowledged messages, outcomes to record) and tries again later."""

@@ -5,7 +5,8 @@ system user when the tests run as root: ``initdb`` and ``postgres`` refuse root)
 trusts 127.0.0.1, starts the server with ``pg_ctl start -w`` and creates the database
 ``tessdb``.  Durability is switched off (``fsync``, ``synchronous_commit``,
 ``full_page_writes``): the data is thrown away anyway, and the tests run faster.
-``stop()`` runs ``pg_ctl stop -m fast`` and removes the directory.
+``stop()`` runs ``pg_ctl stop -m fast`` and removes the directory; ``halt()`` and
+``restart()`` stop and start it keeping its data (a database server going away).
 
 The binaries are looked up in ``$TESSDB_PG_BIN``, then ``/usr/lib/postgresql/<newest>/bin``
 (Debian and Ubuntu), then ``$PATH``.  When they are missing, :class:`PgServerError` says so
@@ -141,6 +142,19 @@ class PgServer:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut) but keep its data, for :meth:`restart`."""
+        if self.running:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+            self.running = False
+
+    def restart(self) -> None:
+        """Start a halted server again, on the same port with the same data."""
+        if not self.running:
+            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", "60", "-o",
+                      "-c logging_collector=off", "start")
+            self.running = True
 
     # -- databases -----------------------------------------------------------------------------------
     def execute(self, sql: str, database: str = "postgres") -> None:

@@ -21,9 +21,17 @@ from the SQLite store, because several collectors write to one database at once:
   ``tessdb_catalog``; the store LISTENs, and :meth:`changed_elsewhere` polls (without
   blocking) for a notification sent by another session.
 * Lock waits: ``set_patience(s)`` sets ``lock_timeout``; a lock held longer raises
-  StoreBusy (nothing written).  A lost connection is re-opened; while the server cannot
-  be reached, StoreBusy after the patience (StoreError after ``reconnect_for`` seconds
-  when the patience is unlimited).
+  StoreBusy (nothing written).
+* The database failing (connection lost, server shut down, disk full, out of memory,
+  read-only, ...) raises StoreUnavailable, naming the database and the problem: nothing
+  was written, the engine keeps the batch in its inbox and calls again later.  A broken
+  connection is closed and a new one opened (and LISTENing) at the next call, or within
+  the call while the patience lasts (``reconnect_for`` seconds when it is unlimited).
+  Only a row's own fault (SQLSTATE class 22 data exception, 23 integrity constraint
+  violation) makes that row a failure in the WriteReport.
+* Durability: every session runs with ``synchronous_commit = on`` whatever the server or
+  database default, so a commit returns once it is on the server's disk; a server with
+  ``fsync = off`` is reported once at open (its commits do not survive a power cut).
 """
 
 from __future__ import annotations
@@ -39,9 +47,11 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import psycopg
 from loguru import logger
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 
 from tessdb_core.catalog import CURRENT, EXPIRED, Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict, StoreError, WriteReport
+from tessdb_core.contracts import (ResolvedReading, StoreBusy, StoreConflict, StoreError, StoreUnavailable,
+                                   WriteReport)
 from tessdb_sqlite.instruments import (MAPPING_COLUMNS, VERSION_COLUMNS, mapping_from_row, mapping_row,
                                        version_from_row, version_row)
 from tessdb_sqlite.preload import UNITS, UNKNOWN_LOCATION, UNKNOWN_OBSERVER, date_rows, time_rows
@@ -56,9 +66,10 @@ log = logger.bind(ns="dbase")
 
 T = TypeVar("T")
 
-#: errors that belong to one row rather than to the database: retry the batch row by row
-ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError, psycopg.InternalError,
-              OverflowError, TypeError, ValueError)
+#: errors that belong to one row rather than to the database (SQLSTATE class 22 data exception,
+#: 23 integrity constraint violation, a value the driver cannot send): retry the batch row by
+#: row.  Any other database error is the database's (StoreUnavailable): no row is blamed.
+ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, OverflowError, TypeError, ValueError)
 #: transient refusals: the transaction is simply run again
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
@@ -103,15 +114,17 @@ class PostgresStore:
         #: where it points, password hidden (for logs and messages)
         self.url = redact(url)
         self.settings = settings
-        #: seconds to wait for a lock (or an unreachable server) before StoreBusy; None: no limit
+        #: seconds to wait for a lock (StoreBusy) or an unreachable server (StoreUnavailable); None: no limit
         self.patience: float | None = None
-        #: with unlimited patience, how long to keep trying to reconnect before StoreError
+        #: with unlimited patience, how long to keep trying to reconnect before StoreUnavailable
         self.reconnect_for = reconnect_for
         self._conn: psycopg.Connection | None = None
         self._opened = False
         self._pid: int | None = None
         self._missed = False  # notifications may have been lost (reconnection)
         self._lock = threading.RLock()
+        self._password = conninfo_to_dict(conninfo).get("password") or None
+        self._fsync_warned = False
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, open={self._opened})"
@@ -132,7 +145,7 @@ class PostgresStore:
                     conn.execute(statement)
                 preload(conn)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot initialise {self.url}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot initialise {self.url}: {self._say(exc)}") from None
         finally:
             conn.close()
         log.info("Initialised tessdb database {}", self.url)
@@ -163,9 +176,10 @@ class PostgresStore:
                 if missing:
                     raise StoreError(f"{self.url} is not a tessdb database: missing table(s) {', '.join(missing)}")
                 self._prepare(conn)
-            except psycopg.Error as exc:
+                self._check_fsync(conn)
+            except psycopg.Error as exc:  # the server's (down, read-only, ...): a later open may do
                 conn.close()
-                raise StoreError(f"cannot open {self.url}: {_first_line(exc)}") from None
+                raise StoreUnavailable(f"cannot open {self.url}: {self._say(exc)}") from None
             except BaseException:
                 conn.close()
                 raise
@@ -173,6 +187,13 @@ class PostgresStore:
             self._opened = True
             self._missed = False
             log.info("Opened database {}", self.url)
+
+    def _check_fsync(self, conn: psycopg.Connection) -> None:
+        """Warn (once per store) when the server does not fsync: synchronous_commit cannot help."""
+        if not self._fsync_warned and conn.execute("SHOW fsync").fetchone()[0] == "off":
+            self._fsync_warned = True
+            log.warning("Database server of {} runs with fsync = off: commits are not durable against a "
+                        "power cut or an OS crash on that server", self.url)
 
     def _prepare(self, conn: psycopg.Connection) -> None:
         """Session set-up, also after a reconnection: LISTEN, patience, temporary tables."""
@@ -205,24 +226,28 @@ class PostgresStore:
             if self._conn is not None:
                 try:
                     _set_lock_timeout(self._conn, seconds)
-                except psycopg.OperationalError:
-                    pass  # applied again at the reconnection
+                except psycopg.Error:
+                    pass  # a broken connection: applied again at the reconnection
 
     def changed_elsewhere(self) -> bool:
         """True when another session changed tess_t or name_to_mac_t since the last call
         (a NOTIFY on ``tessdb_catalog``, polled without blocking), or when a reconnection
-        may have missed one: the service then reloads its catalogue."""
-        with self._lock:
-            if self._conn is None:
-                return False
-            changed, self._missed = self._missed, False
-            try:
-                for note in self._conn.notifies(timeout=0):
-                    if note.pid != self._pid:
-                        changed = True
-            except psycopg.Error:
-                return changed  # the next operation reconnects
+        may have missed one: the service then reloads its catalogue.  StoreUnavailable
+        when the server cannot be reached (a later call reconnects, then says True)."""
+
+        def poll(conn: psycopg.Connection) -> bool:
+            changed = False
+            for note in conn.notifies(timeout=0):  # drain them all: each change is told once
+                if note.pid != self._pid:
+                    changed = True
             return changed
+
+        with self._lock:
+            if not self._opened:
+                return False
+            changed = self._retrying("catalogue-change check", poll)
+            missed, self._missed = self._missed, False
+            return changed or missed
 
     # -- the catalogue -------------------------------------------------------------------------
     def load_catalog(self) -> Catalog:
@@ -292,13 +317,14 @@ class PostgresStore:
         try:
             return self._retrying("registration", apply)
         except ROW_ERRORS as exc:
-            raise StoreError(f"registration ({plan.case}) not applied to {self.url}: {_first_line(exc)}") from None
+            raise StoreError(f"registration ({plan.case}) not applied to {self.url}: {self._say(exc)}") from None
 
     # -- readings ------------------------------------------------------------------------------
     def write_readings(self, batch: Sequence[ResolvedReading]) -> WriteReport:
         """COPY + INSERT ... ON CONFLICT DO NOTHING in one transaction; on a row error,
-        row by row (each in a savepoint).  Raises StoreError only when the database
-        itself fails, StoreBusy when a lock is held longer than the patience."""
+        row by row (each in a savepoint): only the rows refused for their own content are
+        ``failed``.  Raises StoreUnavailable (nothing written) when the database itself
+        fails, StoreBusy when a lock is held longer than the patience."""
         report = WriteReport()
         if not batch:
             return report
@@ -313,10 +339,13 @@ class PostgresStore:
             returned = self._retrying("readings write", write_all)
         except ROW_ERRORS as exc:
             log.warning("Writing {} readings as one block failed ({}); writing them one by one",
-                        len(w_rows) + len(c_rows), _first_line(exc))
-            for part, items, rows in parts:
-                stored, duplicates, failed = self._retrying(
-                    "readings write (row by row)", lambda conn, p=part, i=items, r=rows: _write_each(conn, p, i, r))
+                        len(w_rows) + len(c_rows), self._say(exc))
+
+            def write_each(conn: psycopg.Connection) -> list[tuple[int, list, list]]:
+                with conn.transaction():  # all or nothing again, should the database fail meanwhile
+                    return [_write_each(conn, part, items, rows) for part, items, rows in parts]
+
+            for stored, duplicates, failed in self._retrying("readings write (row by row)", write_each):
                 report.stored += stored
                 report.duplicates.extend(duplicates)
                 report.failed.extend(failed)
@@ -359,7 +388,7 @@ class PostgresStore:
         except (StoreError, RegistrationConflict):
             raise
         except psycopg.Error as exc:
-            raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+            raise StoreError(f"{what} failed on {self.url}: {self._say(exc)}") from None
 
     def session(self, what: str, action: Callable[[psycopg.Connection], T]) -> T:
         """Run ``action`` on the raw connection (it manages its own transactions), with the
@@ -369,7 +398,7 @@ class PostgresStore:
         except (StoreError, RegistrationConflict):
             raise
         except psycopg.Error as exc:
-            raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+            raise StoreError(f"{what} failed on {self.url}: {self._say(exc)}") from None
 
     # -- plumbing ------------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
@@ -381,7 +410,13 @@ class PostgresStore:
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True, **extra)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to {self.url}: {_first_line(exc)}") from None
+            raise StoreUnavailable(f"cannot connect to {self.url}: {self._say(exc)}") from None
+        try:
+            # a commit returns once on the server's disk, whatever the server/database default
+            conn.execute("SET synchronous_commit = on")
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreUnavailable(f"cannot set up a session on {self.url}: {self._say(exc)}") from None
         dialect.configure(conn)
         return conn
 
@@ -389,6 +424,9 @@ class PostgresStore:
         conn = self._connect()
         try:
             self._prepare(conn)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreUnavailable(f"cannot set up a session on {self.url}: {self._say(exc)}") from None
         except BaseException:
             conn.close()
             raise
@@ -404,8 +442,16 @@ class PostgresStore:
                 pass
             self._conn = None
 
+    def _say(self, exc: BaseException) -> str:
+        """The first line of an error, the password (should the driver echo it) hidden."""
+        text = _first_line(exc)
+        return text.replace(self._password, "***") if self._password else text
+
     def _retrying(self, what: str, action: Callable[[psycopg.Connection], T]) -> T:
-        """Run ``action`` (whole transactions) with the lock-wait and reconnection rules."""
+        """Run ``action`` (whole transactions) with the lock-wait and reconnection rules.
+        A row's error (ROW_ERRORS) goes to the caller as it is; any other database error
+        becomes StoreBusy (a lock) or StoreUnavailable, after a reconnection and a new try
+        within the patience when the connection is broken."""
         started = time.monotonic()
         attempt = 0
         with self._lock:
@@ -428,28 +474,30 @@ class PostgresStore:
                 except _RETRY as exc:
                     attempt += 1
                     if attempt > 10:
-                        raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+                        raise StoreUnavailable(f"{what} failed on {self.url}: {self._say(exc)}") from None
                     time.sleep(0.02 * attempt)
-                except psycopg.OperationalError as exc:
+                except ROW_ERRORS:
+                    if conn.broken or conn.closed:
+                        self._drop()
+                    raise
+                except psycopg.Error as exc:  # the database's fault, not the data's
                     if not (conn.broken or conn.closed):
-                        raise StoreError(f"{what} failed on {self.url}: {_first_line(exc)}") from None
+                        raise StoreUnavailable(f"{what} failed on {self.url}: {self._say(exc)}") from None
                     self._drop()
                     attempt += 1
                     self._wait_or_give_up(what, started, attempt, exc)
 
     def _wait_or_give_up(self, what: str, started: float, attempt: int, exc: BaseException) -> None:
+        """Sleep before the next reconnection, or raise StoreUnavailable once the patience
+        (``reconnect_for`` when unlimited) is spent: the next call tries again."""
         waited = time.monotonic() - started
-        if self.patience is not None:
-            if waited >= self.patience:
-                raise StoreBusy(f"{what}: database server of {self.url} unreachable ({_first_line(exc)})")
-            delay = min(0.1 * attempt, self.patience - waited)
-        else:
-            if waited >= self.reconnect_for:
-                raise StoreError(f"{what}: database server of {self.url} unreachable for {waited:.0f} s "
-                                 f"({_first_line(exc)})")
-            delay = min(0.5 * attempt, 5.0)
-        log.warning("Database {} unreachable during {} ({}); retry #{} in {:.1f} s", self.url, what,
-                    _first_line(exc), attempt, delay)
+        budget = self.reconnect_for if self.patience is None else self.patience
+        # our own errors (a failed reconnection) already name the database
+        problem = str(exc) if isinstance(exc, StoreError) else f"database {self.url} unavailable: {self._say(exc)}"
+        if waited >= budget:
+            raise StoreUnavailable(f"{what}: {problem}")
+        delay = min(0.1 * attempt if self.patience is not None else 0.5 * attempt, 5.0, budget - waited)
+        log.warning("{}: {}; retry #{} in {:.1f} s", what, problem, attempt, delay)
         time.sleep(max(delay, 0.0))
 
 
@@ -553,24 +601,21 @@ def _copy_insert(conn: psycopg.Connection, part: _Part, rows: list[tuple]) -> li
 
 def _write_each(conn: psycopg.Connection, part: _Part, items: list[ResolvedReading], rows: list[tuple]
                 ) -> tuple[int, list[ResolvedReading], list[tuple[ResolvedReading, str]]]:
-    """Each row in its own savepoint inside one transaction: a failed row undoes only itself."""
+    """Each row in its own savepoint (inside the caller's transaction): a failed row undoes only itself."""
     stored = 0
     duplicates: list[ResolvedReading] = []
     failed: list[tuple[ResolvedReading, str]] = []
-    with conn.transaction():
-        for item, row in zip(items, rows):
-            try:
-                with conn.transaction():
-                    cur = conn.execute(part.insert_one, row)
-            except psycopg.OperationalError:
-                raise  # the database, not the row
-            except ROW_ERRORS as exc:
-                failed.append((item, f"{type(exc).__name__}: {_first_line(exc)}"))
-                continue
-            if cur.rowcount == 1:
-                stored += 1
-            else:
-                duplicates.append(item)
+    for item, row in zip(items, rows):
+        try:
+            with conn.transaction():
+                cur = conn.execute(part.insert_one, row)
+        except ROW_ERRORS as exc:  # the row's own fault; any other error is the database's
+            failed.append((item, f"{type(exc).__name__}: {_first_line(exc)}"))
+            continue
+        if cur.rowcount == 1:
+            stored += 1
+        else:
+            duplicates.append(item)
     return stored, duplicates, failed
 
 
