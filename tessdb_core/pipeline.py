@@ -55,6 +55,8 @@ class Pipeline:
         """Process every message, then release the filter windows and write everything."""
         for message in messages:
             self.process(message)
+            if self.stalled is not None:  # the database cannot take writes: stop, keep nothing more in memory
+                raise self.stalled
         self.flush()
         return self.stats
 

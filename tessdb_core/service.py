@@ -131,6 +131,9 @@ class Service:
         except LocalFileUnavailable as exc:
             self.inbox_outage.failed(_problem(exc), "nothing is acknowledged until it can be written; retrying")
             return
+        self._report_set_aside()
+
+    def _report_set_aside(self) -> None:
         if self.file.set_aside_as is not None:
             log.error("Inbox {} was not a usable SQLite file: set aside as {}, starting with an empty inbox "
                       "(recover what it held with `sqlite3 {} .recover`)", self.file.path, self.file.set_aside_as,
@@ -222,6 +225,7 @@ class Service:
         except LocalFileUnavailable as exc:
             self.inbox_outage.failed(_problem(exc), "outcomes are kept in memory and recorded once it can write")
         else:
+            self._report_set_aside()
             self.store_outage.recovered("takes writes again")
             if not self.held:
                 self.inbox_outage.recovered("takes messages again")
