@@ -131,7 +131,7 @@ class AdminServer:
     def _photometers(self) -> set[str]:
         """Photometers that have filter state (seen in a reading) or a configured level."""
         names = set(logs.LEVELS.photometers)
-        for f in self.service.pipeline.filters:
+        for f in _filters(self.service):
             names.update(f.state().get("photometers", {}))
         names.update(self.service.settings.get("filter.divisor", {}) or {})
         return names
@@ -140,7 +140,7 @@ class AdminServer:
         svc = self.service
 
         def views() -> dict[str, Any]:
-            return {f.name: f.state().get("photometers", {}).get(name) for f in svc.pipeline.filters}
+            return {f.name: f.state().get("photometers", {}).get(name) for f in _filters(svc)}
 
         if rest == ["config"]:
             if method == "PUT":
@@ -151,7 +151,7 @@ class AdminServer:
                     raise HttpError(422, "'divisor' must be an integer >= 1")
                 if "buffered" in options and not isinstance(options["buffered"], bool):
                     raise HttpError(422, "'buffered' must be true or false")
-                svc.call(lambda: [f.configure(name, options) for f in svc.pipeline.filters
+                svc.call(lambda: [f.configure(name, options) for f in _filters(svc)
                                   if hasattr(f, "configure")])
                 return 200, body, "json"
             if method == "GET":
@@ -231,6 +231,11 @@ class _Collector:
                                     buckets=buckets, sum_value=sum(lat))
 
 
+def _filters(svc: "Service") -> list[Any]:
+    """The filter chain (empty while the database has not been opened yet)."""
+    return svc.pipeline.filters if svc.pipeline is not None else []
+
+
 def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
     """The 5.x /v1/stats body, plus the quarantine counters."""
     return {"mqtt": d["mqtt"], "dbase_register": d["dbase_register"], "dbase_readings": d["dbase_readings"],
@@ -240,7 +245,7 @@ def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
 
 def _filter_config(svc: "Service", name: str) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
-    for f in svc.pipeline.filters:
+    for f in _filters(svc):
         getter = getattr(f, "config_of", None)
         if getter is not None:
             out.update(getter(name))

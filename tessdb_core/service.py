@@ -103,12 +103,11 @@ class Service:
         settings = self.settings
         log.info("============== tessdb-core starting: database {}, inbox {} ==============",
                  self.store.url, self.file.path)
-        self.store.open()
-        self.store.set_patience(None)  # the replay at start may wait for a held database
-        self.pipeline = Pipeline(self.app.stages, settings, self.store, self.quarantine, self.stats)
         self.app.pm.hook.tessdb_startup(settings=settings)
         self._open_inbox()
-        if not self.inbox_outage.active:
+        self.store.set_patience(None)  # the replay at start may wait for a held database
+        self._open_store()
+        if self.pipeline is not None and not self.inbox_outage.active:
             backlog = self._inbox_depth()
             if backlog:
                 log.warning("Replaying {} inbox entries left by the previous run", backlog)
@@ -122,6 +121,18 @@ class Service:
         self.mqtt = MqttSource(settings)
         tune_gc_for_throughput()
         self.running = True
+
+    def _open_store(self) -> None:
+        """Open the database and build the pipeline on its catalogue.  A database that
+        cannot be opened now (a full disk leaves no room for its -wal file, an I/O error)
+        is an outage: the inbox takes the messages meanwhile.  A file that is not a tessdb
+        database stops the start (StoreError)."""
+        try:
+            self.store.open()
+            self.pipeline = Pipeline(self.app.stages, self.settings, self.store, self.quarantine, self.stats)
+        except StoreUnavailable as exc:
+            self.store.close()
+            self._store_failed(exc)
 
     def _open_inbox(self) -> None:
         """Open the inbox file (a damaged one is set aside, never overwritten); a full
@@ -203,6 +214,10 @@ class Service:
         inbox (while it can be written)."""
         if not (self.store_outage.ready() and self.inbox_outage.ready()):
             return
+        if self.pipeline is None:
+            self._open_store()
+            if self.pipeline is None:
+                return
         pipeline = self.pipeline
         chunk = int(self.settings.inbox.chunk)
         try:
@@ -257,7 +272,8 @@ class Service:
         if now - self._last_stats >= int(self.settings.stats.interval):
             self._last_stats = now
             self.log_stats()
-        if not self.paused and not self.store_outage.active and now - self._last_catalog_check >= 1.0:
+        if not self.paused and self.pipeline is not None and not self.store_outage.active \
+                and now - self._last_catalog_check >= 1.0:
             self._last_catalog_check = now
             changed = getattr(self.store, "changed_elsewhere", None)
             try:
@@ -360,7 +376,7 @@ class Service:
                 future.set_exception(exc)
 
     def do_pause(self) -> str:
-        if not self.paused:
+        if not self.paused and self.pipeline is not None:
             try:
                 self._commit()  # the processed readings first
             except (StoreUnavailable, LocalFileUnavailable):
@@ -372,7 +388,7 @@ class Service:
         return "Server paused operation"
 
     def do_resume(self) -> str:
-        if self.paused:
+        if self.paused and self.pipeline is not None:
             self.store.open()
             self.store.set_patience(0.2)
             self.pipeline.catalog = self.store.load_catalog()
@@ -381,7 +397,7 @@ class Service:
         return "Server resumed operation"
 
     def do_flush(self) -> str:
-        if not self.paused:
+        if not self.paused and self.pipeline is not None:
             self.pipeline.flush()
             self._last_write = time.monotonic()
         return "Server flushed"
@@ -407,10 +423,11 @@ class Service:
                 log.warning("setting {} changed from {!r} to {!r}: it takes effect at the next restart",
                             key, old.get(key), new.get(key))
         pipeline = self.pipeline
-        pipeline.settings = new
-        pipeline.buffer_size = int(new.dbase.buffer_size)
-        for f in pipeline.filters:
-            f.reconfigure(new)
+        if pipeline is not None:  # (else it is built later, on the settings in force then)
+            pipeline.settings = new
+            pipeline.buffer_size = int(new.dbase.buffer_size)
+            for f in pipeline.filters:
+                f.reconfigure(new)
         logs.reconfigure_levels(new)
         if self.mqtt is not None:
             self.mqtt.resubscribe(new)

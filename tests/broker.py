@@ -4,6 +4,11 @@
 that a slow subscriber never loses QoS 1 messages), starts mosquitto and waits
 until it accepts connections; ``stop()`` / ``restart()`` keep the same port and
 persistence file, so a test can take the broker down in the middle of a burst.
+
+``Broker(..., log_all=True)`` makes mosquitto log every packet (``log_type all``), so
+that a test can see what the broker received from a client: ``pubacks_from(client_id)``
+counts the PUBACKs it got from that client (mosquitto 2.0 logs them as
+``Received PUBACK from <client-id> (Mid: 12, RC:0)``).
 """
 
 from __future__ import annotations
@@ -48,8 +53,9 @@ def make_certificates(folder: Path) -> dict[str, Path]:
 
 class Broker:
     def __init__(self, workdir: Path, port: int | None = None, users: dict[str, str] | None = None,
-                 tls: bool = False):
+                 tls: bool = False, log_all: bool = False):
         self.workdir = Path(workdir)
+        self.log_all = log_all
         self.port = port or free_port()
         self.host = HOST
         self.proc: subprocess.Popen | None = None
@@ -85,6 +91,7 @@ class Broker:
             "max_queued_bytes 0\n"
             "persistent_client_expiration 1d\n"
             f"log_dest file {self.log}\n"
+            + ("log_type all\n" if self.log_all else "")
         )
 
     def start(self) -> "Broker":
@@ -118,3 +125,15 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def pubacks_from(self, client_id: str) -> int:
+        """How many PUBACKs mosquitto has received from ``client_id`` (the messages that
+        client acknowledged), counted in the broker's log; needs ``log_all=True``."""
+        if not self.log_all:
+            raise RuntimeError("Broker(log_all=True) is needed to count the PUBACKs")
+        if not self.log.exists():
+            return 0
+        return self.log.read_bytes().count(f"Received PUBACK from {client_id} (Mid: ".encode())

@@ -140,6 +140,9 @@ class SqliteStore:
                     # often writes each leaf once instead of several times (~25% faster)
                     conn.execute("PRAGMA wal_autocheckpoint=10000")
                     conn.execute("PRAGMA journal_size_limit=67108864")
+            except sqlite3.OperationalError as exc:
+                conn.close()  # a full disk (no room for the -wal/-shm), an I/O error, a lock: try again later
+                raise StoreUnavailable(f"cannot open {path}: {exc}") from None
             except sqlite3.DatabaseError as exc:
                 conn.close()
                 raise StoreError(f"cannot open {path}: {exc}") from None

@@ -34,6 +34,7 @@ def settings_validators() -> list[Any]:
         rule("rules", "zp_min < zp_max", _ordered("zp_min", "zp_max")),
         rule("rules", "offset_min < offset_max", _ordered("offset_min", "offset_max")),
         rule("filter.depth", "an odd integer >= 3", lambda v: is_int(3)(v) and v % 2 == 1),
+        rule("filter.max_photometers", "an integer number of photometers 1..10000000", is_int(1, 10_000_000)),
         rule("filter.disabled_for", "a list of photometer names", is_str_list),
         rule("filter.enable.daylight", "true or false", is_bool),
         rule("filter.divisor", "a table of photometer name = integer >= 1", _is_divisor_table, required=False),

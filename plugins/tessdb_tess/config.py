@@ -57,6 +57,8 @@ class TessConfig:
     depth: int
     disabled_for: frozenset[str]
     divisors: dict[str, int]
+    #: most photometers with filter state at once (bounds memory against a flood of names)
+    max_photometers: int
     #: topic -> is a reading topic (memo)
     topic_memo: dict[str, bool] = field(default_factory=dict)
     #: lower-cased name -> matches rules.name_pattern (memo)
@@ -108,6 +110,7 @@ class TessConfig:
             depth=int(get("filter.depth", 7)),
             disabled_for=frozenset(get("filter.disabled_for") or ()),
             divisors=divisors,
+            max_photometers=max(1, int(get("filter.max_photometers", 20_000))),
         )
 
 
