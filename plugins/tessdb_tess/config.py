@@ -14,8 +14,9 @@ from typing import Any
 
 __all__ = ["TessConfig", "config_of", "topic_filter_regex"]
 
-#: bounded size of the per-config memo tables (topics, names); cleared when full
-MEMO_LIMIT = 100_000
+#: bounded size of the per-config memo tables (topics, names); cleared when full.  Twice
+#: a large network (1,000 photometers): a flood of made-up names costs at most a few MB
+MEMO_LIMIT = 4_096
 
 
 def topic_filter_regex(topic_filter: str) -> str:
