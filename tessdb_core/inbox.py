@@ -10,10 +10,14 @@ star-schema write it depends on has reached the disk.  A crash therefore replays
 the entries whose outcome was not yet recorded; idempotent writes make the
 replay harmless.
 
-Why ``synchronous=FULL``: in WAL mode SQLite then syncs the log at every commit,
-so a commit that returned is on the disk, not only in the page cache.  The
-service commits once per burst of arrivals, so this costs one fsync per burst,
-and it is what makes an acknowledgement safe against a power cut or an OS crash.
+Durable means on the disk, not in the page cache.  By default the file runs
+``synchronous=FULL``: in WAL mode SQLite then syncs the log at every commit, so a
+commit that returned is on the disk.  The live service instead commits a burst of
+arrivals without a sync and calls :meth:`LocalFile.sync_token` / :func:`sync` (an
+``fdatasync`` of the WAL) before it acknowledges that burst: one sync per burst,
+and it runs in another thread while the pipeline works.  Outcome commits (the
+quarantine rows, the deletion of entries done) need no sync of their own: if a
+power cut loses one, the entries are replayed and the writes are idempotent.
 """
 
 from __future__ import annotations
@@ -95,14 +99,19 @@ class LocalFile:
     """The inbox file and its one connection (shared by the inbox and the quarantine,
     so that recording an outcome and deleting its entry is one transaction)."""
 
-    def __init__(self, path: str | Path, busy_timeout: float = 60.0, set_aside_corrupt: bool = False):
+    def __init__(self, path: str | Path, busy_timeout: float = 60.0, set_aside_corrupt: bool = False,
+                 sync_on_commit: bool = True):
         """``busy_timeout``: how long SQLite waits for a lock held by another program (the
         service uses a fraction of a second, so its loop never freezes on a lock);
         ``set_aside_corrupt``: rename a file that is not a usable database and start a new
-        one (the service) instead of refusing (the operator's commands)."""
+        one (the service) instead of refusing (the operator's commands);
+        ``sync_on_commit`` false: the caller syncs with :func:`sync` before it relies on a
+        commit (the service, before acknowledging)."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.set_aside_corrupt = set_aside_corrupt
+        self.sync_on_commit = sync_on_commit
+        self._wal_fd: int | None = None
         #: where a corrupt file was moved at open, if it was
         self.set_aside_as: Path | None = None
         self._db: sqlite3.Connection | None = None
@@ -135,7 +144,7 @@ class LocalFile:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # durable before acknowledged (module docstring)
+            db.execute(f"PRAGMA synchronous={'FULL' if self.sync_on_commit else 'NORMAL'}")  # module docstring
             if not new:
                 problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if problem != "ok":
@@ -158,13 +167,39 @@ class LocalFile:
             self.close()
         return LocalFileUnavailable(self.path, str(exc), held=busy)
 
+    def sync_token(self) -> int:
+        """A file descriptor (the caller's to close) that :func:`sync` makes durable: every
+        commit made so far on this file.  Raises LocalFileUnavailable."""
+        try:
+            if self._wal_fd is None:
+                wal = self.path.with_name(self.path.name + "-wal")
+                if not wal.exists():  # not in WAL mode: the commit went to the file itself
+                    return os.open(self.path, os.O_RDONLY)
+                self._wal_fd = os.open(wal, os.O_RDONLY)
+                _sync_folder(self.path.parent)  # a -wal made since the last sync has its name on the disk
+            return os.dup(self._wal_fd)
+        except OSError as exc:
+            raise LocalFileUnavailable(self.path, f"cannot sync: {exc.strerror or exc}") from None
+
     def close(self) -> None:
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
         if self._db is not None:
             try:
                 self._db.close()
             except sqlite3.Error:
                 pass
             self._db = None
+
+
+def sync(token: int) -> None:
+    """``fdatasync`` what :meth:`LocalFile.sync_token` returned, then close it (safe in
+    another thread: the descriptor is a duplicate).  Raises OSError (an I/O error)."""
+    try:
+        os.fdatasync(token)
+    finally:
+        os.close(token)
 
 
 class _Corrupt(sqlite3.DatabaseError):

@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from loguru import logger
@@ -34,7 +34,7 @@ from loguru import logger
 from . import logs
 from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy, StoreUnavailable
-from .inbox import Inbox, LocalFile, LocalFileUnavailable
+from .inbox import Inbox, LocalFile, LocalFileUnavailable, sync
 from .mqtt import Arrival, MqttSource
 from .outage import Outage
 from .pipeline import Pipeline
@@ -53,7 +53,10 @@ class Service:
         self.settings = app.settings
         self.store = app.store()
         # a short lock wait: a program holding the inbox must never freeze the loop
-        self.file = LocalFile(self.settings.inbox.path, busy_timeout=0.2, set_aside_corrupt=True)
+        # commits are synced explicitly, in another thread, before their acknowledgement
+        self.file = LocalFile(self.settings.inbox.path, busy_timeout=0.2, set_aside_corrupt=True,
+                              sync_on_commit=False)
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessdb-sync")
         self.inbox = Inbox(self.file)
         self.quarantine = Quarantine(self.file)
         self.stats = Stats()
@@ -163,40 +166,57 @@ class Service:
         return 0
 
     def turn(self) -> None:
-        """One turn of the loop."""
+        """One turn of the loop: the inbox sync of this turn's arrivals runs in another
+        thread while the pipeline works; they are acknowledged once it is done."""
         self._controls()
         if not self.running:
             return
         arrivals = self.mqtt.poll(0.02 if self._busy() else 0.2)
+        syncing = None
         if arrivals or (self.held and self.inbox_outage.ready()):
-            self._admit(arrivals)
+            syncing = self._admit(arrivals)
         if not self.paused:
             self._drain()
+        if syncing is not None:
+            self._acknowledge(*syncing)
         self._periodic()
 
     def _busy(self) -> bool:
         return bool(self.pipeline and (self.pipeline.batch or self.pipeline.done)) and not self.paused \
             and not self.store_outage.active
 
-    def _admit(self, arrivals: list[Arrival]) -> None:
-        """Commit arrivals to the inbox (on the disk when this returns), then acknowledge
-        them.  While the inbox cannot be written, they wait here unacknowledged."""
+    def _admit(self, arrivals: list[Arrival]) -> tuple[list[Arrival], Future] | None:
+        """Commit arrivals to the inbox and start its sync; return them with the sync to
+        wait for before acknowledging.  While the inbox cannot be written, they wait here
+        unacknowledged (None)."""
         mqtt = self.mqtt
         held = [a for a in self.held if a.connection == mqtt.connection] if self.held else []
         pending = held + arrivals if held else arrivals
         if self.inbox_outage.active and not self.inbox_outage.ready():
             self._hold(pending)
-            return
+            return None
         try:
             self.inbox.add([a.message for a in pending])
+            token = self.file.sync_token()
         except LocalFileUnavailable as exc:
             self.inbox_outage.failed(_problem(exc), "messages are not acknowledged (the broker keeps them); "
                                      "retrying")
             self._hold(pending)
-            return
+            return None
         self.held = []
+        return pending, self._syncer.submit(sync, token)
+
+    def _acknowledge(self, arrivals: list[Arrival], synced: Future) -> None:
+        """Acknowledge a burst once its inbox commit is on the disk."""
+        try:
+            synced.result()
+        except OSError as exc:  # an I/O error: not known to be durable, so never acknowledged
+            self.inbox_outage.failed(f"cannot be synced: {exc.strerror or exc}",
+                                     "messages are not acknowledged; the broker sends them again")
+            self.mqtt.drop_connection()
+            return
         self.inbox_outage.recovered("takes messages again")
-        mqtt.ack(pending)
+        self.mqtt.ack(arrivals)
 
     def _hold(self, pending: list[Arrival]) -> None:
         self.held = pending
@@ -446,6 +466,7 @@ class Service:
         finally:
             if self.admin is not None:
                 self.admin.stop()
+            self._syncer.shutdown(wait=True)
             try:
                 self.quarantine.close()
             except LocalFileUnavailable as exc:
