@@ -22,7 +22,7 @@ from loguru import logger
 
 from .contracts import ResolvedReading, Store, StoreConflict, StoreUnavailable
 from .events import Message, Reading, Reason, Registration, Rejection
-from .inbox import LocalFileUnavailable
+from .localfile import LocalFileUnavailable
 from .quarantine import Quarantine
 from .stages import PluginFailure, Stages
 from .stats import REJECTION_COUNTER, Stats

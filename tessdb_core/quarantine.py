@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .events import Message, Rejection, utc_now
-from .inbox import LocalFile, delete_done
+from .localfile import LocalFile
 
 
 TS = "%Y-%m-%d %H:%M:%S.%f"
@@ -83,18 +83,7 @@ class Quarantine:
         if not self._pending and not done:
             return 0
         rows = self._pending
-        try:
-            db = self._conn()
-            with db:
-                db.execute("BEGIN IMMEDIATE")
-                if rows:
-                    db.executemany(
-                        "INSERT INTO quarantine_t (at, reason, stage, plugin, field, name, detail, topic, payload,"
-                        " received, retain, imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-                if done:
-                    delete_done(db, done)
-        except sqlite3.Error as exc:
-            raise self.file.unavailable(exc) from None
+        self.file.record_outcomes(rows, done)
         self._pending = []
         if rows and self._kept_bytes is not None:
             self._kept_bytes += sum(len(r[6]) + len(r[8]) for r in rows)

@@ -34,7 +34,8 @@ from loguru import logger
 from . import logs
 from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy, StoreUnavailable
-from .inbox import Inbox, LocalFile, LocalFileUnavailable, sync
+from .inbox import Inbox
+from .localfile import LocalFile, LocalFileUnavailable, sync
 from .mqtt import Arrival, MqttSource
 from .outage import Outage
 from .pipeline import Pipeline
