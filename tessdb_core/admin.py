@@ -1,35 +1,46 @@
 """The admin HTTP API: the reference's ``/v1`` endpoints, ``/metrics`` and ``/health``.
 
 Served by the standard library's threading HTTP server on ``[http] host:port``
-(127.0.0.1 by default), with an optional bearer token.  Handlers never touch the
-pipeline themselves: every request is carried out by the service thread through
-:meth:`Service.call`, between two turns of its loop.
+(127.0.0.1 by default), with an optional bearer token.  It sees the service only
+through :class:`.controls.Controls`, whose calls the service carries out in its
+own thread: handlers never touch the pipeline.
+
+Why the request checks: the API can stop or pause the collector, and any web page
+open in a browser on the same machine can send requests to 127.0.0.1.  So a
+request with a body must say ``Content-Type: application/json`` (a page cannot
+send that cross-site without the browser asking first), a foreign ``Origin`` is
+refused, and the ``Host`` must be the address the API is bound to (a page on a
+DNS name re-pointed at 127.0.0.1 sends its own name).  Connections are bounded in
+number and in time, and every malformed request is a 4xx, never a 500.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from . import logs
-
-if TYPE_CHECKING:
-    from .service import Service
+from .controls import ACTIONS, Controls
 
 log = logger.bind(ns="http")
 
 #: the loggers of the reference's /v1/loggers
 NAMESPACES = ("mqtt", "filter", "dbase", "http", "stats", "server")
 LEVELS = ("none", "critical", "error", "warn", "info", "debug", "trace")
-NAME_RE = re.compile(r"^stars\d{1,7}$")
+#: most connections served at once; more are closed at once (each one is a thread)
+MAX_CONNECTIONS = 32
+#: seconds a client may take to send its request (headers and body)
+REQUEST_TIMEOUT = 10.0
+#: the largest request body (the API's bodies are a few bytes)
+MAX_BODY = 64 * 1024
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class HttpError(Exception):
@@ -39,13 +50,23 @@ class HttpError(Exception):
 
 
 class AdminServer:
-    def __init__(self, service: "Service"):
-        self.service = service
-        settings = service.settings
-        self.httpd = ThreadingHTTPServer((settings.http.host, int(settings.http.port)), _handler(self))
-        self.httpd.daemon_threads = True
+    """The HTTP server and its routes; it talks to the service only through ``controls``."""
+
+    def __init__(self, controls: Controls, settings: Any):
+        self.controls = controls
+        token = settings.http.token or ""
+        if token and not (token.isascii() and token.isprintable() and " " not in token):
+            raise ValueError("setting http.token must be printable ASCII without spaces (it travels in an "
+                             "HTTP header)")
+        self.token = token.encode("ascii")
+        host, port = settings.http.host, int(settings.http.port)
+        self.httpd = _BoundedServer((host, port), _handler(self))
+        bound_port = self.httpd.server_address[1]
+        #: Host headers accepted (DNS rebinding): the bound address, and loopback names on loopback
+        names = {host} | (set(_LOOPBACK) if host in _LOOPBACK else set())
+        self.hosts = None if host in ("0.0.0.0", "::", "") else {f"{n}:{bound_port}".lower() for n in names}
+        self.origins = None if self.hosts is None else {f"http://{h}" for h in self.hosts}
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="tessdb-admin", daemon=True)
-        self.token = settings.http.token or ""
 
     def start(self) -> None:
         self.thread.start()
@@ -56,12 +77,45 @@ class AdminServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    # -- who may ask ------------------------------------------------------------------------------
+    def check_request(self, method: str, headers: Any) -> None:
+        """Refuse what a web page could send cross-site, and a missing or wrong token."""
+        if self.hosts is not None and (headers.get("Host") or "").lower() not in self.hosts:
+            raise HttpError(421, "unexpected Host header: the admin API answers on its own address only")
+        origin = headers.get("Origin")
+        if origin is not None and (self.origins is None or origin.lower() not in self.origins):
+            raise HttpError(403, "cross-origin requests are refused")
+        if self.token:
+            given = (headers.get("Authorization") or "").encode("latin-1", "replace")
+            if not hmac.compare_digest(given, b"Bearer " + self.token):
+                raise HttpError(401, "missing or wrong bearer token")
+
+    @staticmethod
+    def read_body(method: str, headers: Any, rfile: Any) -> Any:
+        raw_length = headers.get("Content-Length")
+        if raw_length is None or method == "GET":
+            return None
+        if not raw_length.strip().isdigit():
+            raise HttpError(400, "Content-Length must be a non-negative integer")
+        length = int(raw_length)
+        if length > MAX_BODY:
+            raise HttpError(413, f"the body is larger than {MAX_BODY} bytes")
+        if length == 0:
+            return None
+        kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise HttpError(415, "a request body must be Content-Type: application/json")
+        try:
+            return json.loads(rfile.read(length))
+        except (ValueError, UnicodeDecodeError):
+            raise HttpError(422, "the body is not JSON") from None
+
     # -- routes -----------------------------------------------------------------------------------
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any, str]:
-        svc = self.service
+        controls = self.controls
         parts = [p for p in path.split("?")[0].split("/") if p]
         if parts == ["health"] and method == "GET":
-            ok, why = svc.call(svc.health)
+            ok, why = controls.health()
             return (200 if ok else 503), {"status": "ok" if ok else "unhealthy", "reason": why}, "json"
         if parts == ["metrics"] and method == "GET":
             return 200, self.metrics(), "text"
@@ -72,22 +126,28 @@ class AdminServer:
             return 200, {"message": "I'm alive"}, "json"
         if len(rest) == 2 and rest[0] == "server" and method == "POST":
             action = rest[1]
-            if action not in ("reload", "pause", "resume", "flush", "stop"):
+            if action not in ACTIONS:
                 raise HttpError(404, f"no server action {action!r}")
             try:
-                message = svc.call(getattr(svc, f"do_{action}"))
-            except Exception as exc:
+                message = controls.act(action)
+            except ValueError as exc:
                 raise HttpError(422, f"{action} refused: {exc}") from None
             return 200, {"message": message}, "json"
         if rest == ["stats"] and method == "GET":
-            return 200, svc.call(lambda: _v1_stats(svc.stats.as_dict())), "json"
+            return 200, _v1_stats(controls.stats()), "json"
         if rest and rest[0] == "loggers":
             return self.loggers(method, rest[1:], body)
         if rest and rest[0] == "ploggers":
             return self.ploggers(method, rest[1:], body)
         if rest and rest[0] == "filter" and len(rest) >= 2:
-            return self.filter(method, _photometer(rest[1]), rest[2:], body)
+            return self.filter(method, self._photometer(rest[1]), rest[2:], body)
         raise HttpError(404, "Not Found")
+
+    def _photometer(self, raw: str) -> str:
+        name = self.controls.photometer_name(raw)
+        if name is None:
+            raise HttpError(422, f"{raw!r} is not a photometer name")
+        return name
 
     def loggers(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
         """/v1/loggers: the six namespaces of the reference."""
@@ -101,10 +161,10 @@ class AdminServer:
 
     def ploggers(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
         """/v1/ploggers: one logger per photometer seen (or configured)."""
-        known = self.service.call(self._photometers)
+        known = self.controls.photometers()
 
         def check(raw: str) -> str:
-            name = _photometer(raw)
+            name = self._photometer(raw)
             if name not in known:
                 raise HttpError(404, f"Logger {name} not yet available")
             return name
@@ -124,56 +184,32 @@ class AdminServer:
                 return 200, {"name": name, "level": _level_name(table.get(name))}, "json"
             if method == "PUT":
                 level = _level(body)
-                self.service.call(lambda: logs.set_level(level, **{kind: name}))
+                self.controls.set_level(level, **{kind: name})
                 return 200, {"name": name, "level": level}, "json"
         raise HttpError(405, "Method Not Allowed")
 
-    def _photometers(self) -> set[str]:
-        """Photometers that have filter state (seen in a reading) or a configured level."""
-        names = set(logs.LEVELS.photometers)
-        for f in _filters(self.service):
-            names.update(f.state().get("photometers", {}))
-        names.update(self.service.settings.get("filter.divisor", {}) or {})
-        return names
-
     def filter(self, method: str, name: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
-        svc = self.service
-
-        def views() -> dict[str, Any]:
-            return {f.name: f.state().get("photometers", {}).get(name) for f in _filters(svc)}
-
-        if rest == ["config"]:
-            if method == "PUT":
-                if not isinstance(body, dict):
-                    raise HttpError(422, "body must be a JSON object with 'divisor' and/or 'buffered'")
-                options = {k: body[k] for k in ("divisor", "buffered") if k in body}
-                if "divisor" in options and (not isinstance(options["divisor"], int) or options["divisor"] < 1):
-                    raise HttpError(422, "'divisor' must be an integer >= 1")
-                if "buffered" in options and not isinstance(options["buffered"], bool):
-                    raise HttpError(422, "'buffered' must be true or false")
-                svc.call(lambda: [f.configure(name, options) for f in _filters(svc)
-                                  if hasattr(f, "configure")])
-                return 200, body, "json"
-            if method == "GET":
-                config = svc.call(lambda: _filter_config(svc, name) if name in self._photometers() else None)
-                if config is None:
-                    raise HttpError(404, f"Sampler/Filter {name} not yet available")
-                return 200, config, "json"
+        controls = self.controls
+        if rest == ["config"] and method == "PUT":
+            if not isinstance(body, dict):
+                raise HttpError(422, "the body must be a JSON object of filter options")
+            if name not in controls.photometers() and not controls.is_registered(name):
+                raise HttpError(404, f"photometer {name} is neither registered nor seen")
+            try:
+                controls.configure_filters(name, body)
+            except ValueError as exc:
+                raise HttpError(422, str(exc)) from None
+            return 200, body, "json"
+        if name not in controls.photometers():
+            raise HttpError(404, f"Sampler/Filter {name} not yet available")
+        if rest == ["config"] and method == "GET":
+            return 200, controls.filter_options(name), "json"
         if not rest and method == "GET":
-            state = svc.call(views)
-            if not any(state.values()):
-                raise HttpError(404, f"Sampler/Filter {name} not yet available")
-            config = svc.call(lambda: _filter_config(svc, name)) or {}
-            daylight = state.get("daylight") or {}
-            return 200, {"name": name, "sampler": {"divisor": config.get("divisor", 1)},
-                         "lookahead": {"window": daylight.get("window", []), "buffered": config.get("buffered", True),
-                                       "flushing": False, "held": daylight.get("held", []),
-                                       "saturated": daylight.get("saturated"),
-                                       "monotonic": daylight.get("monotonic")}}, "json"
+            return 200, {"name": name, **controls.filter_view(name)}, "json"
         raise HttpError(405, "Method Not Allowed")
 
     def metrics(self) -> str:
-        snap = self.service.call(self.service.metrics_snapshot)
+        snap = self.controls.metrics()
         registry = CollectorRegistry()
         registry.register(_Collector(snap))
         return generate_latest(registry).decode()
@@ -231,9 +267,6 @@ class _Collector:
                                     buckets=buckets, sum_value=sum(lat))
 
 
-def _filters(svc: "Service") -> list[Any]:
-    """The filter chain (empty while the database has not been opened yet)."""
-    return svc.pipeline.filters if svc.pipeline is not None else []
 
 
 def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
@@ -243,20 +276,8 @@ def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
             "filter": d["filter"], "quarantine": d.get("quarantine", {"dropped": 0})}
 
 
-def _filter_config(svc: "Service", name: str) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    for f in _filters(svc):
-        getter = getattr(f, "config_of", None)
-        if getter is not None:
-            out.update(getter(name))
-    return out or None
 
 
-def _photometer(raw: str) -> str:
-    name = raw.lower()
-    if not NAME_RE.match(name):
-        raise HttpError(422, f"{raw!r} is not a photometer name (starsNNN)")
-    return name
 
 
 def _level(body: Any) -> str:
@@ -275,28 +296,52 @@ def _level_name(number: int | None) -> str:
     return "info"
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """At most MAX_CONNECTIONS connections at once (one thread each); the others are
+    closed at once instead of piling up threads."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("Admin API: more than {} connections at once; closing one from {}", MAX_CONNECTIONS,
+                        client_address[0])
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 def _handler(admin: AdminServer):
     class Handler(BaseHTTPRequestHandler):
         server_version = "tessdb-core"
+        timeout = REQUEST_TIMEOUT  # a client that sends its request slowly is cut off
 
         def log_message(self, fmt: str, *args: Any) -> None:  # into loguru, quietly
             log.debug("{} {}", self.address_string(), fmt % args)
 
         def _serve(self, method: str) -> None:
             try:
-                if admin.token and not hmac.compare_digest(self.headers.get("Authorization", ""),
-                                                           f"Bearer {admin.token}"):
-                    raise HttpError(401, "missing or wrong bearer token")
-                body = None
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    try:
-                        body = json.loads(self.rfile.read(length))
-                    except ValueError:
-                        raise HttpError(422, "the body is not JSON") from None
+                admin.check_request(method, self.headers)
+                body = admin.read_body(method, self.headers, self.rfile)
                 status, payload, kind = admin.route(method, self.path, body)
             except HttpError as exc:
                 status, payload, kind = exc.status, {"detail": exc.detail}, "json"
+            except TimeoutError:
+                return  # the client went quiet while sending its body
             except Exception as exc:  # the API never takes the service down
                 log.error("{} {} failed: {}: {}", method, self.path, type(exc).__name__, exc)
                 status, payload, kind = 500, {"detail": f"{type(exc).__name__}: {exc}"}, "json"
@@ -318,4 +363,3 @@ def _handler(admin: AdminServer):
             self._serve("PUT")
 
     return Handler
-

@@ -8,7 +8,7 @@ are their whole contract: the engine calls nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from .catalog import Catalog, RegistrationPlan, Version
 from .events import Reading
@@ -103,4 +103,25 @@ class ReadingFilter(Protocol):
         """Apply a reloaded settings snapshot."""
 
     def state(self) -> dict[str, Any]:
-        """A JSON-able view of the filter's state (admin API, debugging)."""
+        """A JSON-able view of the filter's state (admin API, debugging); the photometers
+        it holds state for are the keys of its ``"photometers"`` entry, if any."""
+
+
+@runtime_checkable
+class ConfigurableFilter(ReadingFilter, Protocol):
+    """A filter with per-photometer options and a view of its state, served by the admin
+    API (``/v1/filter/{name}`` and ``/v1/filter/{name}/config``).  Optional: a filter
+    without these methods is simply not shown there."""
+
+    def view(self, name: str) -> dict[str, Any]:
+        """This filter's part of ``GET /v1/filter/{name}``: one key (its section of the
+        reference's body, e.g. ``"sampler"``) mapping to a JSON-able dict."""
+
+    def options(self, name: str) -> dict[str, Any]:
+        """The options this filter lets an operator set for one photometer, with their
+        values in force (``GET /v1/filter/{name}/config``)."""
+
+    def configure(self, name: str, options: Mapping[str, Any]) -> None:
+        """Apply the given options (only keys of :meth:`options`); raise ValueError naming
+        the option and the accepted values when one is not acceptable, before changing
+        anything."""

@@ -75,6 +75,13 @@ def tessdb_register(registration: Registration, catalog: Catalog, settings: Sett
     in the catalogue.  The engine has the store apply the plan in one transaction."""
 
 
+@hookspec(firstresult=True)
+def tessdb_photometer_name(name: str, settings: Settings) -> str | None:
+    """First result wins.  ``name`` (as an operator typed it, e.g. in an admin API path)
+    normalised the way the decoder normalises names in payloads, or None when it is not
+    a photometer name under this plugin's rules.  The engine knows no naming rule."""
+
+
 @hookspec
 def tessdb_filters(settings: Settings) -> list[ReadingFilter]:
     """Collect-all (factory).  Return new filter objects; the engine chains them in

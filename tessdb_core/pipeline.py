@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Mapping
 
 from loguru import logger
 
-from .contracts import ResolvedReading, Store, StoreConflict, StoreUnavailable
+from .contracts import ConfigurableFilter, ResolvedReading, Store, StoreConflict, StoreUnavailable
 from .events import Message, Reading, Reason, Registration, Rejection
 from .localfile import LocalFileUnavailable
 from .quarantine import Quarantine
@@ -209,8 +209,16 @@ class Pipeline:
         self.reject(reading.message, resolved)
 
     def _catalog_stale(self) -> bool:
-        """Reload the catalogue when the store says someone else changed it; asked at most
-        once a second, so a flood of unknown photometers costs no query per reading."""
+        try:
+            return self.refresh_catalog()
+        except StoreUnavailable:
+            return False  # the reading is refused on the catalogue we have
+
+    # -- what the service changes from outside ----------------------------------------------
+    def refresh_catalog(self) -> bool:
+        """Reload the catalogue when the store says someone else (a maintenance command,
+        another collector, an operator's SQL) changed it; asked at most once a second, so
+        a flood of unknown photometers costs no query per reading.  True when reloaded."""
         changed = getattr(self.store, "changed_elsewhere", None)
         now = time.monotonic()
         if changed is None or now - self._stale_checked < 1.0:
@@ -218,8 +226,63 @@ class Pipeline:
         self._stale_checked = now
         if not changed():
             return False
-        self.catalog = self.store.load_catalog()
+        self.reload_catalog()
+        log.info("Catalogue reloaded: the database was changed by another program")
         return True
+
+    def reload_catalog(self) -> None:
+        """Read the catalogue again (after a resume: the database may have changed)."""
+        self.catalog = self.store.load_catalog()
+
+    def apply_settings(self, settings: Any) -> None:
+        """A reloaded settings snapshot: the batch size and every filter follow it."""
+        self.settings = settings
+        self.buffer_size = int(settings.get("dbase.buffer_size", 1000))
+        for f in self.filters:
+            f.reconfigure(settings)
+
+    # -- the filters, for the admin API ------------------------------------------------------
+    def _configurable(self) -> list[ConfigurableFilter]:
+        return [f for f in self.filters if isinstance(f, ConfigurableFilter)]
+
+    def photometers_with_filter_state(self) -> set[str]:
+        names: set[str] = set()
+        for f in self.filters:
+            names.update(f.state().get("photometers", {}))
+        return names
+
+    def filter_view(self, name: str) -> dict[str, Any]:
+        view: dict[str, Any] = {}
+        for f in self._configurable():
+            view.update(f.view(name))
+        return view
+
+    def filter_options(self, name: str) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for f in self._configurable():
+            options.update(f.options(name))
+        return options
+
+    def configure_filters(self, name: str, options: Mapping[str, Any]) -> None:
+        """Each option to the filter that has it; ValueError (nothing applied) for an
+        option no filter has or a value a filter refuses."""
+        owners = [(f, set(f.options(name))) for f in self._configurable()]
+        unknown = set(options) - set().union(*(keys for _, keys in owners))
+        if unknown:
+            raise ValueError(f"unknown filter option(s) {', '.join(sorted(unknown))}; known: "
+                             f"{', '.join(sorted(set().union(*(k for _, k in owners)))) or 'none'}")
+        applied: list[tuple[ConfigurableFilter, dict[str, Any]]] = []
+        try:
+            for f, keys in owners:
+                mine = {k: v for k, v in options.items() if k in keys}
+                if mine:
+                    before = {k: v for k, v in f.options(name).items() if k in mine}
+                    f.configure(name, mine)
+                    applied.append((f, before))
+        except ValueError:
+            for f, before in applied:  # a refusal leaves the options as they were
+                f.configure(name, before)
+            raise
 
     def write(self) -> None:
         """Write the pending batch (its commit durable), then record every final outcome

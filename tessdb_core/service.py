@@ -34,6 +34,7 @@ from loguru import logger
 from . import logs
 from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy, StoreUnavailable
+from .controls import ACTIONS
 from .inbox import Inbox
 from .localfile import LocalFile, LocalFileUnavailable, sync
 from .mqtt import Arrival, MqttSource
@@ -74,7 +75,6 @@ class Service:
         self._calls: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
         self._last_write = time.monotonic()
         self._last_stats = time.monotonic()
-        self._last_catalog_check = time.monotonic()
         #: the database cannot take writes / the inbox cannot take messages (retried)
         self.store_outage = Outage(f"Database {self.store.url}", "dbase")
         self.inbox_outage = Outage(f"Inbox {self.file.path}", "server")
@@ -120,7 +120,7 @@ class Service:
         if settings.http.enabled:
             from .admin import AdminServer
 
-            self.admin = AdminServer(self)
+            self.admin = AdminServer(ServiceControls(self), settings)
             self.admin.start()
         self.mqtt = MqttSource(settings)
         tune_gc_for_throughput()
@@ -293,14 +293,9 @@ class Service:
         if now - self._last_stats >= int(self.settings.stats.interval):
             self._last_stats = now
             self.log_stats()
-        if not self.paused and self.pipeline is not None and not self.store_outage.active \
-                and now - self._last_catalog_check >= 1.0:
-            self._last_catalog_check = now
-            changed = getattr(self.store, "changed_elsewhere", None)
+        if not self.paused and self.pipeline is not None and not self.store_outage.active:
             try:
-                if changed is not None and changed():
-                    self.pipeline.catalog = self.store.load_catalog()
-                    logger.bind(ns="dbase").info("Catalogue reloaded: the database was changed by another program")
+                self.pipeline.refresh_catalog()  # at most once a second
             except StoreUnavailable as exc:
                 logger.bind(ns="dbase").debug("catalogue check put off: {}", exc)
         if self.inbox_outage.ready():
@@ -412,7 +407,7 @@ class Service:
         if self.paused and self.pipeline is not None:
             self.store.open()
             self.store.set_patience(0.2)
-            self.pipeline.catalog = self.store.load_catalog()
+            self.pipeline.reload_catalog()
             self.paused = False
             log.warning("Database writer resumed. Inbox size: {}", self._inbox_depth())
         return "Server resumed operation"
@@ -443,12 +438,8 @@ class Service:
             if old.get(key) != new.get(key):
                 log.warning("setting {} changed from {!r} to {!r}: it takes effect at the next restart",
                             key, old.get(key), new.get(key))
-        pipeline = self.pipeline
-        if pipeline is not None:  # (else it is built later, on the settings in force then)
-            pipeline.settings = new
-            pipeline.buffer_size = int(new.dbase.buffer_size)
-            for f in pipeline.filters:
-                f.reconfigure(new)
+        if self.pipeline is not None:  # (else it is built later, on the settings in force then)
+            self.pipeline.apply_settings(new)
         logs.reconfigure_levels(new)
         if self.mqtt is not None:
             self.mqtt.resubscribe(new)
@@ -474,6 +465,74 @@ class Service:
                 log.warning("{}: outcomes not recorded; their messages are replayed at the next start", exc)
             self.store.close()
             log.warning("Stopped")
+
+
+class ServiceControls:
+    """The service as the admin API sees it (:class:`.controls.Controls`): each call is
+    carried out in the service's thread, between two turns of its loop."""
+
+    def __init__(self, service: Service):
+        self._svc = service
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return self._svc.call(fn)
+
+    def act(self, action: str) -> str:
+        if action not in ACTIONS:
+            raise LookupError(f"no server action {action!r}")
+        svc = self._svc
+        do = {"reload": svc.do_reload, "pause": svc.do_pause, "resume": svc.do_resume, "flush": svc.do_flush,
+              "stop": svc.do_stop}[action]
+        try:
+            return self._call(do)
+        except (SettingsError, StoreUnavailable, LocalFileUnavailable) as exc:
+            raise ValueError(str(exc)) from None
+
+    def health(self) -> tuple[bool, str]:
+        return self._call(self._svc.health)
+
+    def metrics(self) -> dict[str, Any]:
+        return self._call(self._svc.metrics_snapshot)
+
+    def stats(self) -> dict[str, Any]:
+        return self._call(self._svc.stats.as_dict)
+
+    def photometer_name(self, raw: str) -> str | None:
+        svc = self._svc
+        return self._call(lambda: svc.app.stages.photometer_name(raw, svc.settings))
+
+    def photometers(self) -> set[str]:
+        svc = self._svc
+
+        def names() -> set[str]:
+            found = set(logs.LEVELS.photometers)
+            if svc.pipeline is not None:
+                found |= svc.pipeline.photometers_with_filter_state()
+            found.update(svc.settings.get("filter.divisor", {}) or {})
+            return found
+
+        return self._call(names)
+
+    def is_registered(self, name: str) -> bool:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline is not None and pipeline.catalog.knows_name(name))
+
+    def filter_view(self, name: str) -> dict[str, Any]:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline.filter_view(name) if pipeline is not None else {})
+
+    def filter_options(self, name: str) -> dict[str, Any]:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline.filter_options(name) if pipeline is not None else {})
+
+    def configure_filters(self, name: str, options: Any) -> None:
+        pipeline = self._svc.pipeline
+        if pipeline is None:
+            raise ValueError("the filters are not running yet (the database has not been opened)")
+        self._call(lambda: pipeline.configure_filters(name, options))
+
+    def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
+        self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
 
 
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum

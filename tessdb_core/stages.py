@@ -52,6 +52,8 @@ class Stages:
         self.register = self._first("register", self._impls("tessdb_register"))
         #: resolve(reading, catalog, settings) -> ResolvedReading | Rejection | None
         self.resolve = self._first("resolve", self._impls("tessdb_resolve"))
+        #: photometer_name(name, settings) -> str | None (the admin API's name check)
+        self.photometer_name = self._first("name", self._impls("tessdb_photometer_name"))
 
     def _impls(self, hook: str) -> list[Impl]:
         caller = getattr(self.pm.hook, hook)

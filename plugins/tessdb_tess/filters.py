@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, Mapping, Sequence, TypeVar
 
 from tessdb_core.events import Reading
 
@@ -26,6 +26,9 @@ from .config import TessConfig, config_of
 __all__ = ["Decimation", "Daylight"]
 
 _NONE: tuple = ()
+
+#: the largest decimation divisor the admin API accepts (one reading a week at one a second)
+MAX_DIVISOR = 1_000_000
 
 _V = TypeVar("_V")
 
@@ -131,14 +134,21 @@ class Decimation:
         if excess > 0:
             self._evict(excess)
 
-    def configure(self, name: str, options: dict[str, Any]) -> None:
+    def configure(self, name: str, options: Mapping[str, Any]) -> None:
         """Admin API: a new divisor for one photometer, taking effect at its next pass."""
         if "divisor" in options:
-            self._overrides[name] = max(1, int(options["divisor"]))
+            divisor = options["divisor"]
+            if type(divisor) is not int or not 1 <= divisor <= MAX_DIVISOR:
+                raise ValueError(f"'divisor' must be an integer 1..{MAX_DIVISOR}")
+            self._overrides[name] = divisor
             self._divisors = {**self._cfg.divisors, **self._overrides}
 
-    def config_of(self, name: str) -> dict[str, Any]:
+    def options(self, name: str) -> dict[str, Any]:
         return {"divisor": self._divisors.get(name, 1)}
+
+    def view(self, name: str) -> dict[str, Any]:
+        """The reference's ``sampler`` section of ``/v1/filter/{name}``."""
+        return {"sampler": self.options(name)}
 
     def state(self) -> dict[str, Any]:
         return {
@@ -283,10 +293,12 @@ class Daylight:
         self._cfg = config_of(settings)
         self._apply_overrides()
 
-    def configure(self, name: str, options: dict[str, Any]) -> None:
+    def configure(self, name: str, options: Mapping[str, Any]) -> None:
         """Admin API: ``buffered = false`` lets one photometer's readings through unfiltered."""
         if "buffered" in options:
-            self._overrides[name] = bool(options["buffered"])
+            if not isinstance(options["buffered"], bool):
+                raise ValueError("'buffered' must be true or false")
+            self._overrides[name] = options["buffered"]
             self._apply_overrides()
 
     def _apply_overrides(self) -> None:
@@ -294,8 +306,17 @@ class Daylight:
         off = {n for n, b in self._overrides.items() if not b}
         self._passthrough = frozenset((self._cfg.disabled_for - on) | off)
 
-    def config_of(self, name: str) -> dict[str, Any]:
+    def options(self, name: str) -> dict[str, Any]:
         return {"buffered": self._cfg.daylight and name not in self._passthrough}
+
+    def view(self, name: str) -> dict[str, Any]:
+        """The reference's ``lookahead`` section of ``/v1/filter/{name}``."""
+        w = self._windows.get(name)
+        return {"lookahead": {
+            "window": [r.seq for r in w.fifo] if w else [], "buffered": self.options(name)["buffered"],
+            "flushing": False, "held": [r.seq for r in w.pending()] if w else [],
+            "saturated": (w.nonzero == 0 and bool(w.fifo)) if w else None,
+            "monotonic": (w.breaks == 0) if w else None}}
 
     def state(self) -> dict[str, Any]:
         return {

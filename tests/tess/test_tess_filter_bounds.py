@@ -238,7 +238,7 @@ def test_eviction_follows_creation_order_through_releases_and_toggles():
         rel, dro = flt.process(r)
         out.extend(rel)
         out.extend(dro)
-        if not flt.config_of(name)["buffered"]:
+        if not flt.options(name)["buffered"]:
             model.pop(name, None)
         elif name not in model:
             while len(model) >= 3:
