@@ -13,7 +13,7 @@ import click
 
 from tessdb_core.cli import pass_options, table
 
-from .common import month_range, parse_date, parse_month, writable_file
+from .common import month_range, parse_date, parse_month, shown, writable_file
 
 _db = click.option("--db", help="Database path or URL (default: setting dbase.url).")
 
@@ -64,7 +64,8 @@ def add_commands(cli: click.Group) -> None:
 @click.option("--month", required=True, help="First month, YYYY-MM.")
 @click.option("--to", "to_month", help="Last month, YYYY-MM (default: --month).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory; files go to DIR/<name>/<name>_<YYYY-MM>[_<location_id>].dat.")
+              help="Directory; files go to DIR/<name>/<name>_<YYYY-MM>[_<location_id>].dat (a name's characters "
+                   "other than A-Z a-z 0-9 . _ - written %XX).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
 @pass_options
@@ -72,23 +73,36 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
                progress: bool | None, db: str | None) -> None:
     """IDA monthly files (spec §13) for NAME... or --all, one per name, month and location.
 
-    A month without readings gives no file (noted on stderr); the command fails only
-    when not a single file was written."""
+    A month without readings gives no file (noted on stderr).  A photometer whose files
+    cannot be written inside DIR is refused with one line on stderr while the others are
+    written, and the command then fails (exit code 2), as it does when no file is written."""
     from .tools import ida_reports
 
     if bool(names) == all_names:
         raise ValueError("give photometer NAME(s) or --all (not both)")
     months = month_range(parse_month(month, "--month"), parse_month(to_month, "--to") if to_month else None)
+    renamed: set[str] = set()
+
+    def wrote(path: Path, f: Any) -> None:
+        stem = f.relpath.split("/", 1)[0]
+        if stem != f.name and f.name not in renamed:
+            renamed.add(f.name)
+            _note(f"note: photometer {f.name!r} is written as {stem!r} (file names keep A-Z a-z 0-9 . _ -)")
+        click.echo(f"wrote {path} ({f.readings} readings)")
+
+    def refused(name: str, why: str) -> None:
+        _note(f"refused: photometer {name!r}: {why}; no file written for it")
+
     with report_queries(opts, db) as queries:
-        run = ida_reports(queries, list(names) if names else None, months, out_dir, progress)
-    for f in run.written:
-        click.echo(f"wrote {Path(out_dir) / f.relpath} ({f.readings} readings)")
+        run = ida_reports(queries, list(names) if names else None, months, out_dir, progress, wrote, refused)
     if names:
         for name, m in run.empty:
-            _note(f"note: no readings of {name} in {m}: no file")
+            _note(f"note: no readings of {shown(name)} in {m}: no file")
     for w in run.warnings:
         _note(f"warning: {w}")
-    click.echo(f"{len(run.written)} file(s) written")
+    click.echo(f"{run.written} file(s) written")
+    if run.refused:
+        raise ValueError(f"{len(run.refused)} photometer(s) refused, {run.written} file(s) written")
 
 
 # -- report geolist / daily ---------------------------------------------------------------------------

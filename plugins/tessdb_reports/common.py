@@ -1,7 +1,9 @@
-"""Small pure helpers shared by the report commands: months, dates, directories, progress."""
+"""Small pure helpers shared by the report commands: months, dates, directories, safe file
+names, progress."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
@@ -114,6 +116,90 @@ def writable_file(path: str | Path) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise OSError(f"output file {str(out)!r} is not writable")
     return out
+
+
+# -- file names made from data ------------------------------------------------------------------------
+#: the characters a name keeps in a file name; every other one is written %XX (its UTF-8 bytes)
+SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+#: the longest file-name form of a name; longer ones are shortened to this with a hash (marked "~"),
+#: which leaves room for the IDA suffix "_YYYY-MM_<location_id>_4c.dat" under 255 bytes
+STEM_MAX = 200
+COMPONENT_MAX = 255  # bytes in one path component (ext4, xfs, btrfs, APFS, NTFS)
+
+
+def quote_name(text: str) -> str:
+    """``text`` with every character outside [A-Za-z0-9._-] as %XX of its UTF-8 bytes
+    (``%`` itself included, so that two texts never give the same result), and a leading
+    ``.`` as ``%2E`` (no hidden file, never ``.`` or ``..``)."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch in SAFE_CHARS and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
+    return "".join(out)
+
+
+def file_stem(name: str) -> str:
+    """The file-name form of a photometer name: ``quote_name(name)``, so "stars1" stays
+    "stars1"; when that is longer than STEM_MAX, its first STEM_MAX - 13 characters, "~" and
+    12 hex digits of the name's SHA-256 (two long names never share a file).  ValueError for
+    the empty name."""
+    if not name:
+        raise ValueError("an empty name gives no file name")
+    stem = quote_name(name)
+    if len(stem) > STEM_MAX:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        stem = f"{stem[:STEM_MAX - 13]}~{digest}"
+    return stem
+
+
+def file_stems(names: Iterable[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """``file_stem`` of each name, and the names refused as ``(name, reason)``: the empty
+    name, and a name whose file name differs from another's only in case (one file on a
+    case-insensitive file system).  Of such names the one that is its own file name,
+    in lower case, keeps it."""
+    def preference(name: str) -> tuple:
+        return (quote_name(name) != name, name != name.lower(), name)
+
+    stems: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    refused: list[tuple[str, str]] = []
+    for name in sorted(set(names), key=preference):
+        try:
+            stem = file_stem(name)
+        except ValueError as exc:
+            refused.append((name, str(exc)))
+            continue
+        other = owners.setdefault(stem.lower(), name)
+        if other != name:
+            refused.append((name, f"its file name {stem!r} would overwrite that of photometer {other!r} "
+                                  "on a case-insensitive file system"))
+            continue
+        stems[name] = stem
+    return stems, refused
+
+
+def shown(name: str) -> str:
+    """A name for a message line: as it is when it is its own file name, else its repr
+    (a newline or a control character never breaks the line)."""
+    return name if name and quote_name(name) == name else repr(name)
+
+
+def inside(root: Path, relpath: str) -> Path:
+    """``root / relpath``, checked: each component at most COMPONENT_MAX bytes, and the
+    resolved path (symbolic links followed) inside the resolved ``root``; ValueError if not."""
+    parts = Path(relpath).parts
+    if not parts or Path(relpath).is_absolute() or ".." in parts:
+        raise ValueError(f"file name {relpath!r} is not a plain relative path")
+    long = next((p for p in parts if len(p.encode("utf-8", "surrogatepass")) > COMPONENT_MAX), None)
+    if long is not None:
+        raise ValueError(f"file name {long!r} is longer than {COMPONENT_MAX} bytes")
+    target = root / relpath
+    base = root.resolve()
+    if not target.resolve().is_relative_to(base):
+        raise ValueError(f"{str(target)!r} resolves to {str(target.resolve())!r}, outside {str(base)!r}")
+    return target
 
 
 def atomic_write(path: Path, text: str) -> None:

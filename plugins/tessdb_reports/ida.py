@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Any, Mapping, Sequence
 
-from .common import Month, fmt, zone
+from .common import Month, file_stem, fmt, quote_name, zone
 
 HEADER_LINES = 35
 END_OF_HEADER = "# END OF HEADER"
@@ -31,7 +31,8 @@ _UNITS_4C = ("# YYYY-MM-DDTHH:mm:ss.fff;YYYY-MM-DDTHH:mm:ss.fff;Celsius;Celsius"
 
 @dataclass
 class IdaFile:
-    """One file to write: ``relpath`` is ``<name>/<name>_<YYYY-MM>[_<location_id>].dat``."""
+    """One file to write: ``relpath`` is ``<stem>/<stem>_<YYYY-MM>[_<location_id>][_4c].dat``,
+    ``stem`` being the name's file-name form (``common.file_stem``: "stars1" for stars1)."""
     name: str
     month: Month
     relpath: str
@@ -59,8 +60,9 @@ def _one_or_tuple(values: tuple) -> str:
 def month_files(name: str, month: Month, readings: Sequence[Mapping[str, Any]],
                 versions: Mapping[int, Mapping[str, Any]], locations: Mapping[int, Mapping[str, Any]],
                 observers: Mapping[int, Mapping[str, Any]] | None = None,
-                mappings: Sequence[Mapping[str, Any]] = ()) -> list[IdaFile]:
-    """The files of one photometer name for one month (none when there is no reading).
+                mappings: Sequence[Mapping[str, Any]] = (), stem: str | None = None) -> list[IdaFile]:
+    """The files of one photometer name for one month (none when there is no reading),
+    named after ``stem`` (default: ``file_stem(name)``).
 
     One file per location_id of the readings (``_<location_id>`` suffix when there are
     several); readings of both fact tables in one month for one location (a TESS-W
@@ -70,12 +72,13 @@ def month_files(name: str, month: Month, readings: Sequence[Mapping[str, Any]],
     for r in readings:
         groups.setdefault((r["location_id"], r["nchannels"]), []).append(r)
     several_locations = len({loc for loc, _n in groups}) > 1
+    stem = stem or file_stem(name)
     files = []
     for (loc, nchannels), rows in sorted(groups.items()):
-        suffix = f"_{loc}" if several_locations else ""
+        suffix = f"_{quote_name(str(loc))}" if several_locations else ""
         if any(other_loc == loc and other_n != nchannels for other_loc, other_n in groups) and nchannels == 4:
             suffix += "_4c"
-        relpath = f"{name}/{name}_{month}{suffix}.dat"
+        relpath = f"{stem}/{stem}_{month}{suffix}.dat"
         location = locations.get(loc) or _unknown_location(loc)
         text, warnings = _file_text(name, rows, versions, location, observers or {}, mappings)
         files.append(IdaFile(name, month, relpath, loc, nchannels, text, len(rows), warnings))

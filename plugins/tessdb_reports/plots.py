@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .common import Month, local_noon_window, zone  # noqa: E402
+from .common import Month, local_noon_window, shown, zone  # noqa: E402
 from .ida import filters as version_filters, zps  # noqa: E402
 from .queries import ReportQueries  # noqa: E402
 
@@ -55,7 +55,7 @@ def _location_of(queries: ReportQueries, name: str, readings: list[dict[str, Any
     loc_id = readings[-1]["location_id"]
     loc = queries.locations([loc_id]).get(loc_id)
     if loc is None:
-        raise LookupError(f"location {loc_id} of {name}'s readings is not in location_t")
+        raise LookupError(f"location {loc_id} of {shown(name)}'s readings is not in location_t")
     return dict(loc)
 
 
@@ -68,13 +68,13 @@ def night_data(queries: ReportQueries, name: str, day: date) -> NightData:
     around = queries.readings(name, datetime(day.year, day.month, day.day) - timedelta(hours=14),
                               datetime(day.year, day.month, day.day) + timedelta(hours=38))
     if not around:
-        raise LookupError(f"no readings of {name} in the night of {day} (local noon to noon)")
+        raise LookupError(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
     location = _location_of(queries, name, around)
     tz = zone(location.get("timezone"), f"location {location['location_id']}")
     since, until = local_noon_window(day, tz)
     readings = [r for r in around if since <= r["utc"] < until]
     if not readings:
-        raise LookupError(f"no readings of {name} in the night of {day} (local noon to noon)")
+        raise LookupError(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
     versions = queries.versions({r["tess_id"] for r in readings})
     last = versions[readings[-1]["tess_id"]]
     labels = [f or f"channel {i + 1}" for i, f in enumerate(version_filters(last))]
@@ -95,14 +95,14 @@ def month_data(queries: ReportQueries, name: str, month: Month) -> MonthData:
     start = month.start
     probe = queries.readings(name, start - timedelta(days=1), month.end + timedelta(days=1))
     if not probe:
-        raise LookupError(f"no readings of {name} in {month}")
+        raise LookupError(f"no readings of {shown(name)} in {month}")
     location = _location_of(queries, name, probe)
     tz = zone(location.get("timezone"), f"location {location['location_id']}")
     since, _ = local_noon_window(start.date(), tz)
     until, _ = local_noon_window(month.end.date(), tz)
     readings = [r for r in probe if since <= r["utc"] < until]
     if not readings:
-        raise LookupError(f"no readings of {name} in the nights of {month}")
+        raise LookupError(f"no readings of {shown(name)} in the nights of {month}")
     return MonthData(name, month, tz, location, readings)
 
 
@@ -166,7 +166,7 @@ def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figur
     ax.set_xlabel(f"local time ({data.location.get('timezone')})")
     ax.set_ylabel("sky brightness (mag/arcsec²)")
     place = data.location.get("place") or ""
-    ax.set_title(f"{data.name} — night of {data.day.isoformat()} — {place}")
+    ax.set_title(f"{shown(data.name)} — night of {data.day.isoformat()} — {place}")
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = alt.get_legend_handles_labels()
     ax.legend(handles + h2, labels + l2, loc="upper right", fontsize="small")
@@ -209,7 +209,7 @@ def month_figure(data: MonthData, width: int = 1200, height: int = 700) -> Figur
     ax.invert_yaxis()
     ax.set_xlabel(f"local hour ({data.location.get('timezone')})")
     ax.set_ylabel(f"night of (day of {data.month})")
-    ax.set_title(f"{data.name} — {data.month} — {data.location.get('place') or ''}")
+    ax.set_title(f"{shown(data.name)} — {data.month} — {data.location.get('place') or ''}")
     fig.values = values  # type: ignore[attr-defined]  # the binned data, for tests and callers
     return fig
 

@@ -12,10 +12,10 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
 from . import ida
-from .common import Month, atomic_write, fmt, progress, writable_dir
+from .common import Month, atomic_write, file_stems, fmt, inside, progress, shown, writable_dir
 from .queries import ReportQueries
 
 EXPORT_COLUMNS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
@@ -39,41 +39,72 @@ def known_names(queries: ReportQueries, names: Iterable[str]) -> list[str]:
 # -- IDA ------------------------------------------------------------------------------------------
 @dataclass
 class IdaRun:
-    written: list[ida.IdaFile] = field(default_factory=list)
+    written: int = 0                                               # files written
     empty: list[tuple[str, Month]] = field(default_factory=list)   # (name, month) without readings
+    refused: list[tuple[str, str]] = field(default_factory=list)   # (name, why) of photometers not written
     warnings: list[str] = field(default_factory=list)
 
 
 def ida_reports(queries: ReportQueries, names: list[str] | None, months: list[Month], out: str | Path,
-                show_progress: bool | None = None) -> IdaRun:
+                show_progress: bool | None = None,
+                on_written: Callable[[Path, ida.IdaFile], None] | None = None,
+                on_refused: Callable[[str, str], None] | None = None) -> IdaRun:
     """Write the IDA files of ``names`` (None: every name mapped during the months) for
-    each month into ``out``.  Raises LookupError when not a single file was written."""
+    each month into ``out``, calling ``on_written(path, file)`` after each file (the run
+    keeps no file text).  Files are named after ``common.file_stem(name)`` and never land
+    outside ``out``; a photometer that cannot have a file there is refused (once, when it
+    has readings: ``on_refused(name, why)`` and ``run.refused``) and the others go on.
+    Raises LookupError when not a single file was written."""
     explicit = names is not None
     if names is not None:
         names = known_names(queries, names)
     out_dir = writable_dir(out)
     if names is None:
         names = queries.names(months[0].start, months[-1].end)
+    stems, refusals = file_stems(names)
+    why = dict(refusals)
     run = IdaRun()
+    done: set[str] = set()  # the refused names
+
+    def refuse(name: str, reason: str) -> None:
+        done.add(name)
+        run.refused.append((name, reason))
+        if on_refused:
+            on_refused(name, reason)
+
     jobs = [(name, month) for name in names for month in months]
     for name, month in progress(jobs, len(jobs), "IDA", show_progress, unit="month"):
+        if name in done:
+            continue
         readings = queries.readings(name, month.start, month.end)
         if not readings:
             run.empty.append((name, month))
+            continue
+        if name in why:
+            refuse(name, why[name])
             continue
         versions = queries.versions({r["tess_id"] for r in readings})
         locations = queries.locations({r["location_id"] for r in readings})
         observers = queries.observers({r["observer_id"] for r in readings})
         mappings = queries.mappings(name)
-        for f in ida.month_files(name, month, readings, versions, locations, observers, mappings):
-            target = out_dir / f.relpath
+        files = ida.month_files(name, month, readings, versions, locations, observers, mappings, stems[name])
+        try:  # every file of the month checked before the first is written
+            targets = [inside(out_dir, f.relpath) for f in files]
+        except ValueError as exc:
+            refuse(name, str(exc))
+            continue
+        for f, target in zip(files, targets):
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, f.text)
-            run.written.append(f)
+            run.written += 1
             run.warnings += [f"{f.relpath}: {w}" for w in f.warnings]
+            if on_written:
+                on_written(target, f)
     if not run.written:
         span = str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
-        who = ", ".join(names) if explicit else "any photometer"
+        if run.refused:
+            raise LookupError(f"{len(run.refused)} photometer(s) refused, no IDA file written in {span}")
+        who = ", ".join(shown(n) for n in names) if explicit else "any photometer"
         raise LookupError(f"no readings of {who or 'any photometer'} in {span}: no IDA file written")
     return run
 
