@@ -11,7 +11,6 @@ the broker keeps (and re-sends) anything that was not.
 from __future__ import annotations
 
 import ssl
-import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from loguru import logger
 
+from . import paho_speedups
 from .events import Message, utc_now
 
 log = logger.bind(ns="mqtt")
@@ -86,6 +86,8 @@ class MqttSource:
         self._socket_open = False
         self.topics = subscriptions(settings)
         self.max_payload = int(m.get("max_payload", 65536))
+        #: batched PUBACK writes (paho_speedups): only on the paho versions they were written for
+        self._fast_acks = paho_speedups.activate() and not self._tls
 
     # -- callbacks: record only ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -198,46 +200,23 @@ class MqttSource:
         return out
 
     def ack(self, arrivals: list[Arrival]) -> None:
-        """Acknowledge messages now safely on disk (QoS 0 needs none).
-
-        paho writes each PUBACK with its own system calls; a burst of QoS 1
-        acknowledgements is written here as one buffer instead (a QoS 1 PUBACK is four
-        fixed bytes in MQTT 3.1.1 and 5, and paho keeps no state for it), when nothing
-        of paho's own is waiting to be written and the connection is not TLS."""
+        """Acknowledge messages now safely on disk (QoS 0 needs none), only on the
+        connection they came on.  A burst of QoS 1 PUBACKs goes out as one write when
+        paho has nothing of its own waiting (paho_speedups); the rest through paho."""
         client = self.client
         if not self.connected:
             return  # the broker re-sends them on the next connection; they are in the inbox already
         arrivals = [a for a in arrivals if a.connection == self.connection]
         qos1 = [a.mid for a in arrivals if a.qos == 1]
-        if qos1 and not self._tls and not client.want_write() and self._write_pubacks(qos1):
-            qos1 = []
+        if qos1 and self._fast_acks and not client.want_write():
+            sock = client.socket()
+            if sock is not None:
+                qos1 = paho_speedups.write_pubacks(sock, qos1)
         for mid in qos1:
             client.ack(mid, 1)
         for a in arrivals:
             if a.qos == 2:
                 client.ack(a.mid, 2)
-
-    def _write_pubacks(self, mids: list[int]) -> bool:
-        sock = self.client.socket()
-        if sock is None:
-            return False
-        data = b"".join([_PUBACK.pack(0x40, 2, mid) for mid in mids])
-        try:
-            sent = sock.send(data)
-        except BlockingIOError:
-            return False  # nothing written: paho queues them instead
-        except OSError:
-            return False  # the connection is going: paho notices and reconnects
-        if sent < len(data):
-            # part of the buffer is on the wire: finish it before anything else is written
-            try:
-                sock.settimeout(10.0)
-                sock.sendall(data[sent:])
-            except OSError:
-                return True  # the connection is broken: the broker re-sends what was not acknowledged
-            finally:
-                sock.setblocking(False)
-        return True
 
     def drop_connection(self) -> None:
         """Close the connection without acknowledging anything (the persistent session keeps
@@ -282,46 +261,6 @@ class MqttSource:
 
 #: how many bytes of a too large payload are kept (for the quarantine)
 TOO_LARGE_KEEP = 1024
-
-_PRIVATE = frozenset({"packetType", "types", "names", "properties"})
-#: a QoS 1 PUBACK: packet type 4, remaining length 2, the message id
-_PUBACK = struct.Struct("!BBH")
-
-
-def _share_paho_v5_tables() -> None:
-    """paho builds the constant MQTT v5 property tables (two dicts of 28 entries) anew for
-    every received PUBLISH, which costs more than the rest of its receive path; build
-    them once and share them.  The objects stay genuine ``Properties`` instances.  Any
-    surprise in paho's internals leaves paho untouched."""
-    try:
-        from paho.mqtt import _packet
-
-        original = _packet.Properties
-        if getattr(original, "_tessdb_shared", False) or not isinstance(original, type):
-            return
-        prototype = original(PacketTypes.PUBLISH)
-        tables = {k: prototype.__dict__[k] for k in ("types", "names", "properties")}
-
-        class SharedTableProperties(original):  # type: ignore[misc, valid-type]
-            _tessdb_shared = True
-
-            def __init__(self, packetType: int) -> None:  # noqa: N803 - paho's name
-                d = self.__dict__
-                d["packetType"] = packetType
-                d.update(tables)
-
-            def clear(self) -> None:  # the same, without scanning the 28 names
-                d = self.__dict__
-                for key in [k for k in d if k not in _PRIVATE]:
-                    del d[key]
-
-        SharedTableProperties.__name__ = original.__name__
-        _packet.Properties = SharedTableProperties
-    except Exception as exc:  # noqa: BLE001 - an optimisation only
-        log.debug("paho v5 receive path left as is: {}", exc)
-
-
-_share_paho_v5_tables()
 
 
 def _paho_logger():
