@@ -260,6 +260,8 @@ class _Collector:
                                 self.snap["last_message_age"])
         yield GaugeMetricFamily("tessdb_mqtt_connected", "1 when connected to the broker", int(self.snap["connected"]))
         yield GaugeMetricFamily("tessdb_paused", "1 while paused", int(self.snap["paused"]))
+        yield GaugeMetricFamily("tessdb_mqtt_subscribed", "1 when the broker granted every subscription at the "
+                                "QoS asked", int(self.snap.get("subscribed", False)))
         lat = self.snap["write_seconds"]
         bounds = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
         buckets = [(str(b), sum(1 for x in lat if x <= b)) for b in bounds] + [("+Inf", len(lat))]

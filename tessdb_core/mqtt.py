@@ -37,6 +37,20 @@ class Arrival:
     connection: int = 0
 
 
+def subscription_problems(asked: list[tuple[str, int]], reason_codes: list[Any]) -> list[str]:
+    """What a SUBACK refused, topic by topic: a failure code, or a QoS below the one
+    asked (a QoS 0 grant means the broker keeps nothing for us: messages can be lost)."""
+    problems = []
+    for (topic, qos), rc in zip(asked, reason_codes):
+        if getattr(rc, "is_failure", False) or getattr(rc, "value", 0) >= 0x80:
+            problems.append(f"{topic}: {rc}")
+        elif getattr(rc, "value", qos) < qos:
+            problems.append(f"{topic}: granted QoS {rc.value}, asked {qos}")
+    if len(reason_codes) < len(asked):
+        problems.append("the broker answered fewer topics than were asked")
+    return problems
+
+
 def subscriptions(settings: Any) -> list[str]:
     """The registration topic (unless empty) and the reading topics, shared if configured."""
     topics = []
@@ -86,6 +100,11 @@ class MqttSource:
         self._socket_open = False
         self.topics = subscriptions(settings)
         self.max_payload = int(m.get("max_payload", 65536))
+        #: what the broker refused (or granted below the QoS asked), None when all is granted
+        self.subscription_problem: str | None = None
+        self._asked: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid -> (topic, qos) asked
+        self._resubscribe_at = 0.0
+        self._sub_backoff = float(m.reconnect_min)
         #: batched PUBACK writes (paho_speedups): only on the paho versions they were written for
         self._fast_acks = paho_speedups.activate() and not self._tls
 
@@ -117,10 +136,24 @@ class MqttSource:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         try:
-            bad = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
-            if bad:
-                log.error("subscription refused by the broker: {}", ", ".join(bad))
+            asked = self._asked.pop(mid, None)
+            if asked is None:
+                return  # a SUBACK of an earlier connection
+            problems = subscription_problems(asked, reason_codes)
+            if problems:
+                problem = "; ".join(problems)
+                if problem != self.subscription_problem:
+                    log.error("subscription refused by the broker: {}; retrying with a backoff up to {} s", problem,
+                              self.settings.mqtt.reconnect_max)
+                self.subscription_problem = problem
+                self.subscribed = False
+                self._resubscribe_at = time.monotonic() + self._sub_backoff
+                self._sub_backoff = min(self._sub_backoff * 2, float(self.settings.mqtt.reconnect_max))
             else:
+                if self.subscription_problem:
+                    log.warning("subscriptions accepted by the broker again")
+                self.subscription_problem = None
+                self._sub_backoff = float(self.settings.mqtt.reconnect_min)
                 self.subscribed = True
                 log.info("subscriptions confirmed by the broker")
         except Exception as exc:
@@ -149,7 +182,10 @@ class MqttSource:
         if self.topics:
             for t in self.topics:
                 log.info("subscribing to {} (QoS {})", t, qos)
-            self.client.subscribe([(t, qos) for t in self.topics])
+            asked = [(t, qos) for t in self.topics]
+            rc, mid = self.client.subscribe(asked)
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._asked[mid] = asked
 
     # -- driving -------------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -178,6 +214,9 @@ class MqttSource:
             if not self._socket_open:
                 time.sleep(min(timeout, max(0.0, self._next_attempt - time.monotonic())))
                 return self._take()
+        if self.subscription_problem and self.connected and time.monotonic() >= self._resubscribe_at:
+            self._resubscribe_at = time.monotonic() + self._sub_backoff  # until its SUBACK says otherwise
+            self._subscribe()
         rc = self.client.loop(timeout)
         # one select() per burst, not per message: read on while the socket has data
         while rc == mqtt.MQTT_ERR_SUCCESS and self._socket_open and len(self.arrived) < limit:

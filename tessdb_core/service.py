@@ -348,6 +348,7 @@ class Service:
             "inbox_depth": self._inbox_depth(),
             "last_message_age": self.mqtt.silent_for() if self.mqtt else 0.0,
             "connected": bool(self.mqtt and self.mqtt.connected),
+            "subscribed": bool(self.mqtt and self.mqtt.subscribed),
             "paused": self.paused,
             "write_seconds": lat,
             "store_available": not self.store_outage.active,
@@ -367,6 +368,8 @@ class Service:
             return False, f"{self.store_outage.describe()}; {backlog} messages wait in the inbox"
         if self.mqtt is None or not self.mqtt.connected:
             return False, f"MQTT not connected: {self.mqtt.state if self.mqtt else 'starting'}"
+        if self.mqtt.subscription_problem:
+            return False, f"subscription refused by the broker: {self.mqtt.subscription_problem}; retrying"
         silent = self.mqtt.silent_for()
         if silent > float(self.settings.mqtt.silent_after):
             return False, f"connected but silent for {silent:.0f} s"

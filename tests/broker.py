@@ -53,9 +53,11 @@ def make_certificates(folder: Path) -> dict[str, Path]:
 
 class Broker:
     def __init__(self, workdir: Path, port: int | None = None, users: dict[str, str] | None = None,
-                 tls: bool = False, log_all: bool = False):
+                 tls: bool = False, log_all: bool = False, extra: str = ""):
         self.workdir = Path(workdir)
         self.log_all = log_all
+        #: more mosquitto.conf lines (e.g. "max_qos 0")
+        self.extra = extra
         self.port = port or free_port()
         self.host = HOST
         self.proc: subprocess.Popen | None = None
@@ -92,6 +94,7 @@ class Broker:
             "persistent_client_expiration 1d\n"
             f"log_dest file {self.log}\n"
             + ("log_type all\n" if self.log_all else "")
+            + (self.extra.rstrip("\n") + "\n" if self.extra else "")
         )
 
     def start(self) -> "Broker":

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 
 import paho.mqtt.client as mqtt
 
@@ -105,3 +109,43 @@ def test_a_maintenance_change_reaches_the_running_service(service, publisher):
     wait_for(lambda: service.count() == 1, 20, "the authorised reading")
     replay = json.loads(service.cli("quarantine", "replay", "--reason", "not_authorised", "--json").stdout)
     assert replay["replayed"] == 1 and service.count() == 2
+
+
+def test_a_subscription_granted_below_qos_1_is_reported_and_retried(tmp_path):
+    """A broker granting QoS 0 (mosquitto's max_qos 0) keeps nothing for the collector:
+    /health says which topic and why, the log says it once, and it is asked again."""
+    broker = Broker(tmp_path / "broker", extra="max_qos 0").start()
+    svc = Service(tmp_path / "svc", broker)
+    svc.cwd.mkdir()
+    try:
+        svc.cli("init")
+        svc.proc = subprocess.Popen([sys.executable, "-m", "tessdb_core.cli", "run"], cwd=svc.cwd, env=svc.env,
+                                    stderr=open(svc.cwd / "stderr.txt", "w"))
+        wait_for(lambda: "subscription refused by the broker" in svc.log(), 20, "the refusal to be logged")
+        status, health = _get(svc, "/health")
+        assert status == 503 and "STARS4ALL/+/reading: granted QoS 0, asked 1" in health["reason"]
+        wait_for(lambda: svc.log().count("subscribing to STARS4ALL/+/reading") >= 3, 20, "the retries")
+        assert svc.log().count("subscription refused by the broker") == 1  # said once, retried quietly
+        assert "tessdb_mqtt_subscribed 0.0" in _get(svc, "/metrics")[1]
+    finally:
+        svc.stop()
+        broker.stop()
+    # the positive control: the same service on a broker that grants QoS 1 is healthy and subscribed
+    good = Broker(tmp_path / "broker2").start()
+    svc2 = Service(tmp_path / "svc2", good)
+    svc2.cwd.mkdir()
+    try:
+        svc2.start()
+        assert _get(svc2, "/health")[0] == 200 and "tessdb_mqtt_subscribed 1.0" in _get(svc2, "/metrics")[1]
+    finally:
+        svc2.stop()
+        good.stop()
+
+
+def _get(svc, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{svc.http_port}{path}", timeout=5) as r:
+            raw = r.read().decode()
+            return r.status, (json.loads(raw) if path == "/health" else raw)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
