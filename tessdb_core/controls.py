@@ -53,3 +53,7 @@ class Controls(Protocol):
 
     def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
         """A log level for one namespace or one photometer."""
+
+    def last_readings(self) -> dict[str, float]:
+        """Photometer name -> UTC epoch seconds of its newest reading stored since the start
+        (the reading's own timestamp): who is sending and who fell silent."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # only for the annotations: the engine never needs these at i
 
     from .catalog import Catalog, RegistrationPlan
     from .contracts import ReadingFilter, ResolvedReading, Store
+    from .controls import Controls
     from .events import Event, Message, Reading, Registration, Rejection
     from .settings import Settings
 
@@ -47,6 +48,14 @@ def tessdb_startup(settings: Settings) -> None:
 @hookspec
 def tessdb_shutdown(settings: Settings) -> None:
     """Collect-all.  Called after the last message and the final flush."""
+
+
+@hookspec
+def tessdb_service_started(controls: Controls, settings: Settings) -> None:
+    """Collect-all.  The live service is running (admin API up, MQTT connecting): a plugin
+    that watches it (alarms) keeps ``controls`` and works in its own thread; every
+    Controls call is carried out in the service's thread.  Stop that work in
+    ``tessdb_shutdown``."""
 
 
 @hookspec

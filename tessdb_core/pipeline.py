@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Mapping
 
 from loguru import logger
@@ -28,6 +29,7 @@ from .stages import PluginFailure, Stages
 from .stats import REJECTION_COUNTER, Stats
 
 log = logger.bind(ns="pipeline")
+_EPOCH = datetime(1970, 1, 1)
 
 
 class Pipeline:
@@ -46,6 +48,8 @@ class Pipeline:
         #: inbox ids whose outcome is final; deleted from the inbox with the next quarantine commit
         self.done: list[int] = []
         self._stale_checked = 0.0
+        #: photometer name -> timestamp of its newest stored reading (since this pipeline began)
+        self.last_reading: dict[str, datetime] = {}
         #: why the last write did not go through (the batch and outcomes are kept); None when it did
         self.stalled: StoreUnavailable | LocalFileUnavailable | None = None
         self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
@@ -305,6 +309,7 @@ class Pipeline:
                 raise exc from None
             self.batch = []
             self.stats.stored += report.stored
+            self._note_last_readings(batch)
             self.stats.readings["rej_duplicated"] += len(report.duplicates)
             failed = {id(r) for r, _ in report.failed}
             for r, error in report.failed:
@@ -318,6 +323,16 @@ class Pipeline:
                     done.append(i)
         self._record_outcomes()
         self.stalled = None
+
+    def _note_last_readings(self, batch: list[ResolvedReading]) -> None:
+        """The newest stored reading time of each photometer (bounded by the catalogue:
+        only resolved, so registered, photometers are in a batch)."""
+        last = self.last_reading
+        for r in batch:
+            reading = r.reading
+            t = reading.tstamp
+            if t > last.get(reading.name, _EPOCH):
+                last[reading.name] = t
 
     def _record_outcomes(self) -> None:
         """Commit the quarantine rows and delete the inbox entries done; kept on failure."""

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timezone
 from typing import Any, Callable
 
 from loguru import logger
@@ -43,6 +44,7 @@ from .pipeline import Pipeline
 from .quarantine import Quarantine
 from .settings import SettingsError
 from .stats import Stats
+from .systemd import Notifier
 
 log = logger.bind(ns="server")
 
@@ -82,6 +84,7 @@ class Service:
         self.held: list[Arrival] = []
         self._depth = 0  # the last inbox depth read (for /metrics when the file is held)
         self._last_trim = 0.0
+        self.systemd = Notifier()
         self.admin = None
 
     # -- called from other threads (admin API) and signal handlers -----------------------------
@@ -125,6 +128,8 @@ class Service:
         self.mqtt = MqttSource(settings)
         tune_gc_for_throughput()
         self.running = True
+        self.app.pm.hook.tessdb_service_started(controls=ServiceControls(self), settings=settings)
+        self.systemd.ready(f"database {self.store.url}, inbox {self.file.path}")
 
     def _open_store(self) -> None:
         """Open the database and build the pipeline on its catalogue.  A database that
@@ -170,6 +175,7 @@ class Service:
         """One turn of the loop: the inbox sync of this turn's arrivals runs in another
         thread while the pipeline works; they are acknowledged once it is done."""
         self._controls()
+        self.systemd.alive()
         if not self.running:
             return
         arrivals = self.mqtt.poll(0.02 if self._busy() else 0.2)
@@ -449,6 +455,7 @@ class Service:
 
     def shutdown(self) -> None:
         log.warning("Stopping: releasing the filter windows and writing every buffer")
+        self.systemd.stopping()
         try:
             if self.mqtt is not None:
                 self.mqtt.close()
@@ -536,6 +543,16 @@ class ServiceControls:
 
     def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
         self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
+
+    def last_readings(self) -> dict[str, float]:
+        pipeline = self._svc.pipeline
+
+        def epochs() -> dict[str, float]:
+            if pipeline is None:
+                return {}
+            return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in pipeline.last_reading.items()}
+
+        return self._call(epochs)
 
 
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
