@@ -23,10 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from loguru import logger
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-
-from . import logs
+from . import logs, metrics
 from .controls import ACTIONS, Controls
 
 log = logger.bind(ns="http")
@@ -209,66 +206,7 @@ class AdminServer:
         raise HttpError(405, "Method Not Allowed")
 
     def metrics(self) -> str:
-        snap = self.controls.metrics()
-        registry = CollectorRegistry()
-        registry.register(_Collector(snap))
-        return generate_latest(registry).decode()
-
-
-class _Collector:
-    """Prometheus families made from one snapshot of the service's counters."""
-
-    def __init__(self, snap: dict[str, Any]):
-        self.snap = snap
-
-    def collect(self):
-        counters = self.snap["counters"]
-        stage = CounterMetricFamily("tessdb_messages", "Messages by stage and outcome", labels=["counter"])
-        quarantined = CounterMetricFamily("tessdb_quarantined", "Messages quarantined, by reason", labels=["reason"])
-        dropped = CounterMetricFamily("tessdb_filter_dropped", "Readings dropped by a filter", labels=["filter"])
-        trimmed = CounterMetricFamily("tessdb_quarantine_dropped",
-                                      "Quarantine entries dropped to stay within [quarantine] max_mb and keep_days",
-                                      counters.get("quarantine.dropped", 0))
-        for key, value in sorted(counters.items()):
-            if key == "quarantine.dropped":
-                continue
-            if key.startswith("quarantined."):
-                quarantined.add_metric([key.split(".", 1)[1]], value)
-            elif key.startswith("filter.dropped."):
-                dropped.add_metric([key.rsplit(".", 1)[1]], value)
-            else:
-                stage.add_metric([key], value)
-        yield stage
-        yield quarantined
-        yield dropped
-        yield trimmed
-        snap = self.snap
-        yield GaugeMetricFamily("tessdb_store_available", "0 while the database cannot take writes (full disk, "
-                                "I/O error, held by another program); readings wait in the inbox",
-                                int(snap.get("store_available", True)))
-        yield GaugeMetricFamily("tessdb_inbox_available", "0 while the inbox file cannot take messages; nothing "
-                                "is acknowledged then", int(snap.get("inbox_available", True)))
-        yield GaugeMetricFamily("tessdb_unacknowledged_messages", "Messages received but waiting for the inbox "
-                                "(not acknowledged)", snap.get("held", 0))
-        outages = CounterMetricFamily("tessdb_outages", "Times the database or the inbox became unavailable",
-                                      labels=["resource"])
-        for resource, n in sorted(snap.get("outages", {}).items()):
-            outages.add_metric([resource], n)
-        yield outages
-        yield GaugeMetricFamily("tessdb_inbox_depth", "Messages waiting in the durable inbox", self.snap["inbox_depth"])
-        yield GaugeMetricFamily("tessdb_last_message_age_seconds", "Seconds since the last MQTT message",
-                                self.snap["last_message_age"])
-        yield GaugeMetricFamily("tessdb_mqtt_connected", "1 when connected to the broker", int(self.snap["connected"]))
-        yield GaugeMetricFamily("tessdb_paused", "1 while paused", int(self.snap["paused"]))
-        yield GaugeMetricFamily("tessdb_mqtt_subscribed", "1 when the broker granted every subscription at the "
-                                "QoS asked", int(self.snap.get("subscribed", False)))
-        lat = self.snap["write_seconds"]
-        bounds = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
-        buckets = [(str(b), sum(1 for x in lat if x <= b)) for b in bounds] + [("+Inf", len(lat))]
-        yield HistogramMetricFamily("tessdb_write_seconds", "Duration of each commit of readings and outcomes",
-                                    buckets=buckets, sum_value=sum(lat))
-
-
+        return metrics.render(self.controls.metrics())
 
 
 def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from loguru import logger
 
-from . import logs
+from . import __version__, logs
 from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy, StoreUnavailable
 from .controls import ACTIONS
@@ -40,6 +40,7 @@ from .inbox import Inbox
 from .localfile import LocalFile, LocalFileUnavailable, sync
 from .mqtt import Arrival, MqttSource
 from .outage import Outage
+from .paho_speedups import paho_version
 from .pipeline import Pipeline
 from .quarantine import Quarantine
 from .settings import SettingsError
@@ -71,6 +72,7 @@ class Service:
         self.running = False
         self.cursor = 0  # the last inbox id handed to the pipeline
         self.started = time.monotonic()
+        self.start_time = time.time()
         #: the durations of the last 10,000 commits (for the /metrics histogram)
         self.write_latency: deque[float] = deque(maxlen=10_000)
         self._flags: set[str] = set()
@@ -361,7 +363,16 @@ class Service:
             "inbox_available": not self.inbox_outage.active,
             "outages": {"store": self.store_outage.total, "inbox": self.inbox_outage.total},
             "held": len(self.held),
+            "last_readings": self.last_readings(),
+            "start_time": self.start_time,
+            "version": __version__,
+            "paho": paho_version(),
         }
+
+    def last_readings(self) -> dict[str, float]:
+        if self.pipeline is None:
+            return {}
+        return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in self.pipeline.last_reading.items()}
 
     def health(self) -> tuple[bool, str]:
         """(healthy, why): the faults that lose time first (they name the file), then the
@@ -545,14 +556,7 @@ class ServiceControls:
         self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
 
     def last_readings(self) -> dict[str, float]:
-        pipeline = self._svc.pipeline
-
-        def epochs() -> dict[str, float]:
-            if pipeline is None:
-                return {}
-            return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in pipeline.last_reading.items()}
-
-        return self._call(epochs)
+        return self._call(self._svc.last_readings)
 
 
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum

@@ -218,8 +218,11 @@ def test_admin_api_endpoints(service, publisher):
     assert status == 200 and state["name"] == "stars1" and state["sampler"] == {"divisor": 3}
     assert _http(service, "GET", "/v1/filter/stars77/config")[0] == 404
     status, metrics = _http(service, "GET", "/metrics")
-    assert status == 200 and 'tessdb_messages_total{counter="mqtt.num_published"} 11.0' in metrics
-    assert "tessdb_inbox_depth" in metrics and "tessdb_write_seconds_bucket" in metrics
+    assert status == 200 and "tessdb_messages_received_total 11.0" in metrics
+    assert 'tessdb_registrations_applied_total{case="created"} 1.0' in metrics
+    assert "tessdb_inbox_depth" in metrics and "tessdb_commit_duration_seconds_bucket" in metrics
+    assert 'tessdb_photometer_last_reading_timestamp_seconds{name="stars1"}' in metrics
+    assert 'tessdb_build_info{paho_mqtt="' in metrics
     assert _http(service, "GET", "/health") == (200, {"status": "ok", "reason": "ok"})
     assert _http(service, "POST", "/v1/server/flush")[1] == {"message": "Server flushed"}
     wait_for(lambda: service.count() == 10, 10, "the flushed readings")
