@@ -85,8 +85,10 @@ def setup(settings: Any, console: bool | None = None, debug: bool = False, floor
     floor = LEVELS.floor if floor is None else min(floor, LEVELS.floor)
     _sink_floor[0] = floor
     if logs.get("console", True) if console is None else console:
+        # [logs] json also here: under systemd the console is the journal
         _sink_ids.append(logger.add(sys.stderr, level=floor, format=CONSOLE_FORMAT, filter=LEVELS.passes,
-                                    colorize=None, backtrace=False, diagnose=False))
+                                    colorize=None, backtrace=False, diagnose=False,
+                                    serialize=bool(logs.get("json", False))))
     path = logs.get("file") or ""
     if path:
         _sink_ids.append(logger.add(path, level=floor, format=FILE_FORMAT, filter=LEVELS.passes,

@@ -374,7 +374,8 @@ class Pipeline:
             return
         self.stats.quarantined[rejection.reason] += 1
         self.quarantine.add(message, rejection)
-        logger.bind(ns=rejection.stage or "pipeline", name=rejection.name).info(
+        # DEBUG: a flood of bad messages must not flood the log (the service sums them up at INFO)
+        logger.bind(ns=rejection.stage or "pipeline", name=rejection.name).debug(
             "Quarantined message on {} ({}): {}", message.topic, rejection.reason, rejection.detail)
 
     def _plugin_failed(self, message: Message, failure: PluginFailure, name: str | None = None) -> None:

@@ -86,6 +86,8 @@ class Service:
         self.held: list[Arrival] = []
         self._depth = 0  # the last inbox depth read (for /metrics when the file is held)
         self._last_trim = 0.0
+        self._last_summary = time.monotonic()
+        self._quarantine_seen: Counter[str] = Counter()
         self.systemd = Notifier()
         self.admin = None
 
@@ -308,6 +310,21 @@ class Service:
                 logger.bind(ns="dbase").debug("catalogue check put off: {}", exc)
         if self.inbox_outage.ready():
             self._trim_quarantine(now)
+        if now - self._last_summary >= _SUMMARY_EVERY:
+            self._last_summary = now
+            self._summarise_quarantine()
+
+    def _summarise_quarantine(self) -> None:
+        """One INFO line a minute for what was quarantined in it (each message is at DEBUG)."""
+        seen = Counter(self.stats.quarantined)
+        for reason, n in self.totals.items():
+            if reason.startswith("quarantined."):
+                seen[reason.split(".", 1)[1]] += n
+        new = {r: n - self._quarantine_seen.get(r, 0) for r, n in seen.items() if n > self._quarantine_seen.get(r, 0)}
+        self._quarantine_seen = seen
+        if new:
+            log.info("Quarantined in the last {} s: {} (`tessdb-core quarantine list` shows them)", _SUMMARY_EVERY,
+                     ", ".join(f"{n} {r}" for r, n in sorted(new.items())))
 
     def _trim_quarantine(self, now: float) -> None:
         """Keep the quarantine within ``[quarantine] max_mb`` and ``keep_days``: at once when
@@ -558,6 +575,9 @@ class ServiceControls:
     def last_readings(self) -> dict[str, float]:
         return self._call(self._svc.last_readings)
 
+
+#: seconds between two summaries of what was quarantined
+_SUMMARY_EVERY = 60
 
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
 #: normally keeps far fewer); beyond it the connection is dropped and the broker keeps them

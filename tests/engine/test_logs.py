@@ -53,3 +53,14 @@ def test_tracebacks_never_show_variable_values(tmp_path):
         logger.bind(ns="x").exception("failed")
     text = path.read_text()
     assert "ValueError: boom" in text and "hunter2-password" not in text
+
+
+def test_json_also_on_the_console_for_the_journal(tmp_path, capsys):
+    for as_json in (True, False):  # the text console is the positive control
+        setup(tmp_path, json=as_json, console=True, file="")
+        logger.bind(ns="server").warning("to the journal")
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        if as_json:
+            assert json.loads(err)["record"]["message"] == "to the journal"
+        else:
+            assert "to the journal" in err and not err.startswith("{")

@@ -80,3 +80,26 @@ def test_systemd_hears_ready_then_watchdog_then_stopping(in_process):
     while "STOPPING=1" not in seen:
         seen.append(notify.recv(4096).decode())
     assert "STOPPING=1" in seen
+
+
+def test_quarantined_messages_are_summed_up_at_info(in_process, broker, monkeypatch):
+    from loguru import logger
+
+    service, recorder, _ = in_process
+    monkeypatch.setattr("tessdb_core.service._SUMMARY_EVERY", 1)
+    lines: list[tuple[str, str]] = []
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])), level="DEBUG")
+    try:
+        wait_for(lambda: service.mqtt is not None and service.mqtt.subscribed, 20, "the service to start")
+        publisher = Publisher(broker.port)
+        try:
+            publisher.publish([("STARS4ALL/stars5/reading", "{not json")] * 4 + [reading(77, 0)])
+        finally:
+            publisher.close()
+        wait_for(lambda: any("Quarantined in the last" in m for _, m in lines), 20, "the summary line")
+    finally:
+        logger.remove(sink)
+    summary = [(lvl, m) for lvl, m in lines if "Quarantined in the last" in m]
+    assert summary[0][0] == "INFO" and "4 bad_json" in summary[0][1] and "1 unknown_photometer" in summary[0][1]
+    each = [lvl for lvl, m in lines if m.startswith("Quarantined message on")]
+    assert len(each) == 5 and set(each) == {"DEBUG"}
