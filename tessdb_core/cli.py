@@ -105,6 +105,26 @@ def settings_show(opts: Options, as_json: bool) -> None:
     click.echo(_toml_like(data))
 
 
+@settings_group.command("import")
+@click.option("--from", "config_file", required=True, help="tessdb-server's config.toml (4.x or 5.x).")
+@click.option("--env", "env_file", help="tessdb-server's env file (/etc/tessdb/tessdb.env).")
+@click.option("--alarms-env", "alarms_file", help="The env file of tessdb-server 5.x's tess-db-alarms.")
+@click.option("--out", "out_dir", help="Write settings.toml and .secrets.toml into this folder instead of printing.")
+@click.option("--force", is_flag=True, help="With --out: replace existing files.")
+def settings_import(config_file: str, env_file: str | None, alarms_file: str | None, out_dir: str | None,
+                    force: bool) -> None:
+    """Translate a tessdb-server installation's settings into tessdb-core's (secrets apart)."""
+    from . import settings_import as si
+
+    imported = si.import_files(config_file, env_file, alarms_file)
+    for note in imported.notes:
+        click.echo(f"tessdb-core: settings import: {note}", err=True)
+    if out_dir is None:
+        click.echo(si.settings_text(imported) + "\n" + si.secrets_text(imported, redact=True), nl=False)
+    else:
+        click.echo("\n".join(f"wrote {p}" for p in si.write_files(imported, out_dir, force)))
+
+
 def _toml_like(data: dict[str, Any], prefix: str = "") -> str:
     lines, tables = [], []
     for k, v in data.items():
