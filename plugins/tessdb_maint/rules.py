@@ -18,19 +18,18 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, Version
+from tessdb_tess import photometer
+from tessdb_tess.photometer import MODEL_CHANNELS as MODELS  # models and their number of channels
+from tessdb_tess.photometer import TESSW_FILTER, check_photometer_name, normalise_name
 
 from .protocol import Change, LocationRow, MaintenanceView, NewObserver, ObserverRow
 
-#: models and their number of channels
-MODELS: dict[str, int] = {"TESS-W": 1, "TESS-WDL": 1, "TESS4C": 4}
-DEFAULT_FILTER = "UV/IR-740"
 MANUAL = "Manual"
 OBSERVER_TYPES = ("Individual", "Organization")
 UNKNOWN_ID = -1
 #: mean Earth radius (IUGG), metres
 EARTH_RADIUS = 6_371_008.8
 
-_HEX_PART = re.compile(r"[0-9A-Fa-f]{1,2}")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -39,21 +38,24 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # -- limits from the settings ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The ``[rules]`` settings the checks use."""
+    """The ``[rules]`` settings the checks use (defaults: :mod:`tessdb_tess.photometer`)."""
 
-    name_pattern: str = r"^stars\d{1,7}$"
-    zp_min: float = 10.0
-    zp_max: float = 30.0
-    offset_min: float = 0.0
-    offset_max: float = 1.0
+    name_pattern: str = photometer.NAME_PATTERN
+    zp_min: float = photometer.RULES_DEFAULTS["zp_min"]
+    zp_max: float = photometer.RULES_DEFAULTS["zp_max"]
+    offset_min: float = photometer.RULES_DEFAULTS["offset_min"]
+    offset_max: float = photometer.RULES_DEFAULTS["offset_max"]
+    filter_max_length: int = photometer.LENGTH_LIMITS["filter_max_length"]
+    firmware_max_length: int = photometer.LENGTH_LIMITS["firmware_max_length"]
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Limits":
-        get = settings.get
-        return cls(name_pattern=get("rules.name_pattern", cls.name_pattern),
-                   zp_min=float(get("rules.zp_min", cls.zp_min)), zp_max=float(get("rules.zp_max", cls.zp_max)),
-                   offset_min=float(get("rules.offset_min", cls.offset_min)),
-                   offset_max=float(get("rules.offset_max", cls.offset_max)))
+        zp_min, zp_max = photometer.range_of(settings, "zp")
+        offset_min, offset_max = photometer.range_of(settings, "offset")
+        return cls(name_pattern=photometer.name_pattern_of(settings), zp_min=float(zp_min), zp_max=float(zp_max),
+                   offset_min=float(offset_min), offset_max=float(offset_max),
+                   filter_max_length=photometer.length_limit_of(settings, "filter_max_length"),
+                   firmware_max_length=photometer.length_limit_of(settings, "firmware_max_length"))
 
 
 # -- parsers ----------------------------------------------------------------------------------------
@@ -62,24 +64,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def normalise_name(name: str) -> str:
-    return name.strip().lower()
-
-
 def check_new_name(name: str, limits: Limits) -> str:
-    """A name about to be written: lower-cased, and matching ``rules.name_pattern``."""
-    low = normalise_name(name)
-    if not low or re.search(limits.name_pattern, low) is None:
-        raise ValueError(f"name {name!r} does not match the settings' rules.name_pattern {limits.name_pattern!r}")
-    return low
+    """A name about to be written: lower-cased, and matching ``rules.name_pattern`` in full."""
+    return check_photometer_name(name, limits.name_pattern)
 
 
 def normalise_mac(mac: str) -> str:
-    """``a:b:c:1:2:3`` -> ``0A:0B:0C:01:02:03`` (spec §2.9); anything else is refused."""
-    parts = mac.strip().split(":")
-    if len(parts) != 6 or any(_HEX_PART.fullmatch(p) is None for p in parts):
-        raise ValueError(f"MAC {mac!r} is not in the format AA:BB:CC:DD:EE:FF (six hexadecimal bytes)")
-    return ":".join(f"{int(p, 16):02X}" for p in parts)
+    """An operator's MAC (surrounding blanks ignored) in the form ``0A:0B:0C:01:02:03``."""
+    return photometer.normalise_mac(mac.strip())
 
 
 def parse_time(text: str, option: str = "--since", now: datetime | None = None) -> datetime:
@@ -176,6 +168,9 @@ def _check_ranges(zps: Iterable[float | None], offsets: Iterable[float], filters
     for f in filters:
         if f is not None and not f.strip():
             raise ValueError("a filter name may not be empty")
+        if f is not None and len(f) > limits.filter_max_length:
+            raise ValueError(f"filter name {f[:32]!r}... is longer than {limits.filter_max_length} characters "
+                             "(rules.filter_max_length)")
 
 
 def _describe(v: Version) -> str:
@@ -229,13 +224,16 @@ def plan_create(view: MaintenanceView, *, name: str, mac: str, model: str, zps: 
     if not filters:
         if n != 1:
             raise ValueError(f"a {model} has {n} channels: give --filter {n} times (one per channel)")
-        filters = (DEFAULT_FILTER,)
+        filters = (TESSW_FILTER,)
     if len(filters) != n:
         raise ValueError(f"a {model} has {n} channel(s): give --filter {n} time(s)")
     offsets = tuple(offsets) or (0.0,) * n
     if len(offsets) != n:
         raise ValueError(f"a {model} has {n} channel(s): give --offset {n} time(s) or not at all")
     _check_ranges(zps, offsets, filters, limits)
+    if len(firmware) > limits.firmware_max_length:
+        raise ValueError(f"firmware {firmware[:32]!r}... is longer than {limits.firmware_max_length} characters "
+                         "(rules.firmware_max_length)")
     at = since or now
     cat = view.catalog(names=[name], macs=[mac])
     taken = cat.current_mapping_of_name(name)

@@ -6,10 +6,12 @@ catalogue, attributes readings to instrument versions and provides the
 decimation and daylight filters.  Every rule is a pure function (no database,
 no I/O) in its own module:
 
+* :mod:`.photometer`    PUBLIC: what a TESS photometer is (names, MACs, models,
+                        filters, placeholders, ranges, the [rules] defaults)
 * :mod:`.config`        precompiled view of a settings snapshot
-* :mod:`.normalise`     MAC addresses and timestamps
+* :mod:`.normalise`     timestamps (and the MAC rule of .photometer)
 * :mod:`.decode`        payload -> Registration | Reading | Rejection
-* :mod:`.validate`      discards, name pattern, ranges
+* :mod:`.validate`      discards, name pattern, ranges, text lengths
 * :mod:`.registration`  decision table A-E -> RegistrationPlan
 * :mod:`.resolve`       reading -> ResolvedReading (version valid at its time)
 * :mod:`.filters`       Decimation and Daylight filters
@@ -18,7 +20,8 @@ no I/O) in its own module:
 The hook implementations are three entry points, so that a site can replace one
 stage and keep the others (``[plugins] disabled = ["tess_filters"]``):
 :mod:`.stage_decode` (``tess_decode``), :mod:`.stage_rules` (``tess_rules``:
-validation, registration, resolution) and :mod:`.stage_filters` (``tess_filters``).
+validation, registration, resolution, the [rules] settings) and :mod:`.stage_filters`
+(``tess_filters``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .photometer import compile_name_pattern, length_limit_of, name_pattern_of, range_of
+
 __all__ = ["TessConfig", "config_of", "topic_filter_regex"]
 
 #: bounded size of the per-config memo tables (topics, names); cleared when full.  Twice
@@ -48,11 +50,28 @@ class TessConfig:
     topics_re: re.Pattern[str] | None
     whitelist: frozenset[str]
     blacklist: frozenset[str]
+    #: ``rules.name_pattern`` compiled with ``re.ASCII``; a name must match it in full
     name_re: re.Pattern[str]
     zp_min: float
     zp_max: float
     offset_min: float
     offset_max: float
+    #: reading ranges (``[rules] <key>_min/_max``, defaults in :mod:`.photometer`)
+    freq_min: float
+    freq_max: float
+    mag_min: float
+    mag_max: float
+    temperature_min: float
+    temperature_max: float
+    wdbm_min: int
+    wdbm_max: int
+    seq_min: int
+    seq_max: int
+    #: optional position fields: (field, low, high)
+    position_ranges: tuple[tuple[str, float, float], ...]
+    firmware_max_length: int
+    model_max_length: int
+    filter_max_length: int
     auth_filter: bool
     daylight: bool
     depth: int
@@ -79,7 +98,7 @@ class TessConfig:
         """True when the (lower-cased) name matches ``rules.name_pattern`` (memoised)."""
         hit = self.name_memo.get(name)
         if hit is None:
-            hit = self.name_re.search(name) is not None
+            hit = self.name_re.fullmatch(name) is not None
             if len(self.name_memo) >= MEMO_LIMIT:
                 self.name_memo.clear()
             self.name_memo[name] = hit
@@ -96,16 +115,33 @@ class TessConfig:
                 divisors[str(name)] = max(1, int(n))
             except (TypeError, ValueError):
                 divisors[str(name)] = 1
+        zp, offset, freq, mag, temperature, wdbm, seq = (
+            range_of(settings, k) for k in ("zp", "offset", "freq", "mag", "temperature", "wdbm", "seq"))
         return cls(
             register_topic=get("mqtt.tess_topic_register") or "",
             topics_re=topics_re,
             whitelist=frozenset(get("mqtt.tess_whitelist") or ()),
             blacklist=frozenset(get("mqtt.tess_blacklist") or ()),
-            name_re=re.compile(get("rules.name_pattern", r"^stars\d{1,7}$")),
-            zp_min=float(get("rules.zp_min", 10.0)),
-            zp_max=float(get("rules.zp_max", 30.0)),
-            offset_min=float(get("rules.offset_min", 0.0)),
-            offset_max=float(get("rules.offset_max", 1.0)),
+            name_re=compile_name_pattern(name_pattern_of(settings)),
+            zp_min=float(zp[0]),
+            zp_max=float(zp[1]),
+            offset_min=float(offset[0]),
+            offset_max=float(offset[1]),
+            freq_min=float(freq[0]),
+            freq_max=float(freq[1]),
+            mag_min=float(mag[0]),
+            mag_max=float(mag[1]),
+            temperature_min=float(temperature[0]),
+            temperature_max=float(temperature[1]),
+            wdbm_min=int(wdbm[0]),
+            wdbm_max=int(wdbm[1]),
+            seq_min=int(seq[0]),
+            seq_max=int(seq[1]),
+            position_ranges=tuple((k, *map(float, range_of(settings, k)))
+                                  for k in ("az", "alt", "lat", "long", "height")),
+            firmware_max_length=length_limit_of(settings, "firmware_max_length"),
+            model_max_length=length_limit_of(settings, "model_max_length"),
+            filter_max_length=length_limit_of(settings, "filter_max_length"),
             auth_filter=bool(get("dbase.auth_filter", False)),
             daylight=bool(get("filter.enable.daylight", True)),
             depth=int(get("filter.depth", 7)),

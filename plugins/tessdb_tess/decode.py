@@ -4,31 +4,35 @@ Why it is shaped this way: decoding runs once per reading on the hot path, so th
 common case (a well-formed TESS-W reading) takes straight lines with exact type
 tests; every problem raises one private exception that becomes a Rejection naming
 the reason, the payload field and the photometer.  Range checks and white/black
-lists are *not* here: they belong to ``validate``.
+lists are *not* here: they belong to ``validate``; decoding refuses only a number it
+cannot represent (an infinite one, an integer too large for a float to hold exactly).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from tessdb_core.catalog import FAR_FUTURE
 from tessdb_core.events import Message, Reading, Reason, Registration, Rejection, TimestampSource
 
 from .config import config_of
 from .normalise import normalise_mac, parse_tstamp, round_to_second
+from .photometer import NO_SIGNAL, NO_TEMPERATURE, TESS4C_MODEL, TESSW_FILTER, TESSW_MODEL, UNKNOWN_FIRMWARE
 
-__all__ = ["decode", "TESSW_FILTER", "NO_TEMPERATURE", "NO_SIGNAL"]
+__all__ = ["decode"]
 
 PLUGIN = "tess"
 STAGE = "decode"
-#: the filter of every TESS-W registration
-TESSW_FILTER = "UV/IR-740"
-#: temperature stored when a TESS4C does not send one
-NO_TEMPERATURE = -273.15
-#: signal strength stored when the payload has no wdBm
-NO_SIGNAL = 99
+
+#: a number written as text: ASCII digits only (no "1_000", "١٢", " 12", "nan", "inf")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+#: the largest integer a float holds exactly: a larger integral float may not be what was sent
+_EXACT_FLOAT_INTEGER = 2 ** 53
 
 _PUBLISHER = TimestampSource.PUBLISHER
 _SUBSCRIBER = TimestampSource.SUBSCRIBER
@@ -48,36 +52,47 @@ class _Bad(Exception):
 
 # -- field readers (exact type tests first: they are the common case) ------------------------
 def _number(value: Any, field: str) -> float:
-    """A float from an int, a float or a numeric string; booleans are not numbers."""
+    """A float from an int, a float or a numeric string (ASCII, finite); booleans are not numbers."""
     t = type(value)
     if t is float:
         return value
     if t is int:
-        return float(value)
-    if t is str:
         try:
-            f = float(value)
-        except ValueError:
-            raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not a number") from None
-        if f != f or f in (float("inf"), float("-inf")):
-            raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not a finite number")
+            return float(value)
+        except OverflowError:  # an integer beyond the float range: no measurement is that large
+            raise _Bad(Reason.OUT_OF_RANGE, field, f"field {field!r} = {value!r} is too large") from None
+    if t is str:
+        if _NUMBER_TEXT.fullmatch(value) is None:
+            raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not a number")
+        f = float(value)
+        if f in (float("inf"), float("-inf")):
+            raise _Bad(Reason.OUT_OF_RANGE, field, f"field {field!r} = {value!r} is not a finite number")
         return f
     raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not a number")
 
 
 def _integer(value: Any, field: str) -> int:
-    """An int from an int, an integral float (3.0) or an integer string; 3.5 is refused."""
+    """An int from an int, an integral float (3.0) or an integer string; 3.5 is refused, and so is
+    an integral float too large to be exact (-9223372036854775809 reads as -2**63 in a float)."""
     t = type(value)
     if t is int:
         return value
-    if t is float or t is str:
-        try:
-            f = float(value)
-        except ValueError:
-            f = 0.5  # not numeric: refused below
-        if f == f and f not in (float("inf"), float("-inf")) and f.is_integer():
-            return int(f)
-        raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not an integer")
+    if t is str:
+        if _INTEGER_TEXT.fullmatch(value) is not None:
+            return int(value)
+        if _NUMBER_TEXT.fullmatch(value) is None:
+            raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not an integer")
+        value = float(value)  # "3.0", "1e3": checked as a float below
+        t = float
+    if t is float:
+        if not value.is_integer():  # also NaN and the infinities
+            if value != value or value in (float("inf"), float("-inf")):
+                raise _Bad(Reason.OUT_OF_RANGE, field, f"field {field!r} = {value!r} is not a finite number")
+            raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not an integer")
+        if abs(value) > _EXACT_FLOAT_INTEGER:
+            raise _Bad(Reason.OUT_OF_RANGE, field, f"field {field!r} = {value!r} is too large to be an exact "
+                                                   f"integer (at most {_EXACT_FLOAT_INTEGER} when not written as one)")
+        return int(value)
     raise _Bad(Reason.WRONG_TYPE, field, f"field {field!r} = {value!r} is not an integer")
 
 
@@ -107,9 +122,13 @@ def _timestamp(d: dict, message: Message) -> tuple[datetime, str]:
     if type(text) is not str:
         raise _Bad(Reason.WRONG_TYPE, "tstamp", f"field 'tstamp' = {text!r} is not a string")
     try:
-        return parse_tstamp(text), _PUBLISHER
+        t = parse_tstamp(text)
     except ValueError as exc:
         raise _Bad(Reason.BAD_TIMESTAMP, "tstamp", f"field 'tstamp' = {text!r} is not a valid timestamp ({exc})") from None
+    if t >= FAR_FUTURE:
+        raise _Bad(Reason.BAD_TIMESTAMP, "tstamp", f"field 'tstamp' = {text!r} is not a valid timestamp (not before "
+                                                   f"{FAR_FUTURE:%Y-%m-%d %H:%M:%S}, the catalogue's end of time)")
+    return t, _PUBLISHER
 
 
 # -- readings -------------------------------------------------------------------------------
@@ -171,9 +190,9 @@ def _registration(d: dict, message: Message, raw: str) -> Registration:
     try:
         mac = normalise_mac(mac_text)
     except ValueError as exc:
-        raise _Bad(Reason.BAD_MAC, "mac", f"field 'mac' = {mac_text!r} is not a MAC address ({exc})") from None
+        raise _Bad(Reason.BAD_MAC, "mac", f"field 'mac': {exc}") from None
     if "F4" in d:
-        model = "TESS4C"
+        model = TESS4C_MODEL
         zps, bands, offsets = [], [], []
         for ch in _CHANNELS:
             obj = _required(d, ch)
@@ -185,13 +204,13 @@ def _registration(d: dict, message: Message, raw: str) -> Registration:
             offsets.append(0.0 if v is None else _number(v, f"{ch}.offsethz"))
         zp, filters, offs = tuple(zps), tuple(bands), tuple(offsets)
     else:
-        model = "TESS-W"
+        model = TESSW_MODEL
         zp = (_number(_required(d, "calib"), "calib"),)
         v = d.get("offsethz")
         offs = (0.0 if v is None else _number(v, "offsethz"),)
         filters = (TESSW_FILTER,)
     v = d.get("firmware")
-    firmware = "Unknown" if v is None else _string(v, "firmware")
+    firmware = UNKNOWN_FIRMWARE if v is None else _string(v, "firmware")
     v = d.get("date")
     if v is not None:
         firmware = f"{firmware} ({_string(v, 'date')})"

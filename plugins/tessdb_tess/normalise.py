@@ -1,9 +1,10 @@
-"""Normalisation of payload values: MAC addresses and timestamps (spec §2.8, §2.9).
+"""Normalisation of payload values: timestamps (spec §2.8) and MAC addresses (§2.9).
 
 Why a module of its own: these rules are shared by readings and registrations and
 are the part of decoding that most needs exact tests (six timestamp formats,
-offsets, subscriber rounding, MAC re-emission).  They raise ``ValueError`` and let
-the decoder turn that into a Rejection with the field and the name.
+offsets, subscriber rounding).  They raise ``ValueError`` and let the decoder turn
+that into a Rejection with the field and the name.  The MAC rule lives in
+:mod:`.photometer` (its one home) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-__all__ = ["normalise_mac", "parse_tstamp", "round_to_second"]
+from .photometer import normalise_mac
 
-_HEX_PART = re.compile(r"[0-9A-Fa-f]{1,2}")
+__all__ = ["normalise_mac", "parse_tstamp", "round_to_second"]
 
 # YYYY-MM-DD, 'T' or ' ', HH:MM:SS, then nothing, a literal Z or a ±HH:MM / ±HHMM offset.
 # No fractional seconds (5.x tries only these strptime formats).
@@ -25,23 +26,13 @@ _TSTAMP = re.compile(
 _ONE_SECOND = timedelta(seconds=1)
 
 
-def normalise_mac(mac: str) -> str:
-    """``a:b:c:1:2:3`` -> ``0A:0B:0C:01:02:03``; anything but six hex parts raises ValueError."""
-    parts = mac.split(":")
-    if len(parts) != 6:
-        raise ValueError(f"{len(parts)} parts instead of 6")
-    for p in parts:
-        if _HEX_PART.fullmatch(p) is None:
-            raise ValueError(f"part {p!r} is not one or two hex digits")
-    return ":".join(f"{int(p, 16):02X}" for p in parts)
-
-
 def parse_tstamp(text: str) -> datetime:
     """A publisher timestamp as naive UTC.
 
     Accepted: ``%Y-%m-%dT%H:%M:%S`` and ``%Y-%m-%d %H:%M:%S``, each bare (taken as
     UTC), with a trailing ``Z``, or with an offset such as ``+01:00`` (converted to
-    UTC).  Everything else raises ValueError.
+    UTC).  Everything else raises ValueError, including an offset that moves the time
+    out of the years 1-9999 (``0001-01-01T00:00:00+01:00``).
     """
     n = len(text)
     if ((n == 20 and text[19] == "Z") or n == 19) and text[4] == "-" and text[7] == "-" \
@@ -58,7 +49,10 @@ def parse_tstamp(text: str) -> datetime:
         if h > 23 or mi > 59:
             raise ValueError("offset out of range")
         delta = timedelta(hours=h, minutes=mi)
-        t = t - delta if sign == "+" else t + delta
+        try:
+            t = t - delta if sign == "+" else t + delta
+        except OverflowError:
+            raise ValueError("the offset moves it out of the years 1-9999") from None
     return t
 
 

@@ -1,4 +1,5 @@
-"""Entry point ``tess_rules``: validation, registration decisions, reading resolution."""
+"""Entry point ``tess_rules``: validation, registration decisions, reading resolution, and the
+``[rules]`` settings (their defaults and validators)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 from tessdb_core import hookimpl
 
 from .checks import settings_validators
+from .config import config_of
+from .photometer import RULES_DEFAULTS
 from .registration import decide
 from .resolve import resolve
 from .validate import validate
@@ -30,3 +33,17 @@ def tessdb_register(registration, catalog):
 @hookimpl
 def tessdb_settings_validators() -> list[Any]:
     return settings_validators()
+
+
+@hookimpl
+def tessdb_photometer_name(name, settings):
+    """An operator's spelling of a name, checked like a payload's (lower case, then
+    ``[rules] name_pattern``)."""
+    normalised = name.lower()
+    return normalised if config_of(settings).good_name(normalised) else None
+
+
+@hookimpl
+def tessdb_settings_defaults() -> dict[str, Any]:
+    """The ``[rules]`` section: name pattern, ranges and length limits (see :mod:`.photometer`)."""
+    return {"rules": dict(RULES_DEFAULTS)}

@@ -13,47 +13,121 @@ from typing import Any
 from tessdb_core.events import Reading, Reason, Registration, Rejection
 
 from .config import TessConfig, config_of
+from .photometer import NO_SIGNAL, NO_TEMPERATURE
 
-__all__ = ["validate", "READING_RANGES"]
+__all__ = ["validate"]
 
 PLUGIN = "tess"
 STAGE = "validate"
-
-#: optional reading fields and their accepted closed ranges (spec §2.4)
-READING_RANGES = (("az", -180.0, 180.0), ("alt", -90.0, 90.0), ("lat", -90.0, 90.0), ("long", -180.0, 180.0))
 
 
 def _problem(reason: str, detail: str, field: str | None, name: str | None) -> Rejection:
     return Rejection(reason, detail, STAGE, PLUGIN, field, name)
 
 
-def _registration_ranges(reg: Registration, cfg: TessConfig, out: list[Rejection]) -> None:
+def _is_number(v: Any) -> bool:
+    return (type(v) is float or type(v) is int) and v == v
+
+
+def _out_of_range(field: str, value: Any, lo: Any, hi: Any, unit: str, key: str, what: str,
+                  out: list[Rejection], name: str) -> None:
+    if not _is_number(value):
+        out.append(_problem(Reason.WRONG_TYPE if value == value else Reason.OUT_OF_RANGE,
+                            f"field {field!r} = {value!r} is not a number in {what} of {name!r}", field, name))
+        return
+    out.append(_problem(Reason.OUT_OF_RANGE,
+                        f"field {field!r} = {value!r} is outside [{lo}, {hi}]{' ' + unit if unit else ''} "
+                        f"(rules.{key}_min/{key}_max) in {what} of {name!r}", field, name))
+
+
+def _check(field: str, value: Any, lo: Any, hi: Any, unit: str, key: str, what: str,
+           out: list[Rejection], name: str) -> None:
+    try:
+        if lo <= value <= hi and type(value) is not bool:
+            return
+    except TypeError:
+        pass
+    _out_of_range(field, value, lo, hi, unit, key, what, out, name)
+
+
+def _text(field: str, value: Any, limit: int, key: str, name: str, out: list[Rejection]) -> None:
+    if type(value) is not str:
+        out.append(_problem(Reason.WRONG_TYPE, f"field {field!r} = {value!r} is not a string in registration "
+                                               f"of {name!r}", field, name))
+    elif len(value) > limit:
+        out.append(_problem(Reason.OUT_OF_RANGE, f"field {field!r} is {len(value)} characters long, more than "
+                                                 f"the {limit} of rules.{key} in registration of {name!r} "
+                                                 f"(starts {value[:32]!r})", field, name))
+
+
+def _registration_rules(reg: Registration, cfg: TessConfig, out: list[Rejection]) -> None:
     four = reg.nchannels > 1
+    name = reg.name
     for i, zp in enumerate(reg.zp):
-        if not cfg.zp_min <= zp <= cfg.zp_max:
-            field = f"F{i + 1}.calib" if four else "calib"
-            out.append(_problem(Reason.OUT_OF_RANGE,
-                                f"zero point {field!r} = {zp} is outside [{cfg.zp_min}, {cfg.zp_max}] "
-                                f"in registration of {reg.name!r}", field, reg.name))
+        field = f"F{i + 1}.calib" if four else "calib"
+        _check(field, zp, cfg.zp_min, cfg.zp_max, "mag/arcsec^2", "zp", "registration", out, name)
     for i, off in enumerate(reg.offsets):
-        if not cfg.offset_min <= off <= cfg.offset_max:
-            field = f"F{i + 1}.offsethz" if four else "offsethz"
-            out.append(_problem(Reason.OUT_OF_RANGE,
-                                f"frequency offset {field!r} = {off} Hz is outside "
-                                f"[{cfg.offset_min}, {cfg.offset_max}] in registration of {reg.name!r}",
-                                field, reg.name))
+        field = f"F{i + 1}.offsethz" if four else "offsethz"
+        _check(field, off, cfg.offset_min, cfg.offset_max, "Hz", "offset", "registration", out, name)
+    _text("firmware", reg.firmware, cfg.firmware_max_length, "firmware_max_length", name, out)
+    _text("model", reg.model, cfg.model_max_length, "model_max_length", name, out)
+    for i, band in enumerate(reg.filters):
+        if band is not None:
+            _text(f"F{i + 1}.band" if four else "filter", band, cfg.filter_max_length, "filter_max_length", name, out)
 
 
-def _reading_extras(r: Reading, out: list[Rejection]) -> None:
-    if r.az is not None or r.alt is not None or r.lat is not None or r.long is not None:
-        for field, lo, hi in READING_RANGES:
+def _in_ranges(r: Reading, cfg: TessConfig) -> bool:
+    """The common case in one expression: every mandatory number within its range."""
+    try:
+        freq, mag, tamb, tsky, wdbm = r.freq, r.mag, r.tamb, r.tsky, r.wdbm
+        if len(freq) == 1 and len(mag) == 1:
+            if not (cfg.freq_min <= freq[0] <= cfg.freq_max and cfg.mag_min <= mag[0] <= cfg.mag_max):
+                return False
+        elif not (all(cfg.freq_min <= f <= cfg.freq_max for f in freq)
+                  and all(cfg.mag_min <= m <= cfg.mag_max for m in mag)):
+            return False
+        return (type(r.seq) is int and cfg.seq_min <= r.seq <= cfg.seq_max
+                and (cfg.temperature_min <= tamb <= cfg.temperature_max or tamb == NO_TEMPERATURE)
+                and (cfg.temperature_min <= tsky <= cfg.temperature_max or tsky == NO_TEMPERATURE)
+                and type(wdbm) is int and (cfg.wdbm_min <= wdbm <= cfg.wdbm_max or wdbm == NO_SIGNAL))
+    except TypeError:
+        return False
+
+
+def _reading_ranges(r: Reading, cfg: TessConfig, out: list[Rejection]) -> None:
+    """Every mandatory number, named; the stored placeholders (-273.15, 99) always pass."""
+    name = r.name
+    if type(r.seq) is not int:
+        out.append(_problem(Reason.WRONG_TYPE, f"field 'seq' = {r.seq!r} is not an integer in reading of {name!r}",
+                            "seq", name))
+    else:
+        _check("seq", r.seq, cfg.seq_min, cfg.seq_max, "", "seq", "reading", out, name)
+    four = len(r.freq) > 1
+    for i, f in enumerate(r.freq):
+        _check(f"F{i + 1}.freq" if four else "freq", f, cfg.freq_min, cfg.freq_max, "Hz", "freq", "reading", out, name)
+    for i, m in enumerate(r.mag):
+        _check(f"F{i + 1}.mag" if four else "mag", m, cfg.mag_min, cfg.mag_max, "mag/arcsec^2", "mag", "reading",
+               out, name)
+    for field in ("tamb", "tsky"):
+        v = getattr(r, field)
+        if type(v) is not float or v != NO_TEMPERATURE:
+            _check(field, v, cfg.temperature_min, cfg.temperature_max, "degC", "temperature", "reading", out, name)
+    w = r.wdbm
+    if type(w) is not int:
+        out.append(_problem(Reason.WRONG_TYPE, f"field 'wdBm' = {w!r} is not an integer in reading of {name!r}",
+                            "wdBm", name))
+    elif w != NO_SIGNAL:
+        _check("wdBm", w, cfg.wdbm_min, cfg.wdbm_max, "dBm", "wdbm", "reading", out, name)
+
+
+def _reading_extras(r: Reading, cfg: TessConfig, out: list[Rejection]) -> None:
+    if r.az is not None or r.alt is not None or r.lat is not None or r.long is not None or r.height is not None:
+        for field, lo, hi in cfg.position_ranges:
             v = getattr(r, field)
-            if v is not None and not lo <= v <= hi:
-                out.append(_problem(Reason.OUT_OF_RANGE,
-                                    f"field {field!r} = {v} is outside [{lo}, {hi}] in reading of {r.name!r}",
-                                    field, r.name))
+            if v is not None:
+                _check(field, v, lo, hi, "m" if field == "height" else "degrees", field, "reading", out, r.name)
     h = r.hash
-    if h is not None and not (len(h) == 3 and h.isascii() and h.isalnum()):
+    if h is not None and not (type(h) is str and len(h) == 3 and h.isascii() and h.isalnum()):
         out.append(_problem(Reason.WRONG_TYPE,
                             f"field 'hash' = {h!r} is not 3 alphanumeric characters in reading of {r.name!r}",
                             "hash", r.name))
@@ -74,13 +148,13 @@ def validate(event: Registration | Reading, settings: Any) -> list[Rejection]:
     if not cfg.good_name(name):
         out.append(_problem(Reason.BAD_NAME,
                             f"field 'name' = {raw!r} does not match rules.name_pattern "
-                            f"{cfg.name_re.pattern!r} after lower-casing", "name", name))
-    if type(event) is Reading:
-        if event.hash is not None or event.az is not None or event.alt is not None \
-                or event.lat is not None or event.long is not None:
-            _reading_extras(event, out)
-    elif isinstance(event, Registration):
-        _registration_ranges(event, cfg, out)
-    else:
-        _reading_extras(event, out)
+                            f"{cfg.name_re.pattern!r} in full after lower-casing", "name", name))
+    if isinstance(event, Registration):
+        _registration_rules(event, cfg, out)
+        return out
+    if not _in_ranges(event, cfg):
+        _reading_ranges(event, cfg, out)
+    if event.hash is not None or event.az is not None or event.alt is not None \
+            or event.lat is not None or event.long is not None or event.height is not None:
+        _reading_extras(event, cfg, out)
     return out

@@ -89,10 +89,13 @@ def test_times():
 
 def test_names():
     assert rules.check_new_name(" STARS12 ", LIMITS) == "stars12"
-    for bad in ("tess12", "stars", "stars12345678", ""):
+    # the TESS plugin's rule (tessdb_tess.photometer): a full match, ASCII digits only
+    for bad in ("tess12", "stars", "stars12345678", "", "stars٩٠٢", "stars1\nstars2"):
         with pytest.raises(ValueError, match="name_pattern"):
             rules.check_new_name(bad, LIMITS)
     assert rules.check_new_name("tess12", rules.Limits(name_pattern=r"^tess\d+$")) == "tess12"
+    with pytest.raises(ValueError, match="name_pattern"):
+        rules.check_new_name("tess١", rules.Limits(name_pattern=r"^tess\d+$"))
     assert sorted(["stars10", "stars2", "stars1"], key=rules.natural_key) == ["stars1", "stars2", "stars10"]
 
 

@@ -54,8 +54,12 @@ def _validators():
     return stage_rules.tessdb_settings_validators()
 
 
+def _defaults():
+    return [stage_rules.tessdb_settings_defaults()]
+
+
 def test_default_settings_validate():
-    s = load(plugin_validators=_validators(), environ={})
+    s = load(plugin_defaults=_defaults(), plugin_validators=_validators(), environ={})
     assert s.get("filter.depth") == 7
 
 
@@ -69,12 +73,21 @@ def test_default_settings_validate():
     ("TESSDB_FILTER__DISABLED_FOR", "'stars1'", "filter.disabled_for"),
     ("TESSDB_MQTT__TESS_BLACKLIST", "'stars1'", "mqtt.tess_blacklist"),
     ("TESSDB_DBASE__AUTH_FILTER", "'yes'", "dbase.auth_filter"),
+    # the reading ranges and text lengths (issue 10)
+    ("TESSDB_RULES__FREQ_MAX", "inf", "rules.freq_max"),
+    ("TESSDB_RULES__FREQ_MAX", "'high'", "rules.freq_max"),
+    ("TESSDB_RULES__MAG_MIN", "60.0", "mag_min < mag_max"),
+    ("TESSDB_RULES__SEQ_MAX", "9223372036854775808", "rules.seq_max"),
+    ("TESSDB_RULES__SEQ_MIN", "-1.5", "rules.seq_min"),
+    ("TESSDB_RULES__WDBM_MAX", "99.5", "rules.wdbm_max"),
+    ("TESSDB_RULES__FIRMWARE_MAX_LENGTH", "0", "rules.firmware_max_length"),
+    ("TESSDB_RULES__NAME_PATTERN", "''", "rules.name_pattern"),
 ])
 def test_bad_settings_name_the_key(monkeypatch, var, value, key):
     monkeypatch.setenv(var, value)
     import os
     with pytest.raises(SettingsError) as exc:
-        load(plugin_validators=_validators(), environ=dict(os.environ))
+        load(plugin_defaults=_defaults(), plugin_validators=_validators(), environ=dict(os.environ))
     assert key in str(exc.value)
 
 

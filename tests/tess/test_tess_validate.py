@@ -82,7 +82,7 @@ def test_range_settings_and_tess4c_fields():
                                         (Reason.OUT_OF_RANGE, "F4.offsethz")]
 
 
-@pytest.mark.parametrize("field,bad,good", [("az", 180.5, -180.0), ("alt", -90.1, 90.0),
+@pytest.mark.parametrize("field,bad,good", [("az", 360.5, 270.0), ("az", -180.5, -180.0), ("alt", -90.1, 90.0),
                                             ("lat", 91.0, -90.0), ("long", -181.0, 180.0)])
 def test_reading_optional_ranges(field, bad, good):
     assert validate(reading(**{field: good}), S) == []
