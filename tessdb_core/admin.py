@@ -25,6 +25,7 @@ from typing import Any
 from loguru import logger
 from . import logs, metrics
 from .controls import ACTIONS, Controls
+from .errors import BadValue
 
 log = logger.bind(ns="http")
 
@@ -53,9 +54,11 @@ class AdminServer:
         self.controls = controls
         token = settings.http.token or ""
         if token and not (token.isascii() and token.isprintable() and " " not in token):
-            raise ValueError("setting http.token must be printable ASCII without spaces (it travels in an "
+            raise BadValue("setting http.token must be printable ASCII without spaces (it travels in an "
                              "HTTP header)")
         self.token = token.encode("ascii")
+        #: paths a GET may reach without the token
+        self.public_paths = {p.rstrip("/") for p in settings.get("http.public_paths", ()) or ()}
         host, port = settings.http.host, int(settings.http.port)
         self.httpd = _BoundedServer((host, port), _handler(self))
         bound_port = self.httpd.server_address[1]
@@ -75,14 +78,15 @@ class AdminServer:
         self.httpd.server_close()
 
     # -- who may ask ------------------------------------------------------------------------------
-    def check_request(self, method: str, headers: Any) -> None:
-        """Refuse what a web page could send cross-site, and a missing or wrong token."""
+    def check_request(self, method: str, headers: Any, path: str = "/") -> None:
+        """Refuse what a web page could send cross-site, and a missing or wrong token (except
+        on ``[http] public_paths``, for a Prometheus scraper or a load balancer)."""
         if self.hosts is not None and (headers.get("Host") or "").lower() not in self.hosts:
             raise HttpError(421, "unexpected Host header: the admin API answers on its own address only")
         origin = headers.get("Origin")
         if origin is not None and (self.origins is None or origin.lower() not in self.origins):
             raise HttpError(403, "cross-origin requests are refused")
-        if self.token:
+        if self.token and not (method == "GET" and path.split("?")[0].rstrip("/") in self.public_paths):
             given = (headers.get("Authorization") or "").encode("latin-1", "replace")
             if not hmac.compare_digest(given, b"Bearer " + self.token):
                 raise HttpError(401, "missing or wrong bearer token")
@@ -111,8 +115,8 @@ class AdminServer:
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any, str]:
         controls = self.controls
         parts = [p for p in path.split("?")[0].split("/") if p]
-        if parts == ["health"] and method == "GET":
-            ok, why = controls.health()
+        if parts in (["health"], ["health", "ready"], ["health", "live"]) and method == "GET":
+            ok, why = controls.live() if parts[-1] == "live" else controls.health()
             return (200 if ok else 503), {"status": "ok" if ok else "unhealthy", "reason": why}, "json"
         if parts == ["metrics"] and method == "GET":
             return 200, self.metrics(), "text"
@@ -275,7 +279,7 @@ def _handler(admin: AdminServer):
 
         def _serve(self, method: str) -> None:
             try:
-                admin.check_request(method, self.headers)
+                admin.check_request(method, self.headers, self.path)
                 body = admin.read_body(method, self.headers, self.rfile)
                 status, payload, kind = admin.route(method, self.path, body)
             except HttpError as exc:

@@ -18,6 +18,7 @@ from . import logs, settings as settings_mod
 from .plugins import PluginManager, build
 from .settings import Settings, SettingsError
 from .stages import Stages
+from .errors import NotFound
 
 
 @dataclass
@@ -36,7 +37,7 @@ class App:
         """The query object of ``kind`` ("reports", "maintenance") for an open store."""
         found = self.pm.hook.tessdb_queries(store=store, kind=kind, settings=self.settings)
         if found is None:
-            raise LookupError(f"no installed plugin provides {kind} queries for {store.url!r}")
+            raise NotFound(f"no installed plugin provides {kind} queries for {store.url!r}")
         return found
 
     def reload_settings(self) -> Settings:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -16,43 +15,18 @@ from loguru import logger
 
 from . import __version__, app as app_mod
 from .contracts import StoreError
+from .errors import NotFound, UserError
+from .plugin_cli import CliContext, emit, pass_cli, summary, table
 from .plugins import PluginError
 from .settings import SettingsError
 
-#: exceptions that are the user's to fix: shown as one line, never as a traceback
-USER_ERRORS = (SettingsError, PluginError, StoreError, LookupError, ValueError, OSError)
+#: exceptions that are the user's to fix: shown as one line, never as a traceback.  A
+#: KeyError or an AttributeError is a bug: an internal error (exit 3).
+USER_ERRORS = (UserError, SettingsError, PluginError, StoreError, OSError)
 
-
-@dataclass
-class Options:
-    settings_file: str | None
-    env: str | None
-    debug: bool
-    _app: app_mod.App | None = None
-
-    def app(self, console: bool | None = None) -> app_mod.App:
-        if self._app is None:
-            self._app = app_mod.create(self.settings_file, self.env, console=console, debug=self.debug)
-        return self._app
-
-
-pass_options = click.make_pass_decorator(Options)
-
-
-def emit(data: Any, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-    else:
-        click.echo(data)
-
-
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Plain aligned columns for terminal output."""
-    cells = [[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
+#: the names plugins used before plugin_cli existed
+Options = CliContext
+pass_options = pass_cli
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,13 +39,17 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 @click.pass_context
 def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: bool) -> None:
     """tessdb-core: collect TESS photometer readings into the STARS4ALL star schema."""
-    ctx.obj = Options(settings_file, env, debug)
+    ctx.obj = CliContext(settings_file, env, debug)
 
 
 @cli.command()
-def version() -> None:
+@pass_cli
+def version(ctx: CliContext) -> None:
     """Print the version of the engine and of every plugin."""
     click.echo(f"tessdb-core {__version__}")
+    for info in ctx.app(console=False).pm.listing():
+        state = "" if info.state == "active" else f" ({info.state})"
+        click.echo(f"  {info.name}: {info.distribution or '?'} {info.version or '?'}{state}")
 
 
 @cli.command("plugins")
@@ -167,18 +145,7 @@ def ingest(opts: Options, files: tuple[str, ...], db: str | None, as_json: bool,
             with open(f, "rb"):
                 pass  # fail early, naming the file, before anything is written
     stats = run(app, list(files), db, progress)
-    emit(stats.as_dict() if as_json else _summary(stats.as_dict()), as_json)
-
-
-def _summary(d: dict[str, Any], indent: str = "") -> str:
-    lines = []
-    for k, v in d.items():
-        if isinstance(v, dict):
-            lines.append(f"{indent}{k}:")
-            lines.append(_summary(v, indent + "  ") if v else f"{indent}  (none)")
-        else:
-            lines.append(f"{indent}{k}: {v}")
-    return "\n".join(lines)
+    emit(stats.as_dict() if as_json else summary(stats.as_dict()), as_json)
 
 
 # -- the live service and its controls ---------------------------------------------------------------
@@ -218,7 +185,7 @@ for _action, _doc in (("pause", "Pause the running service: it closes the databa
 def stats(opts: Options, as_json: bool) -> None:
     """Counters of the running service since the last periodic summary."""
     data = _control(opts, "GET", "/v1/stats")
-    emit(data if as_json else _summary(data), as_json)
+    emit(data if as_json else summary(data), as_json)
 
 
 # -- quarantine ---------------------------------------------------------------------------------
@@ -259,7 +226,7 @@ def quarantine_show(opts: Options, entry_id: int) -> None:
     """Show one quarantined message with its raw payload."""
     entry = _quarantine(opts).get(entry_id)
     if entry is None:
-        raise LookupError(f"no quarantine entry with id {entry_id}")
+        raise NotFound(f"no quarantine entry with id {entry_id}")
     emit(entry.as_dict(), True)
 
 
@@ -302,7 +269,7 @@ def quarantine_replay(opts: Options, reason: str | None, name: str | None, db: s
     from .replay import replay
 
     result = replay(opts.app(), reason, name, db)
-    emit(result if as_json else _summary(result), as_json)
+    emit(result if as_json else summary(result), as_json)
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -341,8 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
+    except click.exceptions.UsageError as exc:  # click's own "Usage: ... Error: ..." as one line
+        where = exc.ctx.command_path if exc.ctx is not None else "tessdb-core"
+        click.echo(f"tessdb-core: error: {exc.format_message()} (see `{where} --help`)", err=True)
+        return 2
     except click.exceptions.ClickException as exc:
-        exc.show()
+        click.echo(f"tessdb-core: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -23,7 +23,11 @@ class Controls(Protocol):
         operation").  Raises ValueError when it is refused (a bad settings file on reload)."""
 
     def health(self) -> tuple[bool, str]:
-        """(healthy, why): why is "ok" or the first problem, naming the file or the broker."""
+        """Readiness (ready, why): why is "ok" or the first problem, naming the file or the broker."""
+
+    def live(self) -> tuple[bool, str]:
+        """Liveness (alive, why): the service's loop turns.  Answered without waiting for the
+        loop, so a stuck loop is reported instead of timing out."""
 
     def metrics(self) -> dict[str, Any]:
         """Cumulative counters and gauges (the keys of ``Service.metrics_snapshot``)."""

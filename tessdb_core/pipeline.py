@@ -27,6 +27,7 @@ from .localfile import LocalFileUnavailable
 from .quarantine import Quarantine
 from .stages import PluginFailure, Stages
 from .stats import REJECTION_COUNTER, Stats
+from .errors import BadValue
 
 log = logger.bind(ns="pipeline")
 _EPOCH = datetime(1970, 1, 1)
@@ -273,7 +274,7 @@ class Pipeline:
         owners = [(f, set(f.options(name))) for f in self._configurable()]
         unknown = set(options) - set().union(*(keys for _, keys in owners))
         if unknown:
-            raise ValueError(f"unknown filter option(s) {', '.join(sorted(unknown))}; known: "
+            raise BadValue(f"unknown filter option(s) {', '.join(sorted(unknown))}; known: "
                              f"{', '.join(sorted(set().union(*(k for _, k in owners)))) or 'none'}")
         applied: list[tuple[ConfigurableFilter, dict[str, Any]]] = []
         try:

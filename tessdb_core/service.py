@@ -46,6 +46,7 @@ from .quarantine import Quarantine
 from .settings import SettingsError
 from .stats import Stats
 from .systemd import Notifier
+from .errors import BadValue, NotFound
 
 log = logger.bind(ns="server")
 
@@ -73,6 +74,7 @@ class Service:
         self.cursor = 0  # the last inbox id handed to the pipeline
         self.started = time.monotonic()
         self.start_time = time.time()
+        self.last_turn = time.monotonic()
         #: the durations of the last 10,000 commits (for the /metrics histogram)
         self.write_latency: deque[float] = deque(maxlen=10_000)
         self._flags: set[str] = set()
@@ -178,6 +180,7 @@ class Service:
     def turn(self) -> None:
         """One turn of the loop: the inbox sync of this turn's arrivals runs in another
         thread while the pipeline works; they are acknowledged once it is done."""
+        self.last_turn = time.monotonic()
         self._controls()
         self.systemd.alive()
         if not self.running:
@@ -392,8 +395,10 @@ class Service:
         return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in self.pipeline.last_reading.items()}
 
     def health(self) -> tuple[bool, str]:
-        """(healthy, why): the faults that lose time first (they name the file), then the
-        connection, the pause and the backlog."""
+        """Readiness, (ready, why): the faults that lose time first (they name the file), then
+        the broker and the backlog.  Paused is ready (an operator's choice, with a note); a
+        quiet sky is not a fault here (freshness is the alarms' and Prometheus' business:
+        ``tessdb_last_message_age_seconds``)."""
         if self.inbox_outage.active:
             return False, (f"{self.inbox_outage.describe()}; not acknowledging, {len(self.held)} messages "
                            "waiting in memory, the broker keeps the rest")
@@ -404,13 +409,20 @@ class Service:
             return False, f"MQTT not connected: {self.mqtt.state if self.mqtt else 'starting'}"
         if self.mqtt.subscription_problem:
             return False, f"subscription refused by the broker: {self.mqtt.subscription_problem}; retrying"
-        silent = self.mqtt.silent_for()
-        if silent > float(self.settings.mqtt.silent_after):
-            return False, f"connected but silent for {silent:.0f} s"
         if self.paused:
-            return False, f"paused; {backlog} messages waiting in the inbox"
+            return True, f"paused; {backlog} messages waiting in the inbox"
         if backlog > 10 * int(self.settings.inbox.chunk):
             return False, f"inbox not draining: {backlog} messages waiting"
+        silent = self.mqtt.silent_for()
+        if silent > float(self.settings.mqtt.silent_after):
+            return True, f"ok; no message for {silent:.0f} s"
+        return True, "ok"
+
+    def live(self) -> tuple[bool, str]:
+        """Liveness, safe from any thread (no call into the loop): the loop turned recently."""
+        idle = time.monotonic() - self.last_turn
+        if idle > _STUCK_AFTER:
+            return False, f"the service loop has not turned for {idle:.0f} s"
         return True, "ok"
 
     # -- controls ---------------------------------------------------------------------------------
@@ -517,17 +529,20 @@ class ServiceControls:
 
     def act(self, action: str) -> str:
         if action not in ACTIONS:
-            raise LookupError(f"no server action {action!r}")
+            raise NotFound(f"no server action {action!r}")
         svc = self._svc
         do = {"reload": svc.do_reload, "pause": svc.do_pause, "resume": svc.do_resume, "flush": svc.do_flush,
               "stop": svc.do_stop}[action]
         try:
             return self._call(do)
         except (SettingsError, StoreUnavailable, LocalFileUnavailable) as exc:
-            raise ValueError(str(exc)) from None
+            raise BadValue(str(exc)) from None
 
     def health(self) -> tuple[bool, str]:
         return self._call(self._svc.health)
+
+    def live(self) -> tuple[bool, str]:
+        return self._svc.live()
 
     def metrics(self) -> dict[str, Any]:
         return self._call(self._svc.metrics_snapshot)
@@ -566,7 +581,7 @@ class ServiceControls:
     def configure_filters(self, name: str, options: Any) -> None:
         pipeline = self._svc.pipeline
         if pipeline is None:
-            raise ValueError("the filters are not running yet (the database has not been opened)")
+            raise BadValue("the filters are not running yet (the database has not been opened)")
         self._call(lambda: pipeline.configure_filters(name, options))
 
     def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
@@ -575,6 +590,9 @@ class ServiceControls:
     def last_readings(self) -> dict[str, float]:
         return self._call(self._svc.last_readings)
 
+
+#: a loop that has not turned for this long is not alive (a turn takes well under a second)
+_STUCK_AFTER = 30.0
 
 #: seconds between two summaries of what was quarantined
 _SUMMARY_EVERY = 60

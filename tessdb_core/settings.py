@@ -6,6 +6,11 @@ beside it (or in the working directory), and ``TESSDB_<SECTION>__<KEY>`` environ
 variables.  Environments ``[default]`` and ``[production]`` are chosen with
 ``--env`` or ``TESSDB_ENV``.  A reload builds a new snapshot the same way and
 swaps it only if it validates.
+
+Every key must be declared by a default (bundled or a plugin's): an unknown key is
+refused, in a file or in a variable.  Secrets (:func:`is_secret`) are kept verbatim:
+an environment value is not read as TOML, dynaconf's ``@`` tokens are not applied,
+and no message, ``repr`` or ``redacted()`` output shows them.
 """
 
 from __future__ import annotations
@@ -20,11 +25,26 @@ from types import MappingProxyType
 from typing import Any
 
 from dynaconf import Dynaconf, ValidationError, Validator
-from dynaconf.loaders import env_loader
+from dynaconf.utils.parse_conf import boolean_fix, parse_conf_data
 
 ENV_PREFIX = "TESSDB"
+#: names of secret settings, in any section; also any name ending in ``_<one of them>``
 SECRET_KEYS = frozenset({"password", "token", "secret", "key_password"})
 REDACTED = "********"
+#: the shortest secret value that is also blanked out of free text such as error messages
+_SCRUB_MIN = 4
+
+
+def is_secret(key: str) -> bool:
+    """The one rule for what is a secret: a setting (dotted name) with a part named
+    ``password``, ``token``, ``secret`` or ``key_password``, or ending in ``_password``,
+    ``_token`` or ``_secret``: ``mqtt.password``, ``http.token`` and any plugin key so named.
+
+    Secrets are read verbatim (no TOML, no dynaconf ``@`` tokens), and never shown."""
+    for part in key.lower().split("."):
+        if part in SECRET_KEYS or part.rpartition("_")[2] in SECRET_KEYS and "_" in part:
+            return True
+    return False
 
 
 class SettingsError(Exception):
@@ -58,8 +78,8 @@ class Section(Mapping):
     def __setattr__(self, key: str, value: Any) -> None:
         raise TypeError("settings are immutable; reload to change them")
 
-    def __repr__(self) -> str:
-        return f"Section({dict(self._data)!r})"
+    def __repr__(self) -> str:  # secrets hidden: a repr may end in a log line
+        return f"{type(self).__name__}({_redact(self.to_dict())!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (v.to_dict() if isinstance(v, Section) else list(v) if isinstance(v, tuple) else v)
@@ -111,14 +131,37 @@ def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _redact(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_redact(v) if isinstance(v, dict) else REDACTED if k in SECRET_KEYS and v else v)
-            for k, v in d.items()}
+def _redact(d: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if is_secret(str(k)):
+            out[k] = REDACTED if v not in ("", None) else v  # an empty secret shows as unset
+        elif isinstance(v, Mapping):
+            out[k] = _redact(v)
+        elif isinstance(v, str):
+            out[k] = _URL_PASSWORD.sub(rf"\1{REDACTED}@", v)
+        else:
+            out[k] = v
+    return out
+
+
+#: the password of a URL such as ``postgresql://user:password@host/db``
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
+
+
+def _scrub(text: str, secrets: Iterable[Any]) -> str:
+    """Blank every secret value out of a free-text message."""
+    for value in secrets:
+        for form in {str(value), repr(value)}:
+            if len(form) >= _SCRUB_MIN:
+                text = text.replace(form, REDACTED)
+    return text
 
 
 # -- validators -------------------------------------------------------------------------------
 def rule(key: str, expected: str, check: Callable[[Any], bool], *, required: bool = True) -> Validator:
-    """A dynaconf validator whose message names the key, the value and what is expected."""
+    """A dynaconf validator whose message names the key, the value and what is expected
+    (the value is left out when the key is a secret)."""
 
     def condition(value: Any) -> bool:
         try:
@@ -126,15 +169,18 @@ def rule(key: str, expected: str, check: Callable[[Any], bool], *, required: boo
         except Exception:  # a check that cannot even run on the value means "wrong type"
             return False
 
-    return Validator(
+    shown = "" if is_secret(key) else " = {value!r}"
+    validator = Validator(
         key,
         must_exist=True if required else None,
         condition=condition,
         messages={
-            "condition": f"setting {key} = {{value!r}} is not valid: expected {expected}",
+            "condition": f"setting {key}{shown} is not valid: expected {expected}",
             "must_exist_true": f"setting {key} is missing: expected {expected}",
         },
     )
+    validator.tessdb_rule = True  # type: ignore[attr-defined]  # its messages never show a secret
+    return validator
 
 
 def is_int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], bool]:
@@ -214,6 +260,8 @@ def engine_validators() -> list[Validator]:
         rule("http.port", port, is_int(1, 65535)),
         rule("http.enabled", "true or false", is_bool),
         rule("http.token", "a string", is_str),
+        rule("http.public_paths", "a list of paths starting with /", lambda v: is_str_list(v)
+             and all(p.startswith("/") for p in v)),
         rule("filter.chain", "a list of filter names", is_str_list),
         rule("plugins.disabled", "a list of plugin names", is_str_list),
         rule("plugins.required", "a list of plugin names", is_str_list),
@@ -269,10 +317,30 @@ def _check_known(path: Path, data: Mapping[str, Any], known: Mapping[str, Any]) 
                                     f"(known: {', '.join(sorted(known))})")
             if not isinstance(values, Mapping):
                 raise SettingsError(f"settings file {path}: [{section}] must be a table")
-            for key in values:
-                if key not in known[section]:
-                    raise SettingsError(f"settings file {path}: unknown key {section}.{key} "
-                                        f"(known: {', '.join(sorted(known[section]))})")
+            unknown = _unknown_key(values, known[section], f"{section}.")
+            if unknown:
+                raise SettingsError(f"settings file {path}: unknown key {unknown[0]} ({unknown[1]})")
+
+
+def _unknown_key(tree: Mapping[str, Any], known: Any, prefix: str) -> tuple[str, str] | None:
+    """The first key of ``tree`` that no default declares, and a hint; ``None`` if all are known.
+
+    A table whose default is empty (``[filter.divisor]``, ``[logs.photometers]``) takes any
+    key; a key whose default is a value takes no sub-keys."""
+    if not tree:
+        return None
+    if not isinstance(known, Mapping):
+        return f"{prefix}{next(iter(tree))}", f"{prefix.rstrip('.')} takes a value, not a table"
+    if not known:
+        return None
+    for key, value in tree.items():
+        if key not in known:
+            return f"{prefix}{key}", f"known: {', '.join(sorted(known))}"
+        if isinstance(value, Mapping) and value:
+            found = _unknown_key(value, known[key], f"{prefix}{key}.")
+            if found:
+                return found
+    return None
 
 
 def known_sections(plugin_defaults: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
@@ -308,35 +376,106 @@ def load(
         data = _read_toml(secrets)
         _check_known(secrets, data, known)
         layers.append(_for_env(data, env_name))
-    _check_env_sections(environ, known)
+    env_values, env_secrets = _environment(environ, known)
     bundled = bundled_defaults()
     base: dict[str, Any] = {}
     for d in plugin_defaults:  # beneath everything the operator wrote
         base = _merge(base, _lower(d))
     base = _merge(base, bundled.get("default", {}))
     layers.insert(0, _merge(base, bundled.get(env_name, {}) if env_name != "default" else {}))
-    # dynaconf reads the TESSDB_... environment itself; the TOML layers are merged here so
-    # that tables merge key by key while a list given by the operator replaces the default
-    dyn = Dynaconf(envvar_prefix=ENV_PREFIX, environments=False, merge_enabled=False, load_dotenv=False,
+    # The layers are merged here so that tables merge key by key while a list given by the
+    # operator replaces the default; the TESSDB_... variables were read (and checked) above,
+    # dynaconf does not read the environment itself (envvar_prefix=None).
+    dyn = Dynaconf(envvar_prefix=None, environments=False, merge_enabled=False, load_dotenv=False,
                    settings_files=[])
+    secrets: dict[str, Any] = {}
     for layer in layers:  # bundled defaults, the operator's file, the secrets; then the environment on top
         for key, value in _leaves(layer):
+            if is_secret(key):
+                secrets[key] = value
+                value = ""  # a placeholder: dynaconf never parses a secret
             dyn.set(key, value, merge=False)
-    env_loader.load(dyn)
+    for key, raw in env_values:  # exactly as dynaconf's own environment loader would
+        dyn.set(key, parse_conf_data(boolean_fix(raw), tomlfy=True, box_settings=dyn))
+    for key, raw in env_secrets.items():
+        secrets[key] = raw  # verbatim: 84736251, true, "quoted" stay the strings they were
+        dyn.set(key, "")
+    # dynaconf re-parses a whole table whenever a validator sets one of its keys, so the secrets
+    # stay placeholders in it; the validators of secrets run on a plain copy holding the real values
+    validators = [*engine_validators(), *plugin_validators]
+    details: list[tuple[int, str]] = []
+    on_secrets = [i for i, v in enumerate(validators) if any(is_secret(n) for n in _names(v))]
     try:
-        dyn.validators.register(*engine_validators(), *plugin_validators)
+        dyn.validators.register(*(v for i, v in enumerate(validators) if i not in on_secrets))
         dyn.validators.validate_all()
     except ValidationError as exc:
-        raise SettingsError("; ".join(msg for _, msg in exc.details) or str(exc)) from None
-    data = _lower(dyn.as_dict())
-    data = {k: v for k, v in data.items() if k in known}
+        index = {id(v): i for i, v in enumerate(validators)}
+        details += [(index.get(id(v), -1), msg) for v, msg in exc.details] or [(-1, str(exc))]
+    data = {k: v for k, v in _lower(dyn.as_dict()).items() if k in known}
+    for key, value in secrets.items():
+        _put_verbatim(data, key, value)
+    plain = _Plain(data)
+    for i in on_secrets:
+        try:
+            validators[i].validate(plain)
+        except ValidationError as exc:
+            details.append((i, _message(validators[i], str(exc))))
+    if details:
+        messages = [msg for _, msg in sorted(details, key=lambda d: d[0])]
+        raise SettingsError(_scrub("; ".join(messages), secrets.values()))
     return Settings(data)
 
 
+def _names(validator: Any) -> list[str]:
+    return [n for n in getattr(validator, "names", ()) or () if isinstance(n, str)]
+
+
+class _Plain:
+    """Nested plain dicts seen by dynaconf validators as settings: dotted get and set, no parsing."""
+
+    current_env = "main"
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+
+    def get(self, name: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in name.lower().split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        _put_verbatim(self.data, name.lower(), value, create=True)
+
+
+def _put_verbatim(data: dict[str, Any], key: str, value: Any, create: bool = False) -> None:
+    """Store ``value`` at a dotted key of nested dicts, without any parsing."""
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            if not create:
+                return  # a section dropped as unknown (never the case for a checked key)
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _message(validator: Any, message: str) -> str:
+    """A validator's message; one not made by :func:`rule` about a secret is replaced (it may show the value)."""
+    secret = [n for n in _names(validator) if is_secret(n)]
+    if secret and not getattr(validator, "tessdb_rule", False):
+        return f"setting {secret[0]} is not valid (its value is a secret and is not shown)"
+    return message
+
+
 def _leaves(d: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """Dotted keys of every non-table value: tables merge key by key, lists are replaced."""
+    """Dotted keys of every non-table value: tables merge key by key, lists are replaced.
+    A secret is one leaf, whatever its value."""
     for k, v in d.items():
-        if isinstance(v, Mapping) and v:
+        if isinstance(v, Mapping) and v and not is_secret(f"{prefix}{k}"):
             yield from _leaves(v, f"{prefix}{k}.")
         else:
             yield f"{prefix}{k}", v
@@ -349,12 +488,51 @@ def _for_env(data: dict[str, Any], env_name: str) -> dict[str, Any]:
     return _merge(data.get("default", {}), data.get(env_name, {}) if env_name != "default" else {})
 
 
-def _check_env_sections(environ: Mapping[str, str], known: Mapping[str, Any]) -> None:
+def _environment(environ: Mapping[str, str], known: Mapping[str, Any]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The ``TESSDB_<SECTION>__<KEY>[__<SUBKEY>]`` variables: (dotted key, raw value) of the
+    settings, and the secrets apart.  An unknown key is refused, naming the variable.
+
+    Variables without ``__`` are not settings (``TESSDB_ENV``, ``TESSDB_SETTINGS``, those of
+    other tools) and are left alone, except a near miss such as ``TESSDB_MQTT_PORT`` or
+    ``TESSDB_MQTT`` (a typo that would otherwise be ignored)."""
     prefix = f"{ENV_PREFIX}_"
-    for var in environ:
-        if not var.startswith(prefix) or var == f"{ENV_PREFIX}_ENV" or "__" not in var:
+    values: list[tuple[str, str]] = []
+    secrets: dict[str, str] = {}
+    for var, raw in environ.items():
+        if not var.startswith(prefix):
             continue
-        section = var[len(prefix):].split("__", 1)[0].lower()
-        if section not in known:
-            raise SettingsError(f"environment variable {var}: unknown section [{section}] "
+        name = var[len(prefix):].lower()
+        if "__" not in name:
+            _refuse_near_miss(var, name, known)
+            continue
+        parts = name.split("__")
+        if parts[0] not in known:
+            raise SettingsError(f"environment variable {var}: unknown section [{parts[0]}] "
                                 f"(known: {', '.join(sorted(known))})")
+        tree: dict[str, Any] = {}
+        node = tree
+        for part in parts[1:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = raw
+        unknown = _unknown_key(tree, known[parts[0]], f"{parts[0]}.")
+        if unknown is None and is_secret(".".join(parts[:-1])):
+            unknown = (".".join(parts), f"{'.'.join(parts[:-1])} is a secret value, not a table")
+        if unknown:
+            raise SettingsError(f"environment variable {var}: unknown setting {unknown[0]} ({unknown[1]})")
+        key = ".".join(parts)
+        if is_secret(key):
+            secrets[key] = raw
+        else:
+            values.append((key, raw))
+    return values, secrets
+
+
+def _refuse_near_miss(var: str, name: str, known: Mapping[str, Any]) -> None:
+    if name in known:
+        raise SettingsError(f"environment variable {var}: a section is set key by key, "
+                            f"as {var}__<KEY>")
+    for section, keys in known.items():
+        rest = name.removeprefix(f"{section}_")
+        if rest != name and isinstance(keys, Mapping) and rest in keys:
+            raise SettingsError(f"environment variable {var}: not a setting; "
+                                f"did you mean {ENV_PREFIX}_{section.upper()}__{rest.upper()}?")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .settings import SettingsError, is_level, is_secret
+from .errors import BadValue
 
 #: what the printed secrets show instead of their values
 REDACTED_OUT = "<redacted: written with --out>"
@@ -160,7 +161,7 @@ def _int(v: Any) -> int:
         return v
     if isinstance(v, str) and re.fullmatch(r"\s*-?[0-9]+\s*", v):
         return int(v)
-    raise ValueError("an integer")
+    raise BadValue("an integer")
 
 
 def _bool(v: Any) -> bool:
@@ -171,12 +172,12 @@ def _bool(v: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError("true or false (1 or 0)")
+    raise BadValue("true or false (1 or 0)")
 
 
 def _str(v: Any) -> str:
     if not isinstance(v, str):
-        raise ValueError("a string")
+        raise BadValue("a string")
     return v
 
 
@@ -186,12 +187,12 @@ def _names(v: Any) -> list[str]:
         return [x.strip() for x in v.split(",") if x.strip()]
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return list(v)
-    raise ValueError("a list of names")
+    raise BadValue("a list of names")
 
 
 def _level(v: Any) -> str:
     if not is_level(v):
-        raise ValueError("a log level (debug, info, warn, error, critical)")
+        raise BadValue("a log level (debug, info, warn, error, critical)")
     return str(v).lower()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .events import Reason, Rejection
 from .plugins import PluginManager
+from .errors import BadValue, NotFound
 
 
 class PluginFailure(Exception):
@@ -60,7 +61,7 @@ class Stages:
         impls = caller.get_hookimpls()
         wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
         if wrappers:
-            raise ValueError(f"hook {hook} does not accept wrappers (plugins: {', '.join(wrappers)})")
+            raise BadValue(f"hook {hook} does not accept wrappers (plugins: {', '.join(wrappers)})")
         spec = caller.spec.argnames if caller.spec else ()
         return [(i.plugin_name, _adapt(i.function, tuple(i.argnames), tuple(spec))) for i in reversed(impls)]
 
@@ -123,12 +124,12 @@ class Stages:
         chain = list(settings.get("filter.chain", ()))
         unknown = [n for n in chain if n not in made]
         if unknown:
-            raise ValueError(f"setting filter.chain names unknown filter(s) {', '.join(unknown)}; "
+            raise BadValue(f"setting filter.chain names unknown filter(s) {', '.join(unknown)}; "
                              f"available: {', '.join(sorted(made)) or 'none'}")
         return [made[n] for n in chain]
 
     def store(self, url: str, settings):
         store = self.pm.hook.tessdb_store(url=url, settings=settings)
         if store is None:
-            raise LookupError(f"no installed store plugin handles dbase.url = {url!r}")
+            raise NotFound(f"no installed store plugin handles dbase.url = {url!r}")
         return store

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from tessdb_core.errors import BadValue
 
 __all__ = ["demo", "MAX_PHOTOMETERS", "MIN_HOURS", "MAX_HOURS"]
 
@@ -26,9 +27,9 @@ def _number(text: str | None, option: str, kind: type, what: str) -> float | int
     try:
         value = kind(text.strip())
     except ValueError:
-        raise ValueError(f"{option} must be {what} (got {text!r})") from None
+        raise BadValue(f"{option} must be {what} (got {text!r})") from None
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{option} must be {what} (got {text!r})")
+        raise BadValue(f"{option} must be {what} (got {text!r})")
     return value
 
 
@@ -38,9 +39,9 @@ def _day(text: str | None) -> date | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--date must be a date YYYY-MM-DD, the evening of the night (got {text!r})") from None
+        raise BadValue(f"--date must be a date YYYY-MM-DD, the evening of the night (got {text!r})") from None
     if day.year < 2000:
-        raise ValueError(f"--date must be in 2000 or later (got {text})")
+        raise BadValue(f"--date must be in 2000 or later (got {text})")
     return day
 
 
@@ -80,22 +81,22 @@ def demo(workdir: str, photometers_text: str, hours_text: str, speed_text: str |
     speed = _number(speed_text, "--speed", float, "a positive number of simulated seconds per second")
     seed = _number(seed_text, "--seed", int, "a whole number")
     if not 2 <= photometers <= MAX_PHOTOMETERS:
-        raise ValueError(f"--photometers must be between 2 and {MAX_PHOTOMETERS:,} (got {photometers})")
+        raise BadValue(f"--photometers must be between 2 and {MAX_PHOTOMETERS:,} (got {photometers})")
     if not MIN_HOURS <= hours <= MAX_HOURS:
-        raise ValueError(f"--hours must be between {MIN_HOURS:g} and {MAX_HOURS:g} (got {hours:g})")
+        raise BadValue(f"--hours must be between {MIN_HOURS:g} and {MAX_HOURS:g} (got {hours:g})")
     if speed is not None and not speed > 0:
-        raise ValueError(f"--speed must be a positive number of simulated seconds per second (got {speed:g})")
+        raise BadValue(f"--speed must be a positive number of simulated seconds per second (got {speed:g})")
     if seed < 0:
-        raise ValueError(f"--seed must be 0 or more (got {seed})")
+        raise BadValue(f"--seed must be 0 or more (got {seed})")
     if broker is not None and embedded:
-        raise ValueError("give --broker or --embedded-broker, not both")
+        raise BadValue("give --broker or --embedded-broker, not both")
     where = None
     if broker is not None:
         from tessdb_sim.command import parse_broker
 
         where = parse_broker(broker)
     if not workdir.strip():
-        raise ValueError("--dir must not be empty")
+        raise BadValue("--dir must not be empty")
     from .run import Demo, DemoConfig
 
     cfg = DemoConfig(Path(workdir), photometers, hours, speed, where, embedded, keep, _day(day), seed)

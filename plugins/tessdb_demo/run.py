@@ -32,6 +32,7 @@ from . import night as night_mod
 from .brokers import HOST, Broker, Embedded, External, Mosquitto, free_port, mosquitto_path
 from .children import Child, cli_args, environment
 from .summary import Results, database_counts, explore_commands, format_summary, show_path
+from tessdb_core.errors import BadValue
 
 __all__ = ["DemoConfig", "Demo", "DEMO_FILES", "PROGRESS_EVERY"]
 
@@ -88,7 +89,7 @@ class Demo:
         day = cfg.day or night_mod.last_ended_night(now, tz, cfg.hours)
         self.night = night_mod.night_of(day, tz, cfg.hours)
         if self.night.end > now:
-            raise ValueError(f"--date {day}: that night ({self.night.describe()}, at {self.star.name}'s site) "
+            raise BadValue(f"--date {day}: that night ({self.night.describe()}, at {self.star.name}'s site) "
                              "has not ended yet; give an earlier date")
         self.seconds = (self.night.end - self.night.start).total_seconds()
         self.speed = cfg.speed or self.seconds / night_mod.WALL_SECONDS
@@ -144,10 +145,10 @@ class Demo:
     def prepare_dir(self) -> None:
         d = self.dir
         if d.exists() and not d.is_dir():
-            raise ValueError(f"--dir {d} exists and is not a directory")
+            raise BadValue(f"--dir {d} exists and is not a directory")
         if d.is_dir() and any(d.iterdir()):
             if not self.cfg.keep:
-                raise ValueError(f"--dir {show_path(d)} is not empty: remove it, choose another --dir, or add --keep "
+                raise BadValue(f"--dir {show_path(d)} is not empty: remove it, choose another --dir, or add --keep "
                                  "to run in it anyway (the demo's own files are replaced, others are left alone)")
             for name in DEMO_FILES:
                 (d / name).unlink(missing_ok=True)
@@ -187,7 +188,7 @@ class Demo:
             "TESSDB_HTTP__HOST": _toml(HOST),
             "TESSDB_HTTP__PORT": str(self.http_port),
             "TESSDB_HTTP__ENABLED": "true",
-            "TESSDB_HTTP__TOKEN": '""',
+            "TESSDB_HTTP__TOKEN": "",
             "TESSDB_DBASE__URL": _toml(str(self.db.resolve())),
             "TESSDB_INBOX__PATH": _toml(str(self.inbox.resolve())),
             "TESSDB_LOGS__FILE": _toml(str(self.log.resolve()) if log_file else ""),

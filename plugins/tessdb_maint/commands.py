@@ -25,7 +25,10 @@ from tessdb_core.cli import Options, table
 
 from . import rules
 from .protocol import Change, MaintenanceQueries, MaintenanceView
-from .rules import Limits, fmt_time, normalise_mac, normalise_name, parse_day, parse_duration, parse_time
+from tessdb_core.durations import parse_duration
+
+from .rules import Limits, fmt_time, normalise_mac, normalise_name, parse_day, parse_time
+from tessdb_core.errors import BadValue
 
 log = logger.bind(ns="maint")
 
@@ -99,7 +102,7 @@ def output(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv
     """A table of ``columns`` (``optional`` ones only when some row has a value), or every
     field as JSON / CSV."""
     if as_json and as_csv:
-        raise ValueError("--json and --csv exclude each other")
+        raise BadValue("--json and --csv exclude each other")
     if as_json:
         click.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], indent=2))
     elif as_csv:
@@ -132,7 +135,7 @@ def show_record(sections: dict[str, dict[str, Any] | None], as_json: bool) -> No
 
 def _name_or_mac(name: str | None, mac: str | None) -> tuple[str | None, str | None]:
     if (name is None) == (mac is None):
-        raise ValueError("give a NAME or --mac MAC (one of them)")
+        raise BadValue("give a NAME or --mac MAC (one of them)")
     return (normalise_name(name), None) if name is not None else (None, normalise_mac(mac or ""))
 
 
@@ -261,7 +264,7 @@ def instrument_update(opts: Options, name: str, zps: tuple[float, ...], filters:
     """Change zero point, filter or offset: a new version (registered = Manual) that carries
     authorised, location, observer and firmware; --latest edits the current version."""
     if latest and since_text:
-        raise ValueError("--since and --latest exclude each other")
+        raise BadValue("--since and --latest exclude each other")
     with session(opts, db) as s:
         since = _since(since_text, s.now)
         change = s.change("instrument update", lambda view: rules.plan_update(
@@ -478,7 +481,7 @@ def location_unassigned(opts: Options, as_json: bool, as_csv: bool, db: str | No
 def location_duplicates(opts: Options, distance: float, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Pairs of locations closer than --distance metres (great-circle distance)."""
     if not distance > 0:
-        raise ValueError(f"--distance {distance:g} must be a positive number of metres")
+        raise BadValue(f"--distance {distance:g} must be a positive number of metres")
     with session(opts, db) as s:
         rows = rules.close_pairs(s.queries.locations(), distance)
     output(rows, ["id1", "place1", "id2", "place2", "distance_m"], as_json, as_csv,
@@ -594,7 +597,7 @@ def readings_count(opts: Options, name: str, first: str | None, last: str | None
     d0 = parse_day(first, "--from") if first else None
     d1 = parse_day(last, "--to") if last else None
     if d0 and d1 and d0 > d1:
-        raise ValueError(f"--from {d0} is after --to {d1}")
+        raise BadValue(f"--from {d0} is after --to {d1}")
     start = datetime.combine(d0, datetime.min.time()) if d0 else None
     end = datetime.combine(d1, datetime.min.time()) + timedelta(days=1) if d1 else None
     name = normalise_name(name)

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, Version
@@ -23,6 +23,7 @@ from tessdb_tess.photometer import MODEL_CHANNELS as MODELS  # models and their 
 from tessdb_tess.photometer import TESSW_FILTER, check_photometer_name, normalise_name
 
 from .protocol import Change, LocationRow, MaintenanceView, NewObserver, ObserverRow
+from tessdb_core.errors import BadValue, NotFound
 
 MANUAL = "Manual"
 OBSERVER_TYPES = ("Individual", "Organization")
@@ -30,8 +31,6 @@ UNKNOWN_ID = -1
 #: mean Earth radius (IUGG), metres
 EARTH_RADIUS = 6_371_008.8
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -80,13 +79,13 @@ def parse_time(text: str, option: str = "--since", now: datetime | None = None) 
     try:
         dt = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{option} {text!r} is not a date or time: use YYYY-MM-DD or "
+        raise BadValue(f"{option} {text!r} is not a date or time: use YYYY-MM-DD or "
                          "'YYYY-MM-DD HH:MM:SS' (UTC)") from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
     now = now or utcnow()
     if dt > now:
-        raise ValueError(f"{option} {fmt_time(dt)} is in the future (now is {fmt_time(now)} UTC)")
+        raise BadValue(f"{option} {fmt_time(dt)} is in the future (now is {fmt_time(now)} UTC)")
     return dt
 
 
@@ -94,22 +93,7 @@ def parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{option} {text!r} is not a date: use YYYY-MM-DD") from None
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``2h``, ``3d``, ``1w`` or a sum such as ``1d12h``."""
-    s = text.strip().lower()
-    pos, seconds = 0, 0.0
-    for m in _DURATION.finditer(s):
-        if m.start() != pos:
-            break
-        seconds += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not s or pos != len(s) or seconds <= 0:
-        raise ValueError(f"duration {text!r} is not valid: use a number and a unit s, m, h, d or w "
-                         "(e.g. 2h, 3d, 1w, 1d12h)")
-    return timedelta(seconds=seconds)
+        raise BadValue(f"{option} {text!r} is not a date: use YYYY-MM-DD") from None
 
 
 def fmt_time(dt: datetime | None) -> str:
@@ -126,14 +110,14 @@ def natural_key(name: str | None) -> tuple:
 
 def _check_later(at: datetime, since: datetime, what: str, option: str = "--since") -> None:
     if at <= since:
-        raise ValueError(f"{option} {fmt_time(at)} is not later than the valid_since {fmt_time(since)} of {what}")
+        raise BadValue(f"{option} {fmt_time(at)} is not later than the valid_since {fmt_time(since)} of {what}")
 
 
 def _check_after_history(at: datetime, rows: Iterable[Mapping | Version], what: str) -> None:
     """A new window may not start inside an expired one (windows never overlap)."""
     ends = [r.until for r in rows if not r.current]
     if ends and at < max(ends):
-        raise ValueError(f"--since {fmt_time(at)} is earlier than the end ({fmt_time(max(ends))}) "
+        raise BadValue(f"--since {fmt_time(at)} is earlier than the end ({fmt_time(max(ends))}) "
                          f"of an expired row of {what}")
 
 
@@ -145,14 +129,14 @@ def _channels(current: Sequence[Any], given: Sequence[Any], channel: int | None,
         return tuple(current)
     if channel is not None:
         if not 1 <= channel <= n:
-            raise ValueError(f"--channel {channel} does not exist: this instrument has {n} channel(s)")
+            raise BadValue(f"--channel {channel} does not exist: this instrument has {n} channel(s)")
         if len(given) != 1:
-            raise ValueError(f"with --channel give {option} once")
+            raise BadValue(f"with --channel give {option} once")
         values = list(current)
         values[channel - 1] = given[0]
         return tuple(values)
     if len(given) != n:
-        raise ValueError(f"this instrument has {n} channel(s): give {option} {n} time(s), or once with --channel")
+        raise BadValue(f"this instrument has {n} channel(s): give {option} {n} time(s), or once with --channel")
     return tuple(given)
 
 
@@ -160,16 +144,16 @@ def _check_ranges(zps: Iterable[float | None], offsets: Iterable[float], filters
                   limits: Limits) -> None:
     for zp in zps:
         if zp is not None and not (limits.zp_min <= zp <= limits.zp_max and math.isfinite(zp)):
-            raise ValueError(f"zero point {zp} is outside [{limits.zp_min}, {limits.zp_max}] (rules.zp_min/zp_max)")
+            raise BadValue(f"zero point {zp} is outside [{limits.zp_min}, {limits.zp_max}] (rules.zp_min/zp_max)")
     for off in offsets:
         if not (limits.offset_min <= off <= limits.offset_max):
-            raise ValueError(f"offset {off} Hz is outside [{limits.offset_min}, {limits.offset_max}] "
+            raise BadValue(f"offset {off} Hz is outside [{limits.offset_min}, {limits.offset_max}] "
                              "(rules.offset_min/offset_max)")
     for f in filters:
         if f is not None and not f.strip():
-            raise ValueError("a filter name may not be empty")
+            raise BadValue("a filter name may not be empty")
         if f is not None and len(f) > limits.filter_max_length:
-            raise ValueError(f"filter name {f[:32]!r}... is longer than {limits.filter_max_length} characters "
+            raise BadValue(f"filter name {f[:32]!r}... is longer than {limits.filter_max_length} characters "
                              "(rules.filter_max_length)")
 
 
@@ -186,11 +170,11 @@ def current_instrument(cat: Catalog, name: str) -> tuple[Mapping, Version]:
     m = cat.current_mapping_of_name(name)
     if m is None:
         if cat.mappings_of_name(name):
-            raise LookupError(f"photometer {name!r} has no current MAC (all its name mappings are expired)")
-        raise LookupError(f"unknown photometer {name!r}")
+            raise NotFound(f"photometer {name!r} has no current MAC (all its name mappings are expired)")
+        raise NotFound(f"unknown photometer {name!r}")
     v = cat.current_version(m.mac)
     if v is None:
-        raise LookupError(f"photometer {name!r} (MAC {m.mac}) has no current version in tess_t")
+        raise NotFound(f"photometer {name!r} (MAC {m.mac}) has no current version in tess_t")
     return m, v
 
 
@@ -201,7 +185,7 @@ def instrument_of(cat: Catalog, name: str | None = None, mac: str | None = None)
     assert mac is not None
     v = cat.current_version(mac)
     if v is None:
-        raise LookupError(f"unknown MAC {mac}: no current version in tess_t")
+        raise NotFound(f"unknown MAC {mac}: no current version in tess_t")
     return cat.current_mapping_of_mac(mac), v
 
 
@@ -217,31 +201,31 @@ def plan_create(view: MaintenanceView, *, name: str, mac: str, model: str, zps: 
     name = check_new_name(name, limits)
     mac = normalise_mac(mac)
     if model not in MODELS:
-        raise ValueError(f"model {model!r} is not one of {', '.join(MODELS)}")
+        raise BadValue(f"model {model!r} is not one of {', '.join(MODELS)}")
     n = MODELS[model]
     if len(zps) != n:
-        raise ValueError(f"a {model} has {n} channel(s): give --zp {n} time(s)")
+        raise BadValue(f"a {model} has {n} channel(s): give --zp {n} time(s)")
     if not filters:
         if n != 1:
-            raise ValueError(f"a {model} has {n} channels: give --filter {n} times (one per channel)")
+            raise BadValue(f"a {model} has {n} channels: give --filter {n} times (one per channel)")
         filters = (TESSW_FILTER,)
     if len(filters) != n:
-        raise ValueError(f"a {model} has {n} channel(s): give --filter {n} time(s)")
+        raise BadValue(f"a {model} has {n} channel(s): give --filter {n} time(s)")
     offsets = tuple(offsets) or (0.0,) * n
     if len(offsets) != n:
-        raise ValueError(f"a {model} has {n} channel(s): give --offset {n} time(s) or not at all")
+        raise BadValue(f"a {model} has {n} channel(s): give --offset {n} time(s) or not at all")
     _check_ranges(zps, offsets, filters, limits)
     if len(firmware) > limits.firmware_max_length:
-        raise ValueError(f"firmware {firmware[:32]!r}... is longer than {limits.firmware_max_length} characters "
+        raise BadValue(f"firmware {firmware[:32]!r}... is longer than {limits.firmware_max_length} characters "
                          "(rules.firmware_max_length)")
     at = since or now
     cat = view.catalog(names=[name], macs=[mac])
     taken = cat.current_mapping_of_name(name)
     if taken is not None:
-        raise ValueError(f"name {name} is already in use: it names MAC {taken.mac} since {fmt_time(taken.since)}")
+        raise BadValue(f"name {name} is already in use: it names MAC {taken.mac} since {fmt_time(taken.since)}")
     named = cat.current_mapping_of_mac(mac)
     if named is not None:
-        raise ValueError(f"MAC {mac} is already named {named.name} since {fmt_time(named.since)}")
+        raise BadValue(f"MAC {mac} is already named {named.name} since {fmt_time(named.since)}")
     _check_after_history(at, cat.mappings_of_name(name), f"name {name}")
     _check_after_history(at, cat.versions_of(mac), f"MAC {mac}")
     old = cat.current_version(mac)
@@ -269,9 +253,9 @@ def plan_update(view: MaintenanceView, name: str, *, zps: Sequence[float] = (), 
     carrying everything else, or, with ``latest``, the current version edited in place."""
     name = normalise_name(name)
     if not (zps or filters or offsets):
-        raise ValueError("nothing to update: give --zp, --filter or --offset")
+        raise BadValue("nothing to update: give --zp, --filter or --offset")
     if latest and since is not None:
-        raise ValueError("--since and --latest exclude each other")
+        raise BadValue("--since and --latest exclude each other")
     m, v = current_instrument(view.catalog(names=[name]), name)
     zp = _channels(v.zp, [float(z) for z in zps], channel, "--zp")
     flt = _channels(v.filters, list(filters), channel, "--filter")
@@ -307,7 +291,7 @@ def plan_assign(view: MaintenanceView, name: str, *, location: str | None, obser
     (``registered`` carried over: the calibration did not change)."""
     name = normalise_name(name)
     if location is None and observer is None:
-        raise ValueError("nothing to assign: give --location and/or --observer")
+        raise BadValue("nothing to assign: give --location and/or --observer")
     m, v = current_instrument(view.catalog(names=[name]), name)
     loc = find_location(view.locations(), location) if location is not None else None
     obs = find_observer(view.observers(), observer) if observer is not None else None
@@ -332,12 +316,12 @@ def plan_rename(view: MaintenanceView, old: str, new: str, *, since: datetime | 
     old = normalise_name(old)
     new = check_new_name(new, limits)
     if old == new:
-        raise ValueError(f"old and new names are the same: {old}")
+        raise BadValue(f"old and new names are the same: {old}")
     cat = view.catalog(names=[old, new])
     m_old = cat.current_mapping_of_name(old)
     if m_old is None:
         current_instrument(cat, old)  # raises the right LookupError
-        raise LookupError(f"unknown photometer {old!r}")  # pragma: no cover
+        raise NotFound(f"unknown photometer {old!r}")  # pragma: no cover
     m_new = cat.current_mapping_of_name(new)
     at = since or now
     _check_later(at, m_old.since, f"the mapping {old} -> {m_old.mac}")
@@ -414,7 +398,7 @@ def history(cat: Catalog, name: str | None = None, mac: str | None = None
     if name is not None:
         own = cat.mappings_of_name(name)
         if not own:
-            raise LookupError(f"unknown photometer {name!r}")
+            raise NotFound(f"unknown photometer {name!r}")
         macs = {m.mac for m in own}
     else:
         macs = {mac}
@@ -422,7 +406,7 @@ def history(cat: Catalog, name: str | None = None, mac: str | None = None
                   key=lambda m: (m.since, m.key or 0))
     versions = sorted((v for v in cat.versions if v.mac in macs), key=lambda v: (v.since, v.tess_id or 0))
     if not maps and not versions:
-        raise LookupError(f"unknown MAC {mac}")
+        raise NotFound(f"unknown MAC {mac}")
     return maps, versions
 
 
@@ -450,12 +434,12 @@ def find_location(locations: Iterable[LocationRow], ref: str) -> LocationRow:
         for loc in rows:
             if loc["location_id"] == int(text):
                 return loc
-        raise LookupError(f"unknown location {text}: no location_id {text}")
+        raise NotFound(f"unknown location {text}: no location_id {text}")
     hits = [loc for loc in rows if (loc["place"] or "").lower() == text.lower()]
     if not hits:
-        raise LookupError(f"unknown location {text!r}: no location with that place")
+        raise NotFound(f"unknown location {text!r}: no location with that place")
     if len(hits) > 1:
-        raise ValueError(f"location {text!r} is ambiguous (ids {', '.join(str(h['location_id']) for h in hits)}): "
+        raise BadValue(f"location {text!r} is ambiguous (ids {', '.join(str(h['location_id']) for h in hits)}): "
                          "use the id")
     return hits[0]
 
@@ -473,15 +457,15 @@ def check_timezone(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {tz!r} is not a known IANA time zone (e.g. Europe/Madrid)") from None
+        raise BadValue(f"timezone {tz!r} is not a known IANA time zone (e.g. Europe/Madrid)") from None
     return tz
 
 
 def _check_coordinates(lon: float | None, lat: float | None) -> None:
     if lon is not None and not -180.0 <= lon <= 180.0:
-        raise ValueError(f"longitude {lon} is outside [-180, 180]")
+        raise BadValue(f"longitude {lon} is outside [-180, 180]")
     if lat is not None and not -90.0 <= lat <= 90.0:
-        raise ValueError(f"latitude {lat} is outside [-90, 90]")
+        raise BadValue(f"latitude {lat} is outside [-90, 90]")
 
 
 def location_fields(*, place: str, lon: float, lat: float, elevation: float | None = None,
@@ -489,7 +473,7 @@ def location_fields(*, place: str, lon: float, lat: float, elevation: float | No
                     country: str | None = None, tz: str | None = None) -> LocationRow:
     """A new location_t row (without id), checked; the time zone found from the position if not given."""
     if not place.strip():
-        raise ValueError("a location needs a non-empty place")
+        raise BadValue("a location needs a non-empty place")
     _check_coordinates(lon, lat)
     tz = check_timezone(tz) if tz else timezone_at(lon, lat)
     return {"longitude": lon, "latitude": lat, "elevation": elevation, "place": place.strip(),
@@ -501,10 +485,10 @@ def _check_unique(loc: LocationRow, others: Iterable[LocationRow]) -> None:
     for o in others:
         if (loc["longitude"] is not None and loc["latitude"] is not None
                 and (o["longitude"], o["latitude"]) == (loc["longitude"], loc["latitude"])):
-            raise ValueError(f"location {o['location_id']} ({o['place']}) is already at longitude "
+            raise BadValue(f"location {o['location_id']} ({o['place']}) is already at longitude "
                              f"{loc['longitude']}, latitude {loc['latitude']}")
         if (o["place"] or "").lower() == loc["place"].lower():
-            raise ValueError(f"location {o['location_id']} already has the place {o['place']!r}")
+            raise BadValue(f"location {o['location_id']} already has the place {o['place']!r}")
 
 
 def plan_location_create(view: MaintenanceView, fields: LocationRow) -> Change:
@@ -517,14 +501,14 @@ def plan_location_update(view: MaintenanceView, ref: str, changes: dict[str, Any
     """Columns of one location edited in place; the time zone follows a moved position
     unless given."""
     if not changes:
-        raise ValueError("nothing to update: give at least one field (see --help)")
+        raise BadValue("nothing to update: give at least one field (see --help)")
     locations = view.locations()
     loc = find_location(locations, ref)
     if loc["location_id"] == UNKNOWN_ID:
-        raise ValueError("location -1 (Unknown) is the default of every new instrument and is not edited")
+        raise BadValue("location -1 (Unknown) is the default of every new instrument and is not edited")
     changes = dict(changes)
     if "place" in changes and not str(changes["place"]).strip():
-        raise ValueError("a location needs a non-empty place")
+        raise BadValue("a location needs a non-empty place")
     if "timezone" in changes:
         check_timezone(changes["timezone"])
     merged = {**loc, **changes}
@@ -559,7 +543,7 @@ def close_pairs(locations: Iterable[LocationRow], metres: float) -> list[dict[st
     """Pairs of positioned locations closer than ``metres``, nearest first.  A sweep on
     latitude keeps it far from n^2 for a network's few thousand sites."""
     if not metres > 0:
-        raise ValueError(f"--distance {metres} must be a positive number of metres")
+        raise BadValue(f"--distance {metres} must be a positive number of metres")
     pts = sorted((loc for loc in locations if loc["longitude"] is not None and loc["latitude"] is not None),
                  key=lambda loc: loc["latitude"])
     band = math.degrees(metres / EARTH_RADIUS)
@@ -586,12 +570,12 @@ def find_observer(observers: Iterable[ObserverRow], ref: str) -> ObserverRow:
         for o in rows:
             if o["observer_id"] == int(text):
                 return o
-        raise LookupError(f"unknown observer {text}: no current observer with observer_id {text}")
+        raise NotFound(f"unknown observer {text}: no current observer with observer_id {text}")
     hits = [o for o in rows if (o["name"] or "").lower() == text.lower()]
     if not hits:
-        raise LookupError(f"unknown observer {text!r}: no current observer with that name")
+        raise NotFound(f"unknown observer {text!r}: no current observer with that name")
     if len(hits) > 1:
-        raise ValueError(f"observer {text!r} is ambiguous (ids {', '.join(str(h['observer_id']) for h in hits)}): "
+        raise BadValue(f"observer {text!r} is ambiguous (ids {', '.join(str(h['observer_id']) for h in hits)}): "
                          "use the id")
     return hits[0]
 
@@ -604,15 +588,15 @@ def observer_fields(**given: Any) -> dict[str, Any]:
             continue
         value = value.strip() or None if isinstance(value, str) else value
         if key == "name" and not value:
-            raise ValueError("an observer needs a non-empty name")
+            raise BadValue("an observer needs a non-empty name")
         if key == "type" and value not in OBSERVER_TYPES:
-            raise ValueError(f"observer type {value!r} is not one of {', '.join(OBSERVER_TYPES)}")
+            raise BadValue(f"observer type {value!r} is not one of {', '.join(OBSERVER_TYPES)}")
         if key == "acronym" and value and len(value) > 16:
-            raise ValueError(f"acronym {value!r} is longer than 16 characters")
+            raise BadValue(f"acronym {value!r} is longer than 16 characters")
         if key == "email" and value and (len(value) > 64 or _EMAIL.fullmatch(value) is None):
-            raise ValueError(f"email {value!r} is not an e-mail address (at most 64 characters)")
+            raise BadValue(f"email {value!r} is not an e-mail address (at most 64 characters)")
         if key == "website_url" and value and not re.match(r"https?://\S+$", value):
-            raise ValueError(f"website {value!r} is not an http:// or https:// URL")
+            raise BadValue(f"website {value!r} is not an http:// or https:// URL")
         out[key] = value
     return out
 
@@ -620,10 +604,10 @@ def observer_fields(**given: Any) -> dict[str, Any]:
 def plan_observer_create(view: MaintenanceView, fields: dict[str, Any], since: datetime) -> Change:
     for key in ("name", "type"):
         if not fields.get(key):
-            raise ValueError(f"an observer needs a {key}")
+            raise BadValue(f"an observer needs a {key}")
     for o in view.observers():
         if o["name"].lower() == fields["name"].lower():
-            raise ValueError(f"observer {o['name']!r} already exists (observer_id {o['observer_id']}): use update")
+            raise BadValue(f"observer {o['name']!r} already exists (observer_id {o['observer_id']}): use update")
     row = {"type": None, "name": None, "affiliation": None, "acronym": None, "website_url": None, "email": None,
            **fields, "valid_since": since, "valid_until": FAR_FUTURE, "valid_state": "Current"}
     return Change(summary=f"created observer {fields['name']!r} ({fields['type']}) since {fmt_time(since)}",
@@ -634,16 +618,16 @@ def plan_observer_update(view: MaintenanceView, ref: str, changes: dict[str, Any
     """A versioned change (like tess_t): the current row expires at ``since`` and a new one
     starts; the Current instrument versions that pointed to the old row follow the new one."""
     if not changes:
-        raise ValueError("nothing to update: give at least one field (see --help)")
+        raise BadValue("nothing to update: give at least one field (see --help)")
     observers = view.observers()
     old = find_observer(observers, ref)
     if old["observer_id"] == UNKNOWN_ID:
-        raise ValueError("observer -1 (Unknown) is the default of every new instrument and is not edited")
+        raise BadValue("observer -1 (Unknown) is the default of every new instrument and is not edited")
     new_name = changes.get("name")
     if new_name and new_name.lower() != old["name"].lower():
         for o in observers:
             if o["name"].lower() == new_name.lower():
-                raise ValueError(f"observer {o['name']!r} already exists (observer_id {o['observer_id']})")
+                raise BadValue(f"observer {o['name']!r} already exists (observer_id {o['observer_id']})")
     diff = {k: v for k, v in changes.items() if old.get(k) != v}
     if not diff:
         return Change(summary=f"observer {old['name']!r} already so: nothing changed")

@@ -5,7 +5,9 @@ tables, columns, keys, view and preload as ``tessdb_sqlite`` (see ``schema.py`` 
 the type mapping), written by several collectors at once (idempotent batched inserts,
 registrations serialised by advisory locks, catalogue refresh by LISTEN/NOTIFY), the
 ``"reports"`` and ``"maintenance"`` queries of the tools, and ``tessdb-core copy`` to
-move an existing SQLite database over.
+move an existing SQLite database over.  The schema, rows and queries are
+``tessdb_star``'s, as for the SQLite store; this plugin is the PostgreSQL connection,
+its locking and retrying, and the bulk write.
 """
 
 from __future__ import annotations

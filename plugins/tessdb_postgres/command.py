@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from tessdb_core.contracts import StoreError
+from tessdb_core.errors import BadValue
 
 
 @click.command("copy")
@@ -27,7 +28,7 @@ def copy_command(opts: Any, source: str, target: str | None, chunk: int, restart
     Each chunk is committed with the progress of its table, so an interrupted copy is
     simply run again: it goes on after the last chunk, and rows already in the target
     are skipped (ON CONFLICT DO NOTHING)."""
-    from tessdb_sqlite.urls import sqlite_path
+    from tessdb_star.sqlite import sqlite_path
 
     from .copy import Copier
     from .store import PostgresStore
@@ -36,10 +37,10 @@ def copy_command(opts: Any, source: str, target: str | None, chunk: int, restart
     app = opts.app(console=None if opts.debug else False)
     url = target or app.settings.dbase.url
     if postgres_conninfo(url) is None:
-        raise ValueError(f"--to {url!r} is not a postgresql:// URL")
+        raise BadValue(f"--to {url!r} is not a postgresql:// URL")
     path = sqlite_path(source)
     if path is None:
-        raise ValueError(f"--from {source!r} is not a SQLite file path")
+        raise BadValue(f"--from {source!r} is not a SQLite file path")
     store = PostgresStore(url, app.settings)
     click.echo(store.initialise())
     store.open()

@@ -28,13 +28,15 @@ import psycopg
 from loguru import logger
 
 from tessdb_core.contracts import StoreError
-from tessdb_sqlite.introspect import check_sqlite_file
-from tessdb_sqlite.introspect import columns as sqlite_columns
-from tessdb_sqlite.timestamps import format_ts, parse_ts
+from tessdb_star.instruments import as_flag
+from tessdb_star.sqlite import SQLITE, check_sqlite_file
+from tessdb_star.tables import PRIMARY_KEYS
+from tessdb_star.timestamps import format_ts, parse_ts
 
 from . import schema
-from .dialect import columns as pg_columns
+from .dialect import POSTGRES, QmarkConnection
 from .store import ROW_ERRORS, PostgresStore
+from tessdb_core.errors import BadValue
 
 log = logger.bind(ns="copy")
 
@@ -92,7 +94,7 @@ class Copier:
     def __init__(self, source: Path, store: PostgresStore, chunk: int = 10_000, progress: bool | None = None,
                  restart: bool = False, echo: Callable[[str], None] = print) -> None:
         if chunk < 1:
-            raise ValueError("--chunk must be at least 1")
+            raise BadValue("--chunk must be at least 1")
         self.source = Path(source).expanduser()
         self.store = store
         self.chunk = chunk
@@ -148,13 +150,13 @@ class Copier:
     # -- one table ---------------------------------------------------------------------------------
     def _plan(self, src: sqlite3.Connection, table: str) -> "_Plan":
         result = TableCopy(table)
-        src_cols = sqlite_columns(src, table)
+        src_cols = SQLITE.columns(src, table)
         if not src_cols:
             result.absent = True
             return _Plan(result)
         if table == "name_to_mac_t":
             src_cols.setdefault("rowid", False)  # 4.x: the implicit rowid
-        target = self.store.session("copy: layout", lambda conn: pg_columns(conn, table))
+        target = self.store.session("copy: layout", lambda conn: POSTGRES.columns(QmarkConnection(conn), table))
         cols = tuple(c for c in target if c in src_cols)
         lacking = [c for c, required in target.items() if required and c not in src_cols]
         if lacking:
@@ -163,7 +165,7 @@ class Copier:
         state = self.store.session("copy: progress", lambda conn: conn.execute(
             f"SELECT last_key FROM {schema.COPY_TABLE} WHERE source = %s AND table_name = %s",
             (self.source_id, table)).fetchone())
-        plan = _Plan(result, cols, schema.PRIMARY_KEYS[table])
+        plan = _Plan(result, cols, PRIMARY_KEYS[table])
         if state is not None and state[0]:
             plan.after = tuple(json.loads(state[0]))
             result.resumed = True
@@ -253,7 +255,7 @@ class Copier:
         result.target_rows = self.store.session(f"copy: count {table}", lambda conn: conn.execute(
             f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         if table in _BY_KEYS:
-            keys = schema.PRIMARY_KEYS[table]
+            keys = PRIMARY_KEYS[table]
             names = ", ".join(keys)
             source_keys = set(src.execute(f"SELECT {names} FROM {table}").fetchall())
             target_keys = set(self.store.session(f"copy: keys {table}", lambda conn: [
@@ -303,9 +305,7 @@ def _timestamp(value: Any) -> Any:
 
 
 def _flag(value: Any) -> Any:
-    if isinstance(value, str):
-        return 1 if value.strip().lower() in ("1", "true", "yes") else 0
-    return None if value is None else (1 if value else 0)
+    return None if value is None else int(as_flag(value))
 
 
 def _save_progress(conn: psycopg.Connection, source: str, table: str, last: list | None, read: int,

@@ -1,25 +1,28 @@
-"""The small dialect layer that lets the SQLite store's query code run on PostgreSQL.
+"""The PostgreSQL dialect of the star schema's shared queries (``tessdb_star``).
 
-The report and maintenance queries of ``tessdb_sqlite`` are written in SQL that both
-databases understand (row values, ``||``, ``LIMIT ?``, ``IN (...)``); they differ in
-the placeholder style (``?`` for sqlite3, ``%s`` for psycopg) and in how a table's
-columns are listed (``PRAGMA table_info`` against ``information_schema``).
-:class:`QmarkConnection` translates the placeholders, so that those modules are reused
-as they are instead of being copied; PostgreSQL's ``numeric`` results (``SUM`` of
-counts) are loaded as ``int`` / ``float`` like SQLite's.
+The queries of ``tessdb_star`` are written in SQL both databases understand (row
+values, ``||``, ``LIMIT ?``, ``IN (...)``) in the ``?`` placeholder style of sqlite3;
+:class:`QmarkConnection` translates the placeholders to psycopg's ``%s``, so those
+queries run here as they are instead of being copied.  :class:`PostgresDialect` says
+the rest PostgreSQL's way: ``information_schema`` for a table's columns, ``RETURNING``
+for a new key, ``GREATEST`` for the next free id, a savepoint around a maintenance
+change.  PostgreSQL's ``numeric`` results (``SUM`` of counts) are loaded as ``int`` /
+``float`` like SQLite's.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any, Sequence
 
 import psycopg
 from psycopg.adapt import Loader
 
-from tessdb_sqlite.introspect import SchemaState
+from tessdb_star.dialect import Dialect
+from tessdb_star.layout import SchemaState
 
-from .schema import AUX_TABLES
+from .schema import AUX_TABLES, PG_TYPES
 
 
 @lru_cache(maxsize=1024)
@@ -60,6 +63,43 @@ class QmarkConnection:
         return self.pg.execute(qmark_to_format(sql), list(params))
 
 
+class PostgresDialect(Dialect):
+    """What PostgreSQL says its own way; every ``conn`` is a :class:`QmarkConnection`."""
+
+    name = "postgresql"
+    types = PG_TYPES
+    integrity_errors = (psycopg.IntegrityError,)
+
+    def columns(self, conn: Any, table: str) -> dict[str, bool]:
+        """Column name -> NOT NULL without default, in table order, in the current schema."""
+        rows = conn.execute(
+            "SELECT column_name, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position", (table,)).fetchall()
+        return {name: nullable == "NO" and default is None for name, nullable, default in rows}
+
+    def schema_state(self, conn: Any) -> SchemaState:
+        rows = conn.execute("SELECT table_name, table_type FROM information_schema.tables "
+                            "WHERE table_schema = current_schema()").fetchall()
+        return SchemaState(tables=frozenset(name for name, kind in rows if kind == "BASE TABLE"),
+                           others=frozenset(name for name, kind in rows if kind != "BASE TABLE"),
+                           tolerated=AUX_TABLES)
+
+    def insert(self, conn: Any, sql: str, values: Sequence[Any], key: str) -> Any:
+        return conn.execute(f"{sql} RETURNING {key}", values).fetchone()[0]
+
+    def insert_next_id(self, conn: Any, table: str, key: str, cols: Sequence[str], values: Sequence[Any]) -> int:
+        return conn.execute(f"INSERT INTO {table} ({key}, {', '.join(cols)}) VALUES ("
+                            f"(SELECT GREATEST(1, COALESCE(MAX({key}), 0) + 1) FROM {table}), "
+                            f"{', '.join('?' * len(cols))}) RETURNING {key}", values).fetchone()[0]
+
+    def savepoint(self, conn: Any) -> AbstractContextManager[Any]:
+        """A failed statement aborts a PostgreSQL transaction: a savepoint leaves a clean error."""
+        return conn.pg.transaction()
+
+
+POSTGRES = PostgresDialect()
+
+
 class NumericLoader(Loader):
     """``numeric`` -> int when integral (``SUM(count)``), else float (as SQLite returns them)."""
 
@@ -73,21 +113,3 @@ class NumericLoader(Loader):
 
 def configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", NumericLoader)
-
-
-# -- introspection -----------------------------------------------------------------------------------
-def columns(conn: psycopg.Connection, table: str) -> dict[str, bool]:
-    """Column name -> NOT NULL without default, in table order (empty if no such table),
-    in the current schema: what ``tessdb_sqlite.introspect.columns`` gives for SQLite."""
-    rows = conn.execute(
-        "SELECT column_name, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
-    return {name: nullable == "NO" and default is None for name, nullable, default in rows}
-
-
-def schema_state(conn: psycopg.Connection) -> SchemaState:
-    rows = conn.execute("SELECT table_name, table_type FROM information_schema.tables "
-                        "WHERE table_schema = current_schema()").fetchall()
-    tables = frozenset(name for name, kind in rows if kind == "BASE TABLE")
-    others = frozenset(name for name, kind in rows if kind != "BASE TABLE")
-    return SchemaState(tables=tables, others=others, tolerated=AUX_TABLES)

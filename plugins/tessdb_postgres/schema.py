@@ -1,8 +1,8 @@
 """The star schema that ``initialise`` creates on PostgreSQL.
 
 The same tables, columns (names and order), primary keys, indexes and ``tess_v``
-view as the SQLite store (``tessdb_sqlite/schema.py``), with the types mapped so that
-the tools' SQL behaves the same:
+view as the SQLite store: the DDL is ``tessdb_star.ddl``'s, spelled through
+:data:`PG_TYPES` so that the tools' SQL behaves the same:
 
 * INTEGER stays INTEGER, except ``sequence_number`` and ``signal_strength`` (BIGINT:
   a photometer sends any integer, and SQLite stores 64 bits);
@@ -25,8 +25,11 @@ maintenance command, an operator's SQL), so that every collector reloads its cat
 
 from __future__ import annotations
 
-from tessdb_sqlite.schema import OUR_TABLES as _SQLITE_TABLES
-from tessdb_sqlite.schema import TESS_V as _SQLITE_TESS_V
+from tessdb_star.ddl import TypeMap, statements
+from tessdb_star.tables import OUR_TABLES
+
+__all__ = ["AUX_TABLES", "CHANNEL", "COPY_TABLE", "COPY_TABLE_DDL", "OUR_TABLES", "PG_TYPES", "REQUIRED_TABLES",
+           "SERIALS", "STATEMENTS", "TESS_V_COLUMNS"]
 
 #: the channel of the catalogue-change notifications
 CHANNEL = "tessdb_catalog"
@@ -34,164 +37,20 @@ CHANNEL = "tessdb_catalog"
 #: the table where ``tessdb-core copy`` keeps its progress (made by the first copy)
 COPY_TABLE = "tessdb_copy_t"
 
-#: every table a tessdb PostgreSQL database has (the copy's progress table is ours too)
-OUR_TABLES: frozenset[str] = frozenset(_SQLITE_TABLES)
+#: tables of ours besides the star schema's (the copy's progress)
 AUX_TABLES: frozenset[str] = frozenset({COPY_TABLE})
 
 #: without these the collector cannot work at all
 REQUIRED_TABLES: tuple[str, ...] = ("tess_t", "name_to_mac_t", "tess_readings_t", "tess_readings4c_t")
 
-#: the primary key of every table, in order (for the copy's keyset pagination)
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "date_t": ("date_id",),
-    "time_t": ("time_id",),
-    "tess_units_t": ("units_id",),
-    "location_t": ("location_id",),
-    "observer_t": ("observer_id",),
-    "tess_t": ("tess_id",),
-    "name_to_mac_t": ("rowid",),
-    "tess_readings_t": ("date_id", "time_id", "tess_id"),
-    "tess_readings4c_t": ("date_id", "time_id", "tess_id"),
-}
-
 #: SERIAL columns whose sequence must follow the highest key
 SERIALS: dict[str, str] = {"tess_t": "tess_id", "name_to_mac_t": "rowid"}
 
-_DIMENSIONS: tuple[str, ...] = (
-    """CREATE TABLE date_t (
-	date_id INTEGER NOT NULL,
-	sql_date TEXT NOT NULL,
-	date TEXT NOT NULL,
-	day INTEGER NOT NULL,
-	day_year INTEGER NOT NULL,
-	julian_day DOUBLE PRECISION NOT NULL,
-	weekday TEXT NOT NULL,
-	weekday_abbr TEXT NOT NULL,
-	weekday_num INTEGER NOT NULL,
-	month_num INTEGER NOT NULL,
-	month TEXT NOT NULL,
-	month_abbr TEXT NOT NULL,
-	year INTEGER NOT NULL,
-	CONSTRAINT pk_date_t PRIMARY KEY (date_id)
-)""",
-    """CREATE TABLE time_t (
-	time_id INTEGER NOT NULL,
-	time TEXT NOT NULL,
-	hour INTEGER NOT NULL,
-	minute INTEGER NOT NULL,
-	second INTEGER NOT NULL,
-	day_fraction DOUBLE PRECISION NOT NULL,
-	CONSTRAINT pk_time_t PRIMARY KEY (time_id)
-)""",
-    """CREATE TABLE observer_t (
-	observer_id INTEGER NOT NULL,
-	type TEXT NOT NULL,
-	name TEXT NOT NULL,
-	affiliation TEXT,
-	acronym TEXT,
-	website_url TEXT,
-	email TEXT,
-	valid_since TEXT NOT NULL,
-	valid_until TEXT NOT NULL,
-	valid_state TEXT NOT NULL,
-	CONSTRAINT pk_observer_t PRIMARY KEY (observer_id)
-)""",
-    """CREATE TABLE location_t (
-	location_id INTEGER NOT NULL,
-	longitude DOUBLE PRECISION,
-	latitude DOUBLE PRECISION,
-	elevation DOUBLE PRECISION,
-	place TEXT NOT NULL,
-	town TEXT NOT NULL,
-	sub_region TEXT NOT NULL,
-	region TEXT NOT NULL,
-	country TEXT NOT NULL,
-	timezone TEXT NOT NULL DEFAULT 'Etc/UTC',
-	contact_name TEXT,
-	contact_email TEXT,
-	organization TEXT,
-	CONSTRAINT pk_location_t PRIMARY KEY (location_id),
-	CONSTRAINT uq_location_t_longitude UNIQUE (longitude, latitude)
-)""",
-    """CREATE TABLE tess_units_t (
-	units_id INTEGER NOT NULL,
-	timestamp_source TEXT NOT NULL,
-	reading_source TEXT NOT NULL,
-	CONSTRAINT pk_tess_units_t PRIMARY KEY (units_id)
-)""",
-    """CREATE TABLE name_to_mac_t (
-	rowid SERIAL NOT NULL,
-	name TEXT NOT NULL,
-	mac_address TEXT NOT NULL,
-	valid_since TEXT NOT NULL,
-	valid_until TEXT NOT NULL,
-	valid_state TEXT NOT NULL,
-	CONSTRAINT pk_name_to_mac_t PRIMARY KEY (rowid)
-)""",
-    "CREATE INDEX ix_name_to_mac_t_mac_address ON name_to_mac_t (mac_address)",
-    "CREATE INDEX ix_name_to_mac_t_name ON name_to_mac_t (name)",
-    """CREATE TABLE tess_t (
-	tess_id SERIAL NOT NULL,
-	mac_address TEXT NOT NULL,
-	valid_since TEXT NOT NULL,
-	valid_until TEXT NOT NULL,
-	valid_state TEXT NOT NULL,
-	model TEXT NOT NULL DEFAULT 'TESS-W',
-	firmware TEXT NOT NULL DEFAULT 'Unknown',
-	authorised INTEGER NOT NULL DEFAULT 0,
-	registered TEXT NOT NULL DEFAULT 'Unknown',
-	nchannels INTEGER NOT NULL DEFAULT 1,
-	zp1 DOUBLE PRECISION NOT NULL,
-	filter1 TEXT NOT NULL DEFAULT 'UV/IR-740',
-	offset1 DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	zp2 DOUBLE PRECISION,
-	filter2 TEXT,
-	offset2 DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	zp3 DOUBLE PRECISION,
-	filter3 TEXT,
-	offset3 DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	zp4 DOUBLE PRECISION,
-	filter4 TEXT,
-	offset4 DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	location_id INTEGER NOT NULL DEFAULT -1,
-	observer_id INTEGER NOT NULL DEFAULT -1,
-	cover_offset DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	fov DOUBLE PRECISION NOT NULL DEFAULT 17.0,
-	azimuth DOUBLE PRECISION NOT NULL DEFAULT 0.0,
-	altitude DOUBLE PRECISION NOT NULL DEFAULT 90.0,
-	CONSTRAINT pk_tess_t PRIMARY KEY (tess_id)
-)""",
-    "CREATE INDEX ix_tess_t_mac_address ON tess_t (mac_address)",
-)
-
-
-def _readings_table(table: str, measures: str) -> str:
-    """The two fact tables differ only in their measure columns."""
-    return f"""CREATE TABLE {table} (
-	date_id INTEGER NOT NULL,
-	time_id INTEGER NOT NULL,
-	tess_id INTEGER NOT NULL,
-	location_id INTEGER NOT NULL DEFAULT -1,
-	observer_id INTEGER NOT NULL DEFAULT -1,
-	units_id INTEGER NOT NULL,
-	sequence_number BIGINT NOT NULL,
-{measures}
-	box_temperature DOUBLE PRECISION NOT NULL,
-	sky_temperature DOUBLE PRECISION NOT NULL,
-	azimuth DOUBLE PRECISION,
-	altitude DOUBLE PRECISION,
-	longitude DOUBLE PRECISION,
-	latitude DOUBLE PRECISION,
-	elevation DOUBLE PRECISION,
-	signal_strength BIGINT NOT NULL,
-	hash TEXT,
-	CONSTRAINT pk_{table} PRIMARY KEY (date_id, time_id, tess_id)
-)"""
-
-
-_W_MEASURES = "\tfrequency DOUBLE PRECISION NOT NULL,\n\tmagnitude DOUBLE PRECISION NOT NULL,"
-_4C_MEASURES = "\n".join(f"\tfreq{i} DOUBLE PRECISION NOT NULL,\n\tmag{i} DOUBLE PRECISION NOT NULL,"
-                         for i in range(1, 5))
+#: how PostgreSQL spells the reference (SQLite) types; see the module's docstring
+PG_TYPES = TypeMap(
+    {"KEY": "SERIAL", "COUNTER": "BIGINT", "VARCHAR": "TEXT", "DATETIME": "TEXT", "BOOLEAN": "INTEGER",
+     "DOUBLE": "DOUBLE PRECISION", "FLOAT": "DOUBLE PRECISION", "REAL": "DOUBLE PRECISION"},
+    foreign_keys=False, observer_name='"name:1"')
 
 #: the columns of tess_v, in order (as SQLite shows them: the observer's name is "name:1")
 TESS_V_COLUMNS: tuple[str, ...] = (
@@ -200,11 +59,6 @@ TESS_V_COLUMNS: tuple[str, ...] = (
     "zp3", "filter3", "offset3", "zp4", "filter4", "offset4", "longitude", "latitude", "elevation",
     "place", "town", "sub_region", "region", "country", "timezone", "name:1", "type", "affiliation", "acronym",
 )
-
-# the 5.x view, but PostgreSQL refuses two columns named "name": the observer's one is
-# called as SQLite exposes it
-TESS_V = _SQLITE_TESS_V.replace("observer_t.name AS name,", 'observer_t.name AS "name:1",')
-assert TESS_V != _SQLITE_TESS_V
 
 NOTIFY_FUNCTION = f"""CREATE FUNCTION tessdb_catalog_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -220,14 +74,7 @@ def _notify_trigger(table: str) -> str:
 
 
 #: the whole DDL, in creation order (run inside one transaction)
-STATEMENTS: tuple[str, ...] = _DIMENSIONS + (
-    _readings_table("tess_readings_t", _W_MEASURES),
-    "CREATE INDEX ix_tess_readings_t_tess_date_time_location "
-    "ON tess_readings_t (tess_id, date_id, time_id, location_id)",
-    _readings_table("tess_readings4c_t", _4C_MEASURES),
-    "CREATE INDEX ix_tess_readings4c_t_tess_date_time_location "
-    "ON tess_readings4c_t (tess_id, date_id, time_id, location_id)",
-    TESS_V,
+STATEMENTS: tuple[str, ...] = statements(PG_TYPES) + (
     NOTIFY_FUNCTION,
     _notify_trigger("tess_t"),
     _notify_trigger("name_to_mac_t"),

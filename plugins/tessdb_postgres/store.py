@@ -10,13 +10,11 @@ from the SQLite store, because several collectors write to one database at once:
   own savepoint: duplicates and failures are reported, the rest stored.
 * Registrations: one transaction that first takes transaction-level advisory locks
   (shared on the catalogue, exclusive on each MAC and name the plan touches, in key
-  order) and then re-checks the plan's preconditions: the rows to expire are still
-  Current, the new mapping's name and MAC have no Current mapping, no Current version
-  of the MAC is as new as the one to insert.  The very same change already there (the
-  registration applied by another collector, or replayed) is recognised and its keys
-  returned: applying a plan twice writes nothing.  If another collector changed the rows
-  otherwise, :class:`RegistrationConflict` is raised and nothing is written: two collectors
-  never create two Current rows.  Maintenance changes take the catalogue lock exclusively.
+  order) and then applies the plan with ``tessdb_star.changes.apply_registration``,
+  which re-checks its preconditions (the rows to expire are still Current, no other
+  writer made the new rows) and raises ``StoreConflict`` otherwise, as on SQLite: two
+  collectors never create two Current rows.  Maintenance changes take the catalogue
+  lock exclusively.
 * Catalogue refresh: triggers on ``tess_t`` and ``name_to_mac_t`` NOTIFY the channel
   ``tessdb_catalog``; the store LISTENs, and :meth:`changed_elsewhere` polls (without
   blocking) for a notification sent by another session.
@@ -32,6 +30,10 @@ from the SQLite store, because several collectors write to one database at once:
 * Durability: every session runs with ``synchronous_commit = on`` whatever the server or
   database default, so a commit returns once it is on the server's disk; a server with
   ``fsync = off`` is reported once at open (its commits do not survive a power cut).
+
+The star schema itself (DDL, rows, preload, the catalogue reads, the checked
+registration write) is ``tessdb_star``'s; this module is the connection, the
+locking and retrying, and the bulk write of readings.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import replace
+from functools import partial
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import psycopg
@@ -49,17 +51,17 @@ from loguru import logger
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from tessdb_core.catalog import CURRENT, EXPIRED, Catalog, RegistrationPlan
-from tessdb_core.contracts import (ResolvedReading, StoreBusy, StoreConflict, StoreError, StoreUnavailable,
-                                   WriteReport)
-from tessdb_sqlite.instruments import (MAPPING_COLUMNS, VERSION_COLUMNS, mapping_from_row, mapping_row,
-                                       version_from_row, version_row)
-from tessdb_sqlite.preload import UNITS, UNKNOWN_LOCATION, UNKNOWN_OBSERVER, date_rows, time_rows
-from tessdb_sqlite.readings import C_COLUMNS, W_COLUMNS, split_rows
-from tessdb_sqlite.timestamps import format_ts
+from tessdb_core.catalog import Catalog, RegistrationPlan
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict, StoreError, StoreUnavailable, WriteReport
+from tessdb_star.catalog import read_catalog
+from tessdb_star.changes import apply_registration
+from tessdb_star.layout import Layout, SchemaState, read_layout
+from tessdb_star.preload import preload_rows
+from tessdb_star.readings import split_rows
+from tessdb_star.tables import C_COLUMNS, W_COLUMNS
 
 from . import dialect, schema
-from .dialect import QmarkConnection, SchemaState, schema_state
+from .dialect import POSTGRES, QmarkConnection
 from .urls import postgres_conninfo, redact
 
 log = logger.bind(ns="dbase")
@@ -72,11 +74,6 @@ T = TypeVar("T")
 ROW_ERRORS = (psycopg.DataError, psycopg.IntegrityError, OverflowError, TypeError, ValueError)
 #: transient refusals: the transaction is simply run again
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
-
-_MAPPING_SELECT = "SELECT rowid, name, mac_address, valid_since, valid_until, valid_state FROM name_to_mac_t"
-_MAPPING_KEYS = ("rowid", "name", "mac_address", "valid_since", "valid_until", "valid_state")
-_VERSION_KEYS = ("tess_id", *VERSION_COLUMNS)
-
 
 def _marks(columns: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(columns))
@@ -98,9 +95,8 @@ CATALOG_KEY = lock_key("catalog", "")
 INIT_KEY = lock_key("init", "")
 
 
-class RegistrationConflict(StoreConflict):
-    """Another collector changed the instrument's rows after this collector decided the plan
-    (its catalogue was stale): nothing was written.  Reload the catalogue, decide again."""
+#: the name this plugin gave ``StoreConflict`` before every store raised it (``tessdb_star.changes``)
+RegistrationConflict = StoreConflict
 
 
 class PostgresStore:
@@ -125,6 +121,8 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._password = conninfo_to_dict(conninfo).get("password") or None
         self._fsync_warned = False
+        #: the INSERTs of this database's layout (learnt at open)
+        self._layout: Layout | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, open={self._opened})"
@@ -138,7 +136,7 @@ class PostgresStore:
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_KEY,))
-                state = schema_state(conn)
+                state = POSTGRES.schema_state(QmarkConnection(conn))
                 if not state.empty:
                     return self._verdict(state)
                 for statement in schema.STATEMENTS:
@@ -152,15 +150,8 @@ class PostgresStore:
         return f"initialised {self.url}: tessdb schema created and preloaded (PostgreSQL)"
 
     def _verdict(self, state: SchemaState) -> str:
-        if not state.complete:
-            ours = state.tables & schema.OUR_TABLES
-            if not ours:
-                raise StoreError(f"{self.url} is not a tessdb database (it has foreign tables: "
-                                 f"{', '.join(state.foreign) or ', '.join(sorted(state.others))}); not touching it")
-            raise StoreError(f"{self.url} has only part of the tessdb schema (missing "
-                             f"{', '.join(state.missing)}); not touching it")
-        extra = f"; other tables left alone: {', '.join(state.foreign)}" if state.foreign else ""
-        return f"{self.url} already initialised (tessdb-core schema on PostgreSQL); nothing changed{extra}"
+        state.check_complete(self.url)
+        return state.already_initialised(self.url, "tessdb-core schema on PostgreSQL")
 
     def open(self) -> None:
         """Connect, check the schema (without altering it), LISTEN for catalogue changes."""
@@ -169,12 +160,13 @@ class PostgresStore:
                 return
             conn = self._connect()
             try:
-                state = schema_state(conn)
+                state = POSTGRES.schema_state(QmarkConnection(conn))
                 if state.empty:
                     raise StoreError(f"database {self.url} is empty: run `tessdb-core init --db URL` first")
                 missing = [t for t in schema.REQUIRED_TABLES if t not in state.tables]
                 if missing:
                     raise StoreError(f"{self.url} is not a tessdb database: missing table(s) {', '.join(missing)}")
+                layout = read_layout(partial(POSTGRES.columns, QmarkConnection(conn)))
                 self._prepare(conn)
                 self._check_fsync(conn)
             except psycopg.Error as exc:  # the server's (down, read-only, ...): a later open may do
@@ -184,6 +176,7 @@ class PostgresStore:
                 conn.close()
                 raise
             self._conn = conn
+            self._layout = layout
             self._opened = True
             self._missed = False
             log.info("Opened database {}", self.url)
@@ -252,67 +245,26 @@ class PostgresStore:
     # -- the catalogue -------------------------------------------------------------------------
     def load_catalog(self) -> Catalog:
         """Every name_to_mac_t and tess_t row, read in one snapshot."""
-        version_sql = f"SELECT {', '.join(_VERSION_KEYS)} FROM tess_t ORDER BY tess_id"
 
-        def read(conn: psycopg.Connection) -> tuple[list, list]:
+        def read(conn: psycopg.Connection) -> Catalog:
             with _read_transaction(conn):
-                maps = conn.execute(f"{_MAPPING_SELECT} ORDER BY rowid").fetchall()
-                vers = conn.execute(version_sql).fetchall()
-            return maps, vers
+                return read_catalog(QmarkConnection(conn), self._open_layout().tess_columns)
 
-        maps, vers = self._retrying("catalogue load", read)
-        return Catalog(
-            mappings=[mapping_from_row(dict(zip(_MAPPING_KEYS, r))) for r in maps],
-            versions=[version_from_row(dict(zip(_VERSION_KEYS, r))) for r in vers],
-        )
+        return self._retrying("catalogue load", read)
 
     def apply_registration(self, plan: RegistrationPlan) -> RegistrationPlan:
-        """Lock the plan's MACs and names, re-check its preconditions, expire and insert
-        in one transaction; return the plan with the new keys.  RegistrationConflict when
-        another collector changed those rows since the plan was decided."""
+        """Lock the plan's MACs and names, then expire and insert in one transaction with
+        ``tessdb_star``'s checked write; return the plan with the new keys.  StoreConflict
+        when another writer changed those rows since the plan was decided."""
         if not plan.changes_anything:
             return plan
-        at = format_ts(plan.at)
 
         def apply(conn: psycopg.Connection) -> RegistrationPlan:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_KEY,))
                 for key in plan_lock_keys(plan):
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
-                done = already_applied(conn, plan, at)
-                if done is not None:
-                    log.info("Registration ({}) of {} already applied by another collector", plan.case,
-                             plan.new_mapping.name if plan.new_mapping else plan.new_version.mac)
-                    return done
-                for m in plan.expire_mappings:
-                    _expire_current(conn, "name_to_mac_t", "rowid", m.key, at, f"mapping {m.name} -> {m.mac}")
-                for v in plan.expire_versions:
-                    _expire_current(conn, "tess_t", "tess_id", v.tess_id, at, f"instrument version of {v.mac}")
-                new_mapping, new_version = plan.new_mapping, plan.new_version
-                if new_mapping is not None:
-                    row = conn.execute(f"{_MAPPING_SELECT} WHERE valid_state = %s AND (name = %s OR mac_address = %s) "
-                                       "LIMIT 1", (CURRENT, new_mapping.name, new_mapping.mac)).fetchone()
-                    if row is not None:
-                        raise RegistrationConflict(
-                            f"{plan.case}: {row[1]} -> {row[2]} became Current meanwhile (another collector "
-                            f"registered it); {new_mapping.name} -> {new_mapping.mac} not inserted")
-                    key = conn.execute(f"INSERT INTO name_to_mac_t ({', '.join(MAPPING_COLUMNS)}) VALUES "
-                                       f"({_marks(MAPPING_COLUMNS)}) RETURNING rowid", mapping_row(new_mapping)
-                                       ).fetchone()[0]
-                    new_mapping = replace(new_mapping, key=key)
-                if new_version is not None:
-                    row = conn.execute("SELECT tess_id, valid_since FROM tess_t WHERE mac_address = %s AND "
-                                       "valid_state = %s AND valid_since >= %s LIMIT 1",
-                                       (new_version.mac, CURRENT, format_ts(new_version.since))).fetchone()
-                    if row is not None:
-                        raise RegistrationConflict(
-                            f"{plan.case}: {new_version.mac} got a Current version since {row[1]} meanwhile "
-                            "(another collector); no new version inserted")
-                    tess_id = conn.execute(f"INSERT INTO tess_t ({', '.join(VERSION_COLUMNS)}) VALUES "
-                                           f"({_marks(VERSION_COLUMNS)}) RETURNING tess_id", version_row(new_version)
-                                           ).fetchone()[0]
-                    new_version = replace(new_version, tess_id=tess_id)
-            return replace(plan, new_mapping=new_mapping, new_version=new_version)
+                return apply_registration(QmarkConnection(conn), POSTGRES, self._open_layout(), plan)
 
         try:
             return self._retrying("registration", apply)
@@ -385,7 +337,7 @@ class PostgresStore:
 
         try:
             return self._retrying(what, in_transaction)
-        except (StoreError, RegistrationConflict):
+        except StoreError:
             raise
         except psycopg.Error as exc:
             raise StoreError(f"{what} failed on {self.url}: {self._say(exc)}") from None
@@ -395,12 +347,17 @@ class PostgresStore:
         store's lock waiting and reconnection; used by ``tessdb-core copy``."""
         try:
             return self._retrying(what, action)
-        except (StoreError, RegistrationConflict):
+        except StoreError:
             raise
         except psycopg.Error as exc:
             raise StoreError(f"{what} failed on {self.url}: {self._say(exc)}") from None
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _open_layout(self) -> Layout:
+        if self._layout is None:
+            raise StoreError(f"database {self.url} is not open")
+        return self._layout
+
     def _connect(self) -> psycopg.Connection:
         extra: dict[str, Any] = {}
         if "connect_timeout" not in self._conninfo:
@@ -503,18 +460,12 @@ class PostgresStore:
 
 # -- the preload -----------------------------------------------------------------------------------------
 def preload(conn: psycopg.Connection) -> None:
-    """Every preloaded row (inside the caller's transaction), the calendar by COPY."""
+    """Every preloaded row (inside the caller's transaction), by COPY."""
     with conn.cursor() as cur:
-        with cur.copy("COPY date_t FROM STDIN") as copy:
-            for row in date_rows():
-                copy.write_row(row)
-        with cur.copy("COPY time_t FROM STDIN") as copy:
-            for row in time_rows():
-                copy.write_row(row)
-        cur.executemany("INSERT INTO tess_units_t (units_id, timestamp_source, reading_source) VALUES (%s, %s, %s)",
-                        UNITS)
-        for table, row in (("location_t", UNKNOWN_LOCATION), ("observer_t", UNKNOWN_OBSERVER)):
-            cur.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({_marks(row)})", list(row.values()))
+        for table, cols, rows in preload_rows():
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
 
 
 # -- registrations -------------------------------------------------------------------------------------------
@@ -528,49 +479,6 @@ def plan_lock_keys(plan: RegistrationPlan) -> list[int]:
     for v in (*plan.expire_versions, *((plan.new_version,) if plan.new_version is not None else ())):
         macs.add(v.mac)
     return sorted({lock_key("name", n) for n in names} | {lock_key("mac", m) for m in macs})
-
-
-def already_applied(conn: psycopg.Connection, plan: RegistrationPlan, at: str) -> RegistrationPlan | None:
-    """The plan with its keys when exactly this change is already in the database (the same
-    registration applied by another collector, or replayed): every row to expire is Expired at
-    ``at``, the new mapping and version are there, Current, since ``at``, with the same values.
-    None otherwise (including "not applied at all")."""
-    new_mapping, new_version = plan.new_mapping, plan.new_version
-    mapping_key = tess_id = None
-    if new_mapping is not None:
-        row = conn.execute("SELECT rowid FROM name_to_mac_t WHERE name = %s AND mac_address = %s AND "
-                           "valid_since = %s AND valid_state = %s ORDER BY rowid DESC LIMIT 1",
-                           (new_mapping.name, new_mapping.mac, format_ts(new_mapping.since), CURRENT)).fetchone()
-        if row is None:
-            return None
-        mapping_key = row[0]
-    if new_version is not None:
-        wanted = version_row(new_version)
-        row = conn.execute(f"SELECT tess_id, {', '.join(VERSION_COLUMNS)} FROM tess_t WHERE mac_address = %s AND "
-                           "valid_since = %s AND valid_state = %s ORDER BY tess_id DESC LIMIT 1",
-                           (new_version.mac, format_ts(new_version.since), CURRENT)).fetchone()
-        if row is None or tuple(row[1:]) != wanted:
-            return None
-        tess_id = row[0]
-    for table, key_col, keys in (("name_to_mac_t", "rowid", [m.key for m in plan.expire_mappings]),
-                                 ("tess_t", "tess_id", [v.tess_id for v in plan.expire_versions])):
-        for key in keys:
-            row = conn.execute(f"SELECT valid_state, valid_until FROM {table} WHERE {key_col} = %s", (key,)).fetchone()
-            if row is None or tuple(row) != (EXPIRED, at):
-                return None
-    return replace(plan,
-                   new_mapping=None if new_mapping is None else replace(new_mapping, key=mapping_key),
-                   new_version=None if new_version is None else replace(new_version, tess_id=tess_id))
-
-
-def _expire_current(conn: psycopg.Connection, table: str, key_col: str, key: Any, at: str, what: str) -> None:
-    if key is None:
-        raise StoreError(f"cannot expire {what}: it has no {key_col}")
-    cur = conn.execute(f"UPDATE {table} SET valid_until = %s, valid_state = %s WHERE {key_col} = %s "
-                       "AND valid_state = %s", (at, EXPIRED, key, CURRENT))
-    if cur.rowcount != 1:
-        raise RegistrationConflict(f"{what} ({table} {key_col} = {key}) is not Current any more "
-                                   "(another collector or a maintenance command changed it)")
 
 
 # -- readings ---------------------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from typing import Any, Iterator
 
 import click
 
-from tessdb_core.cli import pass_options, table
+from tessdb_core.plugin_cli import pass_cli, table
 
 from .common import month_range, parse_date, parse_month, shown, writable_file
+from tessdb_core.errors import BadValue
 
 _db = click.option("--db", help="Database path or URL (default: setting dbase.url).")
 
@@ -68,7 +69,7 @@ def add_commands(cli: click.Group) -> None:
                    "other than A-Z a-z 0-9 . _ - written %XX).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
-@pass_options
+@pass_cli
 def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, to_month: str | None, out_dir: str,
                progress: bool | None, db: str | None) -> None:
     """IDA monthly files (spec §13) for NAME... or --all, one per name, month and location.
@@ -79,7 +80,7 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
     from .tools import ida_reports
 
     if bool(names) == all_names:
-        raise ValueError("give photometer NAME(s) or --all (not both)")
+        raise BadValue("give photometer NAME(s) or --all (not both)")
     months = month_range(parse_month(month, "--month"), parse_month(to_month, "--to") if to_month else None)
     renamed: set[str] = set()
 
@@ -102,13 +103,13 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
         _note(f"warning: {w}")
     click.echo(f"{run.written} file(s) written")
     if run.refused:
-        raise ValueError(f"{len(run.refused)} photometer(s) refused, {run.written} file(s) written")
+        raise BadValue(f"{len(run.refused)} photometer(s) refused, {run.written} file(s) written")
 
 
 # -- report geolist / daily ---------------------------------------------------------------------------
 @click.command("geolist")
 @_db
-@pass_options
+@pass_cli
 def report_geolist(opts: Any, db: str | None) -> None:
     """Name, model, longitude and latitude of the current instruments (';' CSV)."""
     from .tools import geolist_csv
@@ -121,13 +122,13 @@ def report_geolist(opts: Any, db: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
 @_db
-@pass_options
+@pass_cli
 def report_daily(opts: Any, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Readings per day per instrument (MAC), newest day first (the README's sample query 1)."""
     from .tools import daily_rows, rows_csv
 
     if as_json and as_csv:
-        raise ValueError("choose one of --json and --csv")
+        raise BadValue("choose one of --json and --csv")
     with report_queries(opts, db) as queries:
         rows = daily_rows(queries)
     columns = ["sql_date", "mac_address", "readings"]
@@ -149,7 +150,7 @@ def report_daily(opts: Any, as_json: bool, as_csv: bool, db: str | None) -> None
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
-@pass_options
+@pass_cli
 def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
                     sep: str, out_file: str | None, progress: bool | None, db: str | None) -> None:
     """CSV of the readings of NAME (or --all): the README's sample query 2, with a header line.
@@ -159,7 +160,7 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
     from .tools import date_window, export_csv, known_names
 
     if bool(name) == all_names:
-        raise ValueError("give a photometer NAME or --all (not both)")
+        raise BadValue("give a photometer NAME or --all (not both)")
     since, until = date_window(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     target = writable_file(out_file) if out_file else None
@@ -200,7 +201,7 @@ def _with_size(f):
 def _png(out: str) -> Path:
     path = writable_file(out)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"--out {out!r}: the plot is a PNG file, give a name ending in .png")
+        raise BadValue(f"--out {out!r}: the plot is a PNG file, give a name ending in .png")
     return path
 
 
@@ -210,7 +211,7 @@ def _png(out: str) -> Path:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
 @_with_size
 @_db
-@pass_options
+@pass_cli
 def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
     """Sky brightness of NAME from local noon of --date to noon the next day, with the
     Sun's and the Moon's altitude and the ZP changes marked."""
@@ -232,7 +233,7 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
 @_with_size
 @_db
-@pass_options
+@pass_cli
 def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: int, db: str | None) -> None:
     """Heat map of NAME's sky brightness for --month: one row per night, one column per local hour."""
     from .plots import month_data, month_figure, save

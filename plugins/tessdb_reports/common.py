@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from tessdb_core.errors import BadValue
 
 T = TypeVar("T")
 
@@ -51,14 +52,14 @@ class Month:
 def parse_month(text: str, option: str = "--month") -> Month:
     m = _MONTH.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
-        raise ValueError(f"{option} {text!r} is not a month: expected YYYY-MM (e.g. 2026-10)")
+        raise BadValue(f"{option} {text!r} is not a month: expected YYYY-MM (e.g. 2026-10)")
     return Month(int(m.group(1)), int(m.group(2)))
 
 
 def month_range(first: Month, last: Month | None) -> list[Month]:
     last = last or first
     if last < first:
-        raise ValueError(f"--to {last} is before --month {first}")
+        raise BadValue(f"--to {last} is before --month {first}")
     out = [first]
     while out[-1] < last:
         out.append(out[-1].next())
@@ -67,11 +68,11 @@ def month_range(first: Month, last: Month | None) -> list[Month]:
 
 def parse_date(text: str, option: str) -> date:
     if not _DATE.match(text.strip()):
-        raise ValueError(f"{option} {text!r} is not a date: expected YYYY-MM-DD")
+        raise BadValue(f"{option} {text!r} is not a date: expected YYYY-MM-DD")
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{option} {text!r} is not a date: expected YYYY-MM-DD") from None
+        raise BadValue(f"{option} {text!r} is not a date: expected YYYY-MM-DD") from None
 
 
 def zone(name: str | None, where: str) -> ZoneInfo:
@@ -79,7 +80,7 @@ def zone(name: str | None, where: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "Etc/UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{where} has an unknown time zone {name!r}") from None
+        raise BadValue(f"{where} has an unknown time zone {name!r}") from None
 
 
 def local_noon_window(day: date, tz: ZoneInfo, days: int = 1) -> tuple[datetime, datetime]:
@@ -146,7 +147,7 @@ def file_stem(name: str) -> str:
     12 hex digits of the name's SHA-256 (two long names never share a file).  ValueError for
     the empty name."""
     if not name:
-        raise ValueError("an empty name gives no file name")
+        raise BadValue("an empty name gives no file name")
     stem = quote_name(name)
     if len(stem) > STEM_MAX:
         digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
@@ -191,14 +192,14 @@ def inside(root: Path, relpath: str) -> Path:
     resolved path (symbolic links followed) inside the resolved ``root``; ValueError if not."""
     parts = Path(relpath).parts
     if not parts or Path(relpath).is_absolute() or ".." in parts:
-        raise ValueError(f"file name {relpath!r} is not a plain relative path")
+        raise BadValue(f"file name {relpath!r} is not a plain relative path")
     long = next((p for p in parts if len(p.encode("utf-8", "surrogatepass")) > COMPONENT_MAX), None)
     if long is not None:
-        raise ValueError(f"file name {long!r} is longer than {COMPONENT_MAX} bytes")
+        raise BadValue(f"file name {long!r} is longer than {COMPONENT_MAX} bytes")
     target = root / relpath
     base = root.resolve()
     if not target.resolve().is_relative_to(base):
-        raise ValueError(f"{str(target)!r} resolves to {str(target.resolve())!r}, outside {str(base)!r}")
+        raise BadValue(f"{str(target)!r} resolves to {str(target.resolve())!r}, outside {str(base)!r}")
     return target
 
 

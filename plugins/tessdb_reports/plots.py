@@ -24,6 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from .common import Month, local_noon_window, shown, zone  # noqa: E402
 from .ida import filters as version_filters, zps  # noqa: E402
 from .queries import ReportQueries  # noqa: E402
+from tessdb_core.errors import BadValue, NotFound
 
 DPI = 100
 _UTC = timezone.utc
@@ -55,7 +56,7 @@ def _location_of(queries: ReportQueries, name: str, readings: list[dict[str, Any
     loc_id = readings[-1]["location_id"]
     loc = queries.locations([loc_id]).get(loc_id)
     if loc is None:
-        raise LookupError(f"location {loc_id} of {shown(name)}'s readings is not in location_t")
+        raise NotFound(f"location {loc_id} of {shown(name)}'s readings is not in location_t")
     return dict(loc)
 
 
@@ -68,13 +69,13 @@ def night_data(queries: ReportQueries, name: str, day: date) -> NightData:
     around = queries.readings(name, datetime(day.year, day.month, day.day) - timedelta(hours=14),
                               datetime(day.year, day.month, day.day) + timedelta(hours=38))
     if not around:
-        raise LookupError(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
+        raise NotFound(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
     location = _location_of(queries, name, around)
     tz = zone(location.get("timezone"), f"location {location['location_id']}")
     since, until = local_noon_window(day, tz)
     readings = [r for r in around if since <= r["utc"] < until]
     if not readings:
-        raise LookupError(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
+        raise NotFound(f"no readings of {shown(name)} in the night of {day} (local noon to noon)")
     versions = queries.versions({r["tess_id"] for r in readings})
     last = versions[readings[-1]["tess_id"]]
     labels = [f or f"channel {i + 1}" for i, f in enumerate(version_filters(last))]
@@ -95,14 +96,14 @@ def month_data(queries: ReportQueries, name: str, month: Month) -> MonthData:
     start = month.start
     probe = queries.readings(name, start - timedelta(days=1), month.end + timedelta(days=1))
     if not probe:
-        raise LookupError(f"no readings of {shown(name)} in {month}")
+        raise NotFound(f"no readings of {shown(name)} in {month}")
     location = _location_of(queries, name, probe)
     tz = zone(location.get("timezone"), f"location {location['location_id']}")
     since, _ = local_noon_window(start.date(), tz)
     until, _ = local_noon_window(month.end.date(), tz)
     readings = [r for r in probe if since <= r["utc"] < until]
     if not readings:
-        raise LookupError(f"no readings of {shown(name)} in the nights of {month}")
+        raise NotFound(f"no readings of {shown(name)} in the nights of {month}")
     return MonthData(name, month, tz, location, readings)
 
 
@@ -114,7 +115,7 @@ def sun_moon_altitudes(location: dict[str, Any], since: datetime, until: datetim
 
     lat, lon = location.get("latitude"), location.get("longitude")
     if lat is None or lon is None:
-        raise ValueError(f"location {location.get('location_id')} has no coordinates: "
+        raise BadValue(f"location {location.get('location_id')} has no coordinates: "
                          "cannot compute the Sun and Moon altitudes")
     obs = ephem.Observer()
     obs.lat, obs.lon = str(lat), str(lon)

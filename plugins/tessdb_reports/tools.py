@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, TextIO
 from . import ida
 from .common import Month, atomic_write, file_stems, fmt, inside, progress, shown, writable_dir
 from .queries import ReportQueries
+from tessdb_core.errors import BadValue, NotFound
 
 EXPORT_COLUMNS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
                   "zp1", "sky_temperature", "box_temperature")
@@ -30,7 +31,7 @@ def known_names(queries: ReportQueries, names: Iterable[str]) -> list[str]:
     for raw in names:
         name = raw.strip().lower()
         if name not in known:
-            raise LookupError(f"unknown photometer {raw!r}: no such name in name_to_mac_t")
+            raise NotFound(f"unknown photometer {raw!r}: no such name in name_to_mac_t")
         if name not in out:
             out.append(name)
     return out
@@ -103,9 +104,9 @@ def ida_reports(queries: ReportQueries, names: list[str] | None, months: list[Mo
     if not run.written:
         span = str(months[0]) if len(months) == 1 else f"{months[0]} to {months[-1]}"
         if run.refused:
-            raise LookupError(f"{len(run.refused)} photometer(s) refused, no IDA file written in {span}")
+            raise NotFound(f"{len(run.refused)} photometer(s) refused, no IDA file written in {span}")
         who = ", ".join(shown(n) for n in names) if explicit else "any photometer"
-        raise LookupError(f"no readings of {who or 'any photometer'} in {span}: no IDA file written")
+        raise NotFound(f"no readings of {who or 'any photometer'} in {span}: no IDA file written")
     return run
 
 
@@ -138,7 +139,7 @@ def rows_csv(rows: list[dict[str, Any]], columns: Iterable[str], sep: str = ",")
 def date_window(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     """--from / --to days (both included) as a half-open UTC window."""
     if start and end and end < start:
-        raise ValueError(f"--to {end} is before --from {start}")
+        raise BadValue(f"--to {end} is before --from {start}")
     since = datetime(start.year, start.month, start.day) if start else None
     until = datetime(end.year, end.month, end.day) + timedelta(days=1) if end else None
     return since, until
@@ -148,7 +149,7 @@ def export_csv(queries: ReportQueries, name: str | None, since: datetime | None,
                stream: TextIO, sep: str = ",", show_progress: bool | None = None) -> int:
     """Write the header line and every row of sample query 2; return the number of rows."""
     if sep not in (",", ";"):
-        raise ValueError(f"--sep {sep!r} is not supported: expected ',' or ';'")
+        raise BadValue(f"--sep {sep!r} is not supported: expected ',' or ';'")
     if name is not None:
         (name,) = known_names(queries, [name])
     show = sys.stderr.isatty() if show_progress is None else show_progress

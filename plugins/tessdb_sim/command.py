@@ -17,17 +17,14 @@ from datetime import datetime, timezone
 
 import click
 
-from tessdb_core.cli import Options
+from tessdb_core.plugin_cli import CliContext, pass_cli
 
 from .generator import FleetConfig, events
 from .runner import Pacer, run
+from tessdb_core.errors import BadValue
 
 __all__ = ["simulate", "parse_duration", "parse_broker", "parse_start"]
 
-#: the root group's ``Options`` object.  Not ``tessdb_core.cli.pass_options``: that one looks
-#: the object up by class, and under ``python -m tessdb_core.cli`` the root group is built by
-#: ``__main__``, whose ``Options`` is another class than ``tessdb_core.cli.Options``.
-pass_options = click.pass_obj
 
 #: names are ``stars`` + at most 7 digits, renames included
 MAX_PHOTOMETERS = 1_000_000
@@ -39,7 +36,7 @@ def parse_duration(text: str) -> float:
     """``90``, ``90s``, ``30m``, ``12h``, ``2d`` -> seconds."""
     m = _DURATION.fullmatch(text)
     if m is None or float(m.group(1)) <= 0:
-        raise ValueError(f"--duration must be a positive number of seconds, optionally with s, m, h or d "
+        raise BadValue(f"--duration must be a positive number of seconds, optionally with s, m, h or d "
                          f"(got {text!r})")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
@@ -49,7 +46,7 @@ def parse_broker(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"--broker must be HOST:PORT with a port 1..65535 (got {text!r})")
+        raise BadValue(f"--broker must be HOST:PORT with a port 1..65535 (got {text!r})")
     return host, int(port)
 
 
@@ -60,7 +57,7 @@ def parse_start(text: str | None) -> datetime:
     try:
         t = datetime.fromisoformat(text[:-1] if text[-1:] in "Zz" and text else text)
     except ValueError:
-        raise ValueError(f"--start must be an ISO 8601 time such as 2026-11-30T18:00:00Z (got {text!r})") from None
+        raise BadValue(f"--start must be an ISO 8601 time such as 2026-11-30T18:00:00Z (got {text!r})") from None
     if t.tzinfo is not None:
         t = t.astimezone(timezone.utc).replace(tzinfo=None)
     return t.replace(microsecond=0)
@@ -68,13 +65,13 @@ def parse_start(text: str | None) -> datetime:
 
 def _share(value: float, option: str) -> float:
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{option} must be between 0 and 1 (got {value})")
+        raise BadValue(f"{option} must be between 0 and 1 (got {value})")
     return value
 
 
 def _positive(value: float | None, option: str, what: str) -> float | None:
     if value is not None and not value > 0:
-        raise ValueError(f"{option} must be a positive {what} (got {value:g})")
+        raise BadValue(f"{option} must be a positive {what} (got {value:g})")
     return value
 
 
@@ -102,8 +99,8 @@ def _positive(value: float | None, option: str, what: str) -> float | None:
 @click.option("--every", type=float, default=10.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
-@pass_options
-def simulate(opts: Options, photometers: int | None, rate: float | None, broker: str | None, username: str | None,
+@pass_cli
+def simulate(opts: CliContext, photometers: int | None, rate: float | None, broker: str | None, username: str | None,
              password_env: str | None, speed: float | None, duration: str | None, readings: int | None,
              start: str | None, seed: int, out: str | None, tess4c_share: float, malformed_rate: float, qos: int,
              client_id: str, every: float, as_json: bool) -> None:
@@ -115,28 +112,28 @@ def simulate(opts: Options, photometers: int | None, rate: float | None, broker:
     renames, replacements and a few malformed payloads.
     """
     if photometers is None:
-        raise ValueError("--photometers is required (how many photometers to simulate)")
+        raise BadValue("--photometers is required (how many photometers to simulate)")
     if not 1 <= photometers <= MAX_PHOTOMETERS:
-        raise ValueError(f"--photometers must be between 1 and {MAX_PHOTOMETERS:,} (got {photometers})")
+        raise BadValue(f"--photometers must be between 1 and {MAX_PHOTOMETERS:,} (got {photometers})")
     _positive(rate, "--rate", "number of messages per second")
     _positive(speed, "--speed", "time factor")
     if every < 0:
-        raise ValueError(f"--every must be 0 (no progress lines) or a positive number of seconds (got {every:g})")
+        raise BadValue(f"--every must be 0 (no progress lines) or a positive number of seconds (got {every:g})")
     seconds = parse_duration(duration) if duration is not None else None
     if readings is not None and readings < 1:
-        raise ValueError(f"--readings must be at least 1 (got {readings})")
+        raise BadValue(f"--readings must be at least 1 (got {readings})")
     if seconds is not None and readings is not None:
-        raise ValueError("give --duration or --readings, not both")
+        raise BadValue("give --duration or --readings, not both")
     if qos not in (0, 1, 2):
-        raise ValueError(f"--qos must be 0, 1 or 2 (got {qos})")
+        raise BadValue(f"--qos must be 0, 1 or 2 (got {qos})")
     cfg = FleetConfig(photometers, parse_start(start), seed, _share(tess4c_share, "--tess4c-share"),
                       _share(malformed_rate, "--malformed-rate"), seconds, readings)
     echo = _echo_err
     if out is not None:
         if broker or username or password_env:
-            raise ValueError("--out writes a file instead of publishing: drop --broker, --username, --password-env")
+            raise BadValue("--out writes a file instead of publishing: drop --broker, --username, --password-env")
         if seconds is None and readings is None:
-            raise ValueError("--out needs --duration or --readings (the fleet never stops by itself)")
+            raise BadValue("--out needs --duration or --readings (the fleet never stops by itself)")
         from .sinks import JsonlSink
 
         sink = JsonlSink(out)
@@ -187,7 +184,7 @@ def _echo_err(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _mqtt_sink(opts: Options, broker: str | None, username: str | None, password_env: str | None, qos: int,
+def _mqtt_sink(opts: CliContext, broker: str | None, username: str | None, password_env: str | None, qos: int,
                client_id: str):
     """The broker connection: options first, then the [mqtt] settings."""
     from .mqtt_sink import MqttSink
@@ -195,10 +192,10 @@ def _mqtt_sink(opts: Options, broker: str | None, username: str | None, password
     password = None
     if password_env:
         if not username:
-            raise ValueError("--password-env needs --username")
+            raise BadValue("--password-env needs --username")
         password = os.environ.get(password_env)
         if password is None:
-            raise ValueError(f"--password-env: the environment variable {password_env} is not set")
+            raise BadValue(f"--password-env: the environment variable {password_env} is not set")
     if broker is None or username is None:
         mqtt = opts.app(console=False).settings.mqtt
         if broker is None:

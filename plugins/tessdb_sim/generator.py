@@ -25,6 +25,7 @@ from typing import NamedTuple
 from . import payloads
 from .fleet import TESS4C_FIRMWARES, TESSW_FIRMWARES, Photometer, build_fleet, draw_zp, replacement_mac
 from .sky import box_temperature, days_since_j2000, sky_brightness, sun_altitude
+from tessdb_core.errors import BadValue
 
 __all__ = ["EventRates", "FleetConfig", "SimEvent", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
            "REPLACE", "READING", "REGISTRATION_KINDS", "MALFORMED_KINDS", "KINDS", "is_registration"]
@@ -147,7 +148,7 @@ def _stamp(t: datetime) -> str:
 def events(cfg: FleetConfig) -> Iterator[SimEvent]:
     """The fleet's messages in time order, until ``cfg.duration`` or ``cfg.readings`` (or forever)."""
     if cfg.photometers < 1:
-        raise ValueError("a fleet needs at least one photometer")
+        raise BadValue("a fleet needs at least one photometer")
     if cfg.readings is not None and cfg.readings <= 0:
         return
     rng = random.Random(cfg.seed)

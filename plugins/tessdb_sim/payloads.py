@@ -18,6 +18,7 @@ import orjson
 
 from .fleet import TESS4C_BANDS, Photometer, hash_of
 from .sky import BRIGHTEST_NIGHT, DARKEST, NIGHT_ALTITUDE
+from tessdb_core.errors import BadValue
 
 __all__ = ["FREQ_MAX", "reading", "registration", "dumps", "malformed", "MALFORMED_KINDS"]
 
@@ -111,4 +112,4 @@ def malformed(kind: str, reading_payload: dict[str, Any], registration_payload: 
         else:
             d["mac"] = "-".join(parts)
         return True, dumps(d)
-    raise ValueError(f"unknown malformed kind {kind!r}")
+    raise BadValue(f"unknown malformed kind {kind!r}")

@@ -2,6 +2,8 @@
 
 It creates the tessdb-core schema (5.x plus the legacy columns tess-ida reads),
 and opens, without altering them, databases made by the 4.x server and 5.x tools.
+The schema, rows and queries are ``tessdb_star``'s; this plugin is the SQLite
+connection, its locking and retrying, and the bulk write.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from tessdb_core import hookimpl
+from tessdb_star.sqlite import sqlite_path
 
 from .store import SqliteStore
-from .urls import sqlite_path
 
 __all__ = ["SqliteStore", "tessdb_queries", "tessdb_store"]
 

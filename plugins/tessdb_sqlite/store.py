@@ -5,6 +5,10 @@ One connection, used under a lock; every write is one explicit transaction
 locked database is waited for and retried, never dropped.  Databases made by the
 4.x server or the 5.x tools are used as they are: named-column INSERTs adapt to
 their layout, the schema and journal mode are never changed, foreign keys stay off.
+
+The star schema itself (DDL, rows, preload, the catalogue reads, the checked
+registration write) is ``tessdb_star``'s; this module is the connection, the
+locking and retrying, and the bulk write of readings.
 """
 
 from __future__ import annotations
@@ -13,24 +17,22 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from loguru import logger
 
-from tessdb_core.catalog import EXPIRED, Catalog, RegistrationPlan
+from tessdb_core.catalog import Catalog, RegistrationPlan
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
-
-from . import schema
-from .inserts import InsertPlan, insert_plan
-from .instruments import (MAPPING_COLUMNS, OPTIONAL_VERSION_COLUMNS, VERSION_COLUMNS, mapping_from_row,
-                          mapping_row, version_from_row, version_row)
-from .introspect import SchemaState, check_sqlite_file, columns, schema_state
-from .preload import preload
-from .readings import C_COLUMNS, OPTIONAL_COLUMNS, W_COLUMNS, split_rows
-from .timestamps import format_ts
-from .urls import sqlite_path
+from tessdb_star.catalog import read_catalog
+from tessdb_star.changes import apply_registration
+from tessdb_star.ddl import statements
+from tessdb_star.layout import Layout, SchemaState, read_layout
+from tessdb_star.preload import preload_rows
+from tessdb_star.readings import split_rows
+from tessdb_star.sqlite import SQLITE, check_sqlite_file, sqlite_path
+from tessdb_star.tables import REQUIRED_TABLES
 
 log = logger.bind(ns="dbase")
 
@@ -63,11 +65,8 @@ class SqliteStore:
         self.retry_delay = retry_delay
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._w: InsertPlan | None = None
-        self._c: InsertPlan | None = None
-        self._version_plan: InsertPlan | None = None
-        self._mapping_plan: InsertPlan | None = None
-        self._tess_columns: tuple[str, ...] = ()
+        #: the INSERTs of this database's layout (None while closed)
+        self._layout: Layout | None = None
         self._data_version: int | None = None
         self.journal_mode: str = ""
 
@@ -90,13 +89,15 @@ class SqliteStore:
         conn = self._connect()
         try:
             with _transaction(conn):
-                state = schema_state(conn)
+                state = SQLITE.schema_state(conn)
                 if not state.empty:  # someone else got there first
                     verdict = self._verdict(conn, state)
                     raise _AlreadyDone(verdict)
-                for statement in schema.STATEMENTS:
+                for statement in statements(SQLITE.types):
                     conn.execute(statement)
-                preload(conn)
+                for table, cols, rows in preload_rows():
+                    conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                     rows)
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         except _AlreadyDone as done:
             return done.message
@@ -119,17 +120,11 @@ class SqliteStore:
             conn = self._connect()
             try:
                 conn.execute("PRAGMA foreign_keys=OFF")  # never enforced, whatever the build default
-                state = schema_state(conn)
-                missing = [t for t in schema.REQUIRED_TABLES if t not in state.tables]
+                state = SQLITE.schema_state(conn)
+                missing = [t for t in REQUIRED_TABLES if t not in state.tables]
                 if missing:
                     raise StoreError(f"{path} is not a tessdb database: missing table(s) {', '.join(missing)}")
-                tess_cols = columns(conn, "tess_t")
-                self._version_plan = insert_plan("tess_t", VERSION_COLUMNS, tess_cols, OPTIONAL_VERSION_COLUMNS)
-                self._mapping_plan = insert_plan("name_to_mac_t", MAPPING_COLUMNS, columns(conn, "name_to_mac_t"))
-                self._w = insert_plan("tess_readings_t", W_COLUMNS, columns(conn, "tess_readings_t"), OPTIONAL_COLUMNS)
-                c_cols = columns(conn, "tess_readings4c_t")
-                self._c = insert_plan("tess_readings4c_t", C_COLUMNS, c_cols, OPTIONAL_COLUMNS) if c_cols else None
-                self._tess_columns = tuple(tess_cols)
+                layout = read_layout(partial(SQLITE.columns, conn))
                 conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: the per-instrument index pages stay hot
                 self.journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
                 if self.journal_mode == "wal":
@@ -150,6 +145,7 @@ class SqliteStore:
                 conn.close()
                 raise
             self._conn = conn
+            self._layout = layout
             # the baseline for changed_elsewhere(): changes made after this open are noticed
             self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
             log.info("Opened database {} (journal_mode={})", path, self.journal_mode)
@@ -191,47 +187,25 @@ class SqliteStore:
 
     # -- the catalogue -------------------------------------------------------------------------
     def load_catalog(self) -> Catalog:
-        """Every name_to_mac_t and tess_t row, as catalogue Mappings and Versions."""
-        cols = self._tess_columns
-        version_sql = f"SELECT {', '.join(_quote(c) for c in cols)} FROM tess_t ORDER BY tess_id"
-        mapping_sql = ("SELECT rowid, name, mac_address, valid_since, valid_until, valid_state "
-                       "FROM name_to_mac_t ORDER BY rowid")
-        map_cols = ("rowid", "name", "mac_address", "valid_since", "valid_until", "valid_state")
+        """Every name_to_mac_t and tess_t row, as catalogue Mappings and Versions (one snapshot)."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list, list]:
+        def read(conn: sqlite3.Connection) -> Catalog:
             with _transaction(conn, "DEFERRED"):
-                maps = conn.execute(mapping_sql).fetchall()
-                vers = conn.execute(version_sql).fetchall()
-            return maps, vers
+                return read_catalog(conn, self._open_layout().tess_columns)
 
-        maps, vers = self._retrying("catalogue load", read)
-        return Catalog(
-            mappings=[mapping_from_row(dict(zip(map_cols, r))) for r in maps],
-            versions=[version_from_row(dict(zip(cols, r))) for r in vers],
-        )
+        return self._retrying("catalogue load", read)
 
     def apply_registration(self, plan: RegistrationPlan) -> RegistrationPlan:
-        """Expire and insert as the plan says, in one transaction; return it with new keys."""
+        """Expire and insert as the plan says, in one transaction (``BEGIN IMMEDIATE``: no other
+        writer meanwhile); return it with new keys.  StoreConflict, nothing written, when a row
+        to expire is not Current any more or another writer made the new rows meanwhile (a
+        maintenance command, an operator's SQL): the pipeline reloads and decides again."""
         if not plan.changes_anything:
             return plan
-        at = format_ts(plan.at)
-        mapping_plan, version_plan = self._mapping_plan, self._version_plan
-        assert mapping_plan is not None and version_plan is not None
 
         def apply(conn: sqlite3.Connection) -> RegistrationPlan:
             with _transaction(conn):
-                for m in plan.expire_mappings:
-                    _expire(conn, "name_to_mac_t", "rowid", m.key, at, f"mapping {m.name} -> {m.mac}")
-                for v in plan.expire_versions:
-                    _expire(conn, "tess_t", "tess_id", v.tess_id, at, f"instrument {v.mac}")
-                new_mapping, new_version = plan.new_mapping, plan.new_version
-                if new_mapping is not None:
-                    cur = conn.execute(mapping_plan.sql, mapping_plan.row(mapping_row(new_mapping)))
-                    new_mapping = replace(new_mapping, key=cur.lastrowid)
-                if new_version is not None:
-                    cur = conn.execute(version_plan.sql, version_plan.row(version_row(new_version)))
-                    new_version = replace(new_version, tess_id=cur.lastrowid)
-            return replace(plan, new_mapping=new_mapping, new_version=new_version)
+                return apply_registration(conn, SQLITE, self._open_layout(), plan)
 
         try:
             return self._retrying("registration", apply)
@@ -248,9 +222,8 @@ class SqliteStore:
             return report
         w_items, w_rows, c_items, c_rows, bad = split_rows(batch)
         with self._lock:
-            w_plan, c_plan = self._w, self._c
-            if w_plan is None:
-                raise StoreUnavailable(f"database {self.path} is not open")
+            layout = self._open_layout()
+            w_plan, c_plan = layout.w, layout.c
             if c_items and c_plan is None:
                 bad.extend((r, "this database has no tess_readings4c_t table") for r in c_items)
                 c_items, c_rows = [], []
@@ -298,6 +271,12 @@ class SqliteStore:
         return self._retrying(what, in_transaction)
 
     # -- plumbing ------------------------------------------------------------------------------
+    def _open_layout(self) -> Layout:
+        layout = self._layout
+        if layout is None or self._conn is None:
+            raise StoreUnavailable(f"database {self.path} is not open")
+        return layout
+
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(str(self.path), timeout=self._sqlite_wait(), isolation_level=None,
                                check_same_thread=False)
@@ -306,7 +285,7 @@ class SqliteStore:
         """Read-only look at an existing file: (state, "already initialised" message or None)."""
         conn = self._connect()
         try:
-            state = schema_state(conn)
+            state = SQLITE.schema_state(conn)
             return state, (None if state.empty else self._verdict(conn, state))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from None
@@ -315,21 +294,14 @@ class SqliteStore:
 
     def _verdict(self, conn: sqlite3.Connection, state: SchemaState) -> str:
         """The "already initialised" message for a complete schema; StoreError otherwise."""
-        if not state.complete:
-            ours = state.tables & schema.OUR_TABLES
-            if not ours:
-                raise StoreError(f"{self.path} is not a tessdb database (it has foreign tables: "
-                                 f"{', '.join(state.foreign) or ', '.join(sorted(state.others))}); not touching it")
-            raise StoreError(f"{self.path} has only part of the tessdb schema (missing "
-                             f"{', '.join(state.missing)}); not touching it")
+        state.check_complete(str(self.path))
         if "config_t" in state.tables:
             kind = "4.x legacy schema"
-        elif "cover_offset" in columns(conn, "tess_t"):
+        elif "cover_offset" in SQLITE.columns(conn, "tess_t"):
             kind = "tessdb-core schema"
         else:
             kind = "5.x schema"
-        extra = f"; other tables left alone: {', '.join(state.foreign)}" if state.foreign else ""
-        return f"{self.path} already initialised ({kind}); nothing changed{extra}"
+        return state.already_initialised(str(self.path), kind)
 
     def _retrying(self, what: str, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``action`` (one whole transaction) until it is not refused by a lock.  Row
@@ -379,15 +351,6 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
         raise
 
 
-def _expire(conn: sqlite3.Connection, table: str, key_col: str, key: Any, at: str, what: str) -> None:
-    if key is None:
-        raise StoreError(f"cannot expire {what}: it has no {key_col}")
-    cur = conn.execute(f"UPDATE {table} SET valid_until = ?, valid_state = ? WHERE {key_col} = ?",
-                       (at, EXPIRED, key))
-    if cur.rowcount != 1:
-        raise StoreError(f"cannot expire {what}: no {table} row with {key_col} = {key}")
-
-
 def _write_each(conn: sqlite3.Connection, todo: list[tuple[str, tuple, ResolvedReading]]
                 ) -> tuple[int, list[ResolvedReading], list[tuple[ResolvedReading, str]]]:
     """Each row on its own statement inside one transaction: a failed INSERT undoes
@@ -426,7 +389,3 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

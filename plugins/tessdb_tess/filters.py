@@ -22,6 +22,7 @@ from typing import Any, Generic, Mapping, Sequence, TypeVar
 from tessdb_core.events import Reading
 
 from .config import TessConfig, config_of
+from tessdb_core.errors import BadValue
 
 __all__ = ["Decimation", "Daylight"]
 
@@ -139,7 +140,7 @@ class Decimation:
         if "divisor" in options:
             divisor = options["divisor"]
             if type(divisor) is not int or not 1 <= divisor <= MAX_DIVISOR:
-                raise ValueError(f"'divisor' must be an integer 1..{MAX_DIVISOR}")
+                raise BadValue(f"'divisor' must be an integer 1..{MAX_DIVISOR}")
             self._overrides[name] = divisor
             self._divisors = {**self._cfg.divisors, **self._overrides}
 
@@ -297,7 +298,7 @@ class Daylight:
         """Admin API: ``buffered = false`` lets one photometer's readings through unfiltered."""
         if "buffered" in options:
             if not isinstance(options["buffered"], bool):
-                raise ValueError("'buffered' must be true or false")
+                raise BadValue("'buffered' must be true or false")
             self._overrides[name] = options["buffered"]
             self._apply_overrides()
 

@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timedelta
 
 from .photometer import normalise_mac
+from tessdb_core.errors import BadValue
 
 __all__ = ["normalise_mac", "parse_tstamp", "round_to_second"]
 
@@ -41,18 +42,18 @@ def parse_tstamp(text: str) -> datetime:
         return datetime.fromisoformat(text[:19])
     m = _TSTAMP.fullmatch(text)
     if m is None:
-        raise ValueError("not one of the accepted formats")
+        raise BadValue("not one of the accepted formats")
     t = datetime.fromisoformat(text[:19])  # validates month/day/hour ranges
     sign = m.group(4)
     if sign is not None:
         h, mi = int(m.group(5)), int(m.group(6))
         if h > 23 or mi > 59:
-            raise ValueError("offset out of range")
+            raise BadValue("offset out of range")
         delta = timedelta(hours=h, minutes=mi)
         try:
             t = t - delta if sign == "+" else t + delta
         except OverflowError:
-            raise ValueError("the offset moves it out of the years 1-9999") from None
+            raise BadValue("the offset moves it out of the years 1-9999") from None
     return t
 
 

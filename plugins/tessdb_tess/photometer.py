@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+from tessdb_core.errors import BadValue
 
 __all__ = [
     "NAME_PATTERN", "compile_name_pattern", "name_pattern_of", "normalise_name", "is_photometer_name",
@@ -61,7 +62,7 @@ def check_photometer_name(name: str, pattern: re.Pattern[str] | str = NAME_PATTE
     low = normalise_name(name)
     text = pattern if isinstance(pattern, str) else pattern.pattern
     if not low or not is_photometer_name(low, pattern):
-        raise ValueError(f"name {name!r} does not match the settings' rules.name_pattern {text!r}")
+        raise BadValue(f"name {name!r} does not match the settings' rules.name_pattern {text!r}")
     return low
 
 
@@ -74,10 +75,10 @@ def normalise_mac(mac: str) -> str:
     hex digits (no blanks); anything else raises ``ValueError`` saying why."""
     parts = mac.split(":")
     if len(parts) != 6:
-        raise ValueError(f"MAC {mac!r} is not in the format AA:BB:CC:DD:EE:FF: {len(parts)} parts instead of 6")
+        raise BadValue(f"MAC {mac!r} is not in the format AA:BB:CC:DD:EE:FF: {len(parts)} parts instead of 6")
     for p in parts:
         if _MAC_PART.fullmatch(p) is None:
-            raise ValueError(f"MAC {mac!r} is not in the format AA:BB:CC:DD:EE:FF: part {p!r} is not one or "
+            raise BadValue(f"MAC {mac!r} is not in the format AA:BB:CC:DD:EE:FF: part {p!r} is not one or "
                              "two hexadecimal digits")
     return ":".join(f"{int(p, 16):02X}" for p in parts)
 

@@ -60,3 +60,41 @@ def test_init_refuses_a_file_that_is_not_a_database(tmp_path):
     out = run("init", "--db", str(junk))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert str(junk) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_user_errors_are_one_line_exit_2_and_bugs_are_internal_exit_3(capsys):
+    from tessdb_core.cli import cli, main
+    from tessdb_core.plugin_cli import NotFound, pass_app
+
+    @cli.command("t-missing")
+    @pass_app(console=False)
+    def missing(app):
+        raise NotFound("no photometer stars9 in " + str(app.settings.dbase.url))
+
+    @cli.command("t-bug")
+    def bug():
+        {}["oops"]  # a KeyError is a bug, not the user's to fix
+
+    try:
+        assert main(["t-missing"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == ["tessdb-core: error: no photometer stars9 in tess.db"]
+        assert main(["t-bug"]) == 3
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("tessdb-core: internal error: KeyError") and "--debug" in err[0]
+        assert main(["quarantine", "show"]) == 2  # click's own usage error, in the same one-line form
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == ["tessdb-core: error: Missing argument 'ENTRY_ID'. (see `tessdb-core quarantine show --help`)"]
+    finally:
+        for name in ("t-missing", "t-bug"):
+            cli.commands.pop(name, None)
+
+
+def test_version_lists_every_plugin(capsys):
+    from tessdb_core.cli import main
+
+    assert main(["version"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("tessdb-core ")
+    listed = {line.split(":")[0].strip() for line in out[1:]}
+    assert {"sqlite", "tess_decode", "reports", "maintenance", "alarms"} <= listed

@@ -101,7 +101,8 @@ def test_a_maintenance_change_reaches_the_running_service(service, publisher):
     service.env["TESSDB_FILTER__ENABLE__DAYLIGHT"] = "false"
     service.start()
     publisher.publish([registration(1), reading(1, 0)])
-    wait_for(lambda: "not authorised" in service.log(), 20, "the not-authorised reading")
+    wait_for(lambda: json.loads(service.cli("stats", "--json").stdout)["quarantined"].get("not_authorised"), 20,
+             "the not-authorised reading")
     out = service.cli("instrument", "enable", "stars1")  # a write while the service runs: no reload needed
     assert out.returncode == 0
     wait_for(lambda: "Catalogue reloaded" in service.log(), 10, "the service to see the change")

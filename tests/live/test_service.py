@@ -228,7 +228,8 @@ def test_admin_api_endpoints(service, publisher):
     wait_for(lambda: service.count() == 10, 10, "the flushed readings")
     assert _http(service, "POST", "/v1/server/pause")[1] == {"message": "Server paused operation"}
     status, health = _http(service, "GET", "/health")
-    assert status == 503 and "paused" in health["reason"]
+    assert status == 200 and health["reason"].startswith("paused")  # ready: a pause is the operator's choice
+    assert _http(service, "GET", "/health/live") == (200, {"status": "ok", "reason": "ok"})
     assert _http(service, "POST", "/v1/server/resume")[1] == {"message": "Server resumed operation"}
     assert _http(service, "POST", "/v1/server/reload")[1] == {"message": "Server reloaded"}
     assert _http(service, "GET", "/v1/nosuch")[0] == 404
@@ -238,6 +239,11 @@ def test_admin_token_is_required_when_set(service):
     service.env["TESSDB_HTTP__TOKEN"] = "s3cret-token"
     service.start()
     assert _http(service, "GET", "/v1/stats")[0] == 401
+    # [http] public_paths: a scraper and a probe need no token, and may only read
+    assert _http(service, "GET", "/metrics")[0] == 200
+    assert _http(service, "GET", "/health/live")[0] == 200 and _http(service, "GET", "/health/ready")[0] == 200
+    assert _http(service, "GET", "/health")[0] == 401  # not in the list
+    assert _http(service, "POST", "/health/live")[0] == 401  # only a GET is let through
     assert _http(service, "GET", "/v1/stats", token="wrong")[0] == 401
     assert _http(service, "GET", "/v1/stats", token="s3cret-token")[0] == 200
     assert service.cli("stats", "--json").returncode == 0  # the CLI sends the token of the settings

@@ -103,3 +103,17 @@ def test_quarantined_messages_are_summed_up_at_info(in_process, broker, monkeypa
     assert summary[0][0] == "INFO" and "4 bad_json" in summary[0][1] and "1 unknown_photometer" in summary[0][1]
     each = [lvl for lvl, m in lines if m.startswith("Quarantined message on")]
     assert len(each) == 5 and set(each) == {"DEBUG"}
+
+
+def test_liveness_answers_without_the_loop_and_readiness_ignores_a_quiet_sky(in_process, monkeypatch):
+    service, recorder, _ = in_process
+    wait_for(lambda: recorder.controls is not None and service.mqtt.subscribed, 20, "the service to start")
+    controls = recorder.controls
+    assert controls.live() == (True, "ok")
+    monkeypatch.setattr("tessdb_core.service._STUCK_AFTER", -1.0)  # as if the loop had stopped turning
+    alive, why = controls.live()
+    assert not alive and "has not turned" in why
+    monkeypatch.setattr("tessdb_core.service._STUCK_AFTER", 30.0)
+    service.mqtt.last_message -= 10_000  # a cloudy night: nothing for hours
+    ready, why = controls.health()
+    assert ready and why.startswith("ok; no message for")

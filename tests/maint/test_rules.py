@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, Version
+from tessdb_core.durations import parse_duration
 from tessdb_maint import rules
 from tessdb_maint.protocol import MaintenanceQueries, MaintenanceView
 
@@ -67,13 +68,13 @@ def test_bad_mac(text):
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("2h", 7200), ("3d", 259200),
                                            ("1w", 604800), ("1d12h", 129600), ("1.5h", 5400), (" 2H ", 7200)])
 def test_duration(text, seconds):
-    assert rules.parse_duration(text) == timedelta(seconds=seconds)
+    assert parse_duration(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize("text", ["", "3", "3x", "h", "0d", "2h3", "-2h", "2 h x"])
 def test_bad_duration(text):
     with pytest.raises(ValueError, match="is not valid"):
-        rules.parse_duration(text)
+        parse_duration(text)
 
 
 def test_times():

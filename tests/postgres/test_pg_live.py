@@ -32,7 +32,8 @@ def test_the_live_service_on_postgresql(tmp_path, broker, pg_url):
         svc.start()  # runs `tessdb-core init` first: on the PostgreSQL URL of the settings
         assert pg_count(pg_url, "SELECT COUNT(*) FROM date_t") == 18628
         publisher.publish([registration(1), registration(2), reading(1, 0)])
-        wait_for(lambda: "not authorised" in svc.log(), 20, "the not-authorised reading")
+        wait_for(lambda: json.loads(svc.cli("stats", "--json").stdout)["quarantined"].get("not_authorised"), 20,
+             "the not-authorised reading")
         # a maintenance command in another process: the service reloads its catalogue by itself
         assert svc.cli("instrument", "enable", "stars1").returncode == 0
         assert svc.cli("instrument", "enable", "stars2").returncode == 0

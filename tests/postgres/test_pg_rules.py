@@ -9,14 +9,8 @@ and the same counters.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from datetime import datetime, timedelta
 
-import psycopg
-import pytest
-
-from tessdb_core import app as app_mod
 from tessdb_core.events import Message
 from tessdb_core.pipeline import Pipeline
 from tessdb_core.quarantine import Quarantine
@@ -84,20 +78,6 @@ SCENARIO: list[tuple[Message, str]] = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "tess.db")
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def app(monkeypatch):
-    for key in [k for k in os.environ if k.startswith("TESSDB_")]:
-        monkeypatch.delenv(key)
-    return app_mod.create(configure_logs=False)
-
-
 def run_pipeline(app, url: str, inbox, messages: list[Message], buffer_size: int = 3):
     store = app.store(url)
     store.initialise()
@@ -123,21 +103,13 @@ C_COLS = ("date_id", "time_id", "tess_id", "units_id", "sequence_number", "freq1
           "signal_strength")
 
 
-def dump(url: str) -> dict[str, list[tuple]]:
-    queries = {
-        "tess_t": f"SELECT {', '.join(TESS_COLS)} FROM tess_t ORDER BY tess_id",
-        "name_to_mac_t": f"SELECT {', '.join(MAP_COLS)} FROM name_to_mac_t ORDER BY rowid",
-        "tess_readings_t": f"SELECT {', '.join(W_COLS)} FROM tess_readings_t ORDER BY date_id, time_id, tess_id",
-        "tess_readings4c_t": f"SELECT {', '.join(C_COLS)} FROM tess_readings4c_t ORDER BY date_id, time_id, tess_id",
-    }
-    if url.startswith("postgresql://"):
-        with psycopg.connect(url) as conn:
-            return {t: [tuple(r) for r in conn.execute(q).fetchall()] for t, q in queries.items()}
-    conn = sqlite3.connect(url)
-    try:
-        return {t: conn.execute(q).fetchall() for t, q in queries.items()}
-    finally:
-        conn.close()
+#: one snapshot of every row the scenario writes (columns both stores have)
+DUMP = {
+    "tess_t": f"SELECT {', '.join(TESS_COLS)} FROM tess_t ORDER BY tess_id",
+    "name_to_mac_t": f"SELECT {', '.join(MAP_COLS)} FROM name_to_mac_t ORDER BY rowid",
+    "tess_readings_t": f"SELECT {', '.join(W_COLS)} FROM tess_readings_t ORDER BY date_id, time_id, tess_id",
+    "tess_readings4c_t": f"SELECT {', '.join(C_COLS)} FROM tess_readings4c_t ORDER BY date_id, time_id, tess_id",
+}
 
 
 def ts(dt: datetime) -> str:
@@ -147,7 +119,7 @@ def ts(dt: datetime) -> str:
 FAR = "2999-12-31 23:59:59.000000"
 
 
-def test_worked_scenario_and_reading_resolution(app, db_url, tmp_path):
+def test_worked_scenario_and_reading_resolution(app, db_url, tmp_path, select_rows):
     stats, reasons = run_pipeline(app, db_url, tmp_path / "inbox.db", [m for m, _ in SCENARIO])
     outcomes = [o for _, o in SCENARIO]
     reg_cases = [o for m, o in SCENARIO if m.topic == "STARS4ALL/register"]
@@ -159,7 +131,7 @@ def test_worked_scenario_and_reading_resolution(app, db_url, tmp_path):
     assert stats["dbase_readings"]["rej_not_registered"] == outcomes.count("unknown_photometer")
     assert sorted(reasons) == ["unknown_photometer"] * outcomes.count("unknown_photometer")
 
-    rows = dump(db_url)
+    rows = select_rows(db_url, DUMP)
     tess = {r[0]: dict(zip(TESS_COLS, r)) for r in rows["tess_t"]}
     by_mac: dict[str, list[dict]] = {}
     for v in tess.values():
@@ -200,22 +172,22 @@ def _tess_id(tess: dict[int, dict], mac: str) -> int:
     return tid
 
 
-def test_both_stores_end_with_identical_rows(app, pg_url, tmp_path):
+def test_both_stores_end_with_identical_rows(app, pg_url, tmp_path, select_rows):
     lite = str(tmp_path / "tess.db")
     messages = [m for m, _ in SCENARIO]
     lite_stats, lite_reasons = run_pipeline(app, lite, tmp_path / "inbox-lite.db", messages)
     pg_stats, pg_reasons = run_pipeline(app, pg_url, tmp_path / "inbox-pg.db", messages)
     assert pg_stats == lite_stats
     assert pg_reasons == lite_reasons
-    assert dump(pg_url) == dump(lite)
+    assert select_rows(pg_url, DUMP) == select_rows(lite, DUMP)
     # the readings again: idempotent on both, every stored one now a duplicate
     readings = [m for m in messages if m.topic != "STARS4ALL/register"]
     lite_again, _ = run_pipeline(app, lite, tmp_path / "inbox-lite2.db", readings)
     pg_again, _ = run_pipeline(app, pg_url, tmp_path / "inbox-pg2.db", readings)
     assert pg_again == lite_again and pg_again["stored"] == 0
     assert pg_again["dbase_readings"]["rej_duplicated"] == lite_stats["stored"] + 1
-    assert dump(pg_url) == dump(lite)
+    assert select_rows(pg_url, DUMP) == select_rows(lite, DUMP)
     # and the whole scenario again: the registrations now meet another catalogue; same outcome on both
     assert run_pipeline(app, pg_url, tmp_path / "inbox-pg3.db", messages) == \
         run_pipeline(app, lite, tmp_path / "inbox-lite3.db", messages)
-    assert dump(pg_url) == dump(lite)
+    assert select_rows(pg_url, DUMP) == select_rows(lite, DUMP)

@@ -15,7 +15,7 @@ from tessdb_postgres.dialect import qmark_to_format
 from tessdb_postgres.schema import TESS_V_COLUMNS
 from tessdb_postgres.urls import postgres_conninfo, redact
 from tessdb_sqlite import SqliteStore
-from tessdb_sqlite.schema import OUR_TABLES
+from tessdb_star.tables import OUR_TABLES
 
 
 def pg_rows(url: str, sql: str, *params) -> list[tuple]:

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from tessdb_core.catalog import CURRENT
-from tessdb_core.contracts import ResolvedReading, StoreBusy
+from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict
 from tessdb_core.events import Message, Reading, Registration, TimestampSource
-from tessdb_postgres import PostgresStore, RegistrationConflict
+from tessdb_postgres import PostgresStore
 from tessdb_postgres.store import CATALOG_KEY
 from tessdb_tess.registration import decide
 
@@ -38,19 +38,9 @@ def db(pg_db) -> str:
 
 
 @pytest.fixture
-def opened(db):
+def opened(db, open_store):
     """``opened()``: a new open PostgresStore on the test database (closed after the test)."""
-    stores: list[PostgresStore] = []
-
-    def make() -> PostgresStore:
-        s = PostgresStore(db)
-        s.open()
-        stores.append(s)
-        return s
-
-    yield make
-    for s in stores:
-        s.close()
+    return lambda: open_store(db)
 
 
 def register(store: PostgresStore, reg: Registration):
@@ -126,7 +116,7 @@ def test_two_collectors_registering_the_same_new_mac_make_one_current_row(db, op
             barrier.wait()
             try:
                 results[k] = store.apply_registration(plans[k])
-            except RegistrationConflict as exc:
+            except StoreConflict as exc:
                 results[k] = exc
 
         threads = [threading.Thread(target=apply, args=(k, s)) for k, s in enumerate((a, b))]
@@ -139,8 +129,8 @@ def test_two_collectors_registering_the_same_new_mac_make_one_current_row(db, op
             assert results[0].new_version.tess_id == results[1].new_version.tess_id
             assert results[0].new_mapping.key == results[1].new_mapping.key
         else:
-            assert sorted(type(r).__name__ for r in results) == ["RegistrationConflict", "RegistrationPlan"], results
-            conflicts += [str(r) for r in results if isinstance(r, RegistrationConflict)]
+            assert sorted(type(r).__name__ for r in results) == ["RegistrationPlan", "StoreConflict"], results
+            conflicts += [str(r) for r in results if isinstance(r, StoreConflict)]
         assert count(db, "SELECT COUNT(*) FROM tess_t WHERE mac_address = %s", mac) == 1
         assert count(db, "SELECT COUNT(*) FROM tess_t WHERE mac_address = %s AND valid_state = %s", mac, CURRENT) == 1
         assert count(db, "SELECT COUNT(*) FROM name_to_mac_t WHERE mac_address = %s AND valid_state = %s",
@@ -175,7 +165,7 @@ def test_a_stale_plan_expiring_rows_is_refused_and_changes_nothing(db, opened):
     plan = decide(registration("stars1", mac, 21.2, T0 + timedelta(hours=2)), stale)
     assert plan.case == "zp_changed"
     before = count(db, "SELECT COUNT(*) FROM tess_t")
-    with pytest.raises(RegistrationConflict, match="not Current any more"):
+    with pytest.raises(StoreConflict, match="not Current any more"):
         b.apply_registration(plan)
     assert count(db, "SELECT COUNT(*) FROM tess_t") == before
     assert count(db, "SELECT COUNT(*) FROM tess_t WHERE valid_state = 'Current'") == 1

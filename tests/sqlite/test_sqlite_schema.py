@@ -10,7 +10,7 @@ import pytest
 
 from tessdb_core.contracts import StoreError
 from tessdb_sqlite import SqliteStore, tessdb_store
-from tessdb_sqlite.schema import OUR_TABLES
+from tessdb_star.tables import OUR_TABLES
 
 LEGACY_EXTRAS = {
     "location_t": [("contact_name", "TEXT", 0, None), ("contact_email", "TEXT", 0, None),

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tessdb_core.catalog import FAR_FUTURE, RegistrationPlan
-from tessdb_core.contracts import Store, StoreError
+from tessdb_core.contracts import Store, StoreConflict, StoreError
 from tessdb_sqlite import SqliteStore
-from tessdb_sqlite.timestamps import format_ts, parse_ts
+from tessdb_star.timestamps import format_ts, parse_ts
 
 T0 = datetime(2024, 3, 1, 20, 0, 0)
 
@@ -86,7 +86,7 @@ def test_failed_registration_changes_nothing(store: SqliteStore, make, db_path: 
     ghost = replace(plan.new_mapping, key=9999)
     bad = RegistrationPlan(case="renamed", at=T0 + timedelta(days=1), expire_mappings=(plan.new_mapping, ghost),
                            new_mapping=make.mapping("stars2", plan.new_mapping.mac, T0 + timedelta(days=1)))
-    with pytest.raises(StoreError, match="no name_to_mac_t row with rowid = 9999"):
+    with pytest.raises(StoreConflict, match=r"rowid = 9999\) is not Current any more"):
         store.apply_registration(bad)
     assert counter(db_path, "name_to_mac_t") == 1
     assert counter(db_path, "name_to_mac_t", "valid_state = 'Current'") == 1

@@ -2,14 +2,16 @@
 
 Rows are generated in Python rather than shipped as SQL files: the dimension
 tables are pure functions of the calendar, and generating them keeps
-``initialise`` well under a second.
+``initialise`` well under a second.  Both stores load the very same rows, each
+with its own bulk write (:func:`preload_rows` says what goes where).
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
-from typing import Iterator
+
+from .ddl import TABLES_BY_NAME
 
 FIRST_DATE = date(2000, 1, 1)
 LAST_DATE = date(2050, 12, 31)
@@ -81,16 +83,10 @@ def time_rows() -> list[tuple]:
     ]
 
 
-def _insert(conn: sqlite3.Connection, table: str, row: dict) -> None:
-    cols = ", ".join(row)
-    marks = ", ".join(f":{k}" for k in row)
-    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", row)
-
-
-def preload(conn: sqlite3.Connection) -> None:
-    """Insert every preloaded row (inside the caller's transaction)."""
-    conn.executemany("INSERT INTO date_t VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", date_rows())
-    conn.executemany("INSERT INTO time_t VALUES (?,?,?,?,?,?)", time_rows())
-    conn.executemany("INSERT INTO tess_units_t (units_id, timestamp_source, reading_source) VALUES (?,?,?)", UNITS)
-    _insert(conn, "location_t", UNKNOWN_LOCATION)
-    _insert(conn, "observer_t", UNKNOWN_OBSERVER)
+def preload_rows() -> Iterator[tuple[str, tuple[str, ...], Iterable[tuple]]]:
+    """(table, columns, rows) for every preloaded table, in load order."""
+    yield "date_t", TABLES_BY_NAME["date_t"].column_names, date_rows()
+    yield "time_t", TABLES_BY_NAME["time_t"].column_names, time_rows()
+    yield "tess_units_t", ("units_id", "timestamp_source", "reading_source"), UNITS
+    for table, row in (("location_t", UNKNOWN_LOCATION), ("observer_t", UNKNOWN_OBSERVER)):
+        yield table, tuple(row), [tuple(row.values())]

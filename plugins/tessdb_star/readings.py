@@ -1,7 +1,8 @@
 """ResolvedReading -> fact-table row tuples: the hot path, kept to one tuple per row.
 
-The tuples follow ``W_COLUMNS`` / ``C_COLUMNS``; an :class:`InsertPlan` cuts them
-down when a legacy table lacks an optional column.
+Why shared: both stores write the very same rows.  The tuples follow
+``W_COLUMNS`` / ``C_COLUMNS`` (:mod:`.tables`); an :class:`~.layout.InsertPlan`
+cuts them down when a legacy table lacks an optional column.
 """
 
 from __future__ import annotations
@@ -10,25 +11,7 @@ from operator import attrgetter
 from typing import Sequence
 
 from tessdb_core.contracts import ResolvedReading
-
-_KEYS = ("date_id", "time_id", "tess_id", "location_id", "observer_id", "units_id", "sequence_number")
-_TAIL = ("box_temperature", "sky_temperature", "azimuth", "altitude", "longitude", "latitude",
-         "elevation", "signal_strength", "hash")
-
-#: tess_readings_t columns, in the order of the tuples built here
-W_COLUMNS: tuple[str, ...] = (*_KEYS, "frequency", "magnitude", *_TAIL)
-#: tess_readings4c_t columns, in the order of the tuples built here
-C_COLUMNS: tuple[str, ...] = (*_KEYS, "freq1", "mag1", "freq2", "mag2", "freq3", "mag3", "freq4", "mag4", *_TAIL)
-#: columns a legacy table may lack (older writers did not store them)
-OPTIONAL_COLUMNS = frozenset({"azimuth", "altitude", "longitude", "latitude", "elevation", "hash"})
-
-#: signal strength stored when the photometer did not send one (spec §4.3)
-NO_SIGNAL = 99
-
-
-def date_time_ids(r: ResolvedReading) -> tuple[int, int]:
-    t = r.reading.tstamp
-    return t.year * 10000 + t.month * 100 + t.day, t.hour * 10000 + t.minute * 100 + t.second
+from tessdb_tess.photometer import NO_SIGNAL
 
 
 def w_row(r: ResolvedReading) -> tuple:

@@ -1,7 +1,8 @@
-"""tess_t / name_to_mac_t rows <-> catalogue Mapping / Version.
+"""tess_t / name_to_mac_t rows <-> catalogue Mapping / Version, for every store.
 
-Read side accepts every historical layout and timestamp format; write side
-always produces 5.x-format timestamps and names its columns.
+Why shared: both stores (and a copy between them) must write the very same rows.
+The read side accepts every historical layout and timestamp format; the write side
+always produces 5.x-format timestamps, in the column order of :mod:`.tables`.
 """
 
 from __future__ import annotations
@@ -13,31 +14,18 @@ from tessdb_core.contracts import StoreError
 
 from .timestamps import format_ts, parse_ts
 
-#: name_to_mac_t columns written (rowid is assigned by SQLite)
-MAPPING_COLUMNS: tuple[str, ...] = ("name", "mac_address", "valid_since", "valid_until", "valid_state")
-
-#: tess_t columns written (tess_id is assigned by SQLite; legacy extras take their defaults)
-VERSION_COLUMNS: tuple[str, ...] = (
-    "mac_address", "valid_since", "valid_until", "valid_state", "model", "firmware",
-    "authorised", "registered", "nchannels",
-    "zp1", "filter1", "offset1", "zp2", "filter2", "offset2",
-    "zp3", "filter3", "offset3", "zp4", "filter4", "offset4",
-    "location_id", "observer_id",
-)
-#: offsets arrived with 4.x data model 04; a 03 database lacks them
-OPTIONAL_VERSION_COLUMNS = frozenset({"offset1", "offset2", "offset3", "offset4"})
-
 
 def state_of(current: bool) -> str:
     return CURRENT if current else EXPIRED
 
 
 def mapping_row(m: Mapping) -> tuple:
+    """Values for ``tables.MAPPING_COLUMNS``."""
     return (m.name, m.mac, format_ts(m.since), format_ts(m.until), state_of(m.current))
 
 
 def version_row(v: Version) -> tuple:
-    """Values for VERSION_COLUMNS; unused channels get NULL zero point/filter and 0.0 offset."""
+    """Values for ``tables.VERSION_COLUMNS``; unused channels get NULL zero point/filter and 0.0 offset."""
     n = len(v.zp)
     if n not in (1, 4):
         raise StoreError(f"instrument {v.mac}: {n} channels is not supported (1 or 4)")
@@ -74,7 +62,7 @@ def version_from_row(row: MappingT[str, Any]) -> Version:
             since=parse_ts(row["valid_since"]), until=parse_ts(row["valid_until"]),
             current=row["valid_state"] == CURRENT,
             model=row["model"], firmware=row["firmware"],
-            authorised=_as_bool(row["authorised"]), registered=row["registered"],
+            authorised=as_flag(row["authorised"]), registered=row["registered"],
             zp=tuple(row[f"zp{i}"] for i in channels),
             filters=tuple(row[f"filter{i}"] for i in channels),
             offsets=tuple(float(row.get(f"offset{i}") or 0.0) for i in channels),
@@ -85,7 +73,8 @@ def version_from_row(row: MappingT[str, Any]) -> Version:
         raise StoreError(f"tess_t row {row.get('tess_id')} is unreadable: {exc}") from None
 
 
-def _as_bool(value: Any) -> bool:
+def as_flag(value: Any) -> bool:
+    """A 0/1 column as written by any tool (hand-edited rows hold '1' or 'true')."""
     if isinstance(value, str):  # hand-edited rows: '1', 'true'
         return value.strip().lower() in ("1", "true", "yes")
     return bool(value)

@@ -8,6 +8,7 @@ Three writers left three text formats in valid_since / valid_until (3.x naive or
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from tessdb_core.errors import BadValue
 
 #: the one format written: ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, no offset)
 WRITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -25,7 +26,7 @@ def parse_ts(value: str | datetime) -> datetime:
             text = text[:-1] + "+00:00"
         dt = datetime.fromisoformat(text)
     else:
-        raise ValueError(f"not a timestamp: {value!r}")
+        raise BadValue(f"not a timestamp: {value!r}")
     if dt.tzinfo is not None:
         dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
     return dt

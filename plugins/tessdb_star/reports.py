@@ -1,0 +1,327 @@
+"""The queries of the scientist tools (``tessdb_reports``), on any store.
+
+``StarReports(store, dialect)`` implements ``tessdb_reports.queries.ReportQueries``: it
+returns plain dicts (the shapes are documented there) and never formats anything.
+Every method runs through the store's ``run`` (one read transaction, lock waits and
+retries; SQL in the portable ``?`` style of :mod:`.dialect`); long exports are read
+page by page, each page its own transaction, so the live service is never held up
+for long.
+
+Readings are attributed to a name through the name -> MAC mapping valid at the
+reading's own timestamp (half-open ``valid_since <= ts < valid_until``), so a name
+keeps its readings across a replacement and a renamed MAC's older readings stay
+with its older name.  Reading timestamps have a resolution of one second
+(``date_id``/``time_id``); windows are turned into integer keys
+``date_id * 1000000 + time_id``, a bound between two seconds rounding up.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from .catalog import mapping_rows
+from .dialect import Connection, Dialect, Runner
+from .tables import C_MEASURES, W_MEASURES
+from .timestamps import parse_ts
+
+#: legacy tess_t columns tess-ida reads, with the 4.x defaults when a 5.x database lacks them
+_LEGACY_TESS = {"cover_offset": 0.0, "fov": 17.0, "azimuth": 0.0, "altitude": 90.0}
+_TESS_COLUMNS = ("tess_id", "mac_address", "valid_since", "valid_until", "valid_state", "model", "firmware",
+                 "authorised", "registered", "nchannels", "zp1", "filter1", "offset1", "zp2", "filter2", "offset2",
+                 "zp3", "filter3", "offset3", "zp4", "filter4", "offset4", "location_id", "observer_id")
+_LOCATION_COLUMNS = ("location_id", "longitude", "latitude", "elevation", "place", "town", "sub_region", "region",
+                     "country", "timezone", "contact_name", "contact_email", "organization")
+_OBSERVER_COLUMNS = ("observer_id", "type", "name", "affiliation", "acronym", "website_url", "email")
+
+_LAYOUT_TABLES = ("tess_t", "location_t", "observer_t", "tess_readings4c_t")
+
+_KEY = 1_000_000
+_NO_TESS_ID = -(2 ** 62)
+
+
+def ts_key(dt: datetime) -> int:
+    """The first whole second at or after ``dt``, as ``date_id * 1000000 + time_id``."""
+    if dt.microsecond:
+        dt = dt.replace(microsecond=0) + timedelta(seconds=1)
+    return (dt.year * 10000 + dt.month * 100 + dt.day) * _KEY + dt.hour * 10000 + dt.minute * 100 + dt.second
+
+
+def key_datetime(date_id: int, time_id: int) -> datetime:
+    return datetime(date_id // 10000, date_id // 100 % 100, date_id % 100,
+                    time_id // 10000, time_id // 100 % 100, time_id % 100)
+
+
+_MIN_KEY = ts_key(datetime(1, 1, 1))
+_MAX_KEY = ts_key(datetime(9999, 12, 31, 23, 59, 59))
+
+
+def _split(key: int) -> tuple[int, int]:
+    return key // _KEY, key % _KEY
+
+
+class StarReports:
+    """The ``"reports"`` queries for one open store."""
+
+    def __init__(self, store: Runner, dialect: Dialect, page_size: int = 5000) -> None:
+        self.store = store
+        self.dialect = dialect
+        self.page_size = page_size
+        self._layout: dict[str, dict[str, bool]] | None = None
+
+    # -- layout of this database (4.x, 5.x and tessdb-core differ) -----------------------------
+    def _columns(self, table: str) -> dict[str, bool]:
+        if self._layout is None:
+            def read(conn: Connection) -> dict[str, dict[str, bool]]:
+                return {t: self.dialect.columns(conn, t) for t in _LAYOUT_TABLES}
+            self._layout = self.store.run("reports: layout", read)
+        return self._layout[table]
+
+    def _select(self, table: str, wanted: Iterable[str], defaults: dict[str, Any] | None = None,
+                alias: str = "") -> str:
+        """A select list naming every wanted column, a literal default for those this database lacks."""
+        have, defaults = self._columns(table), defaults or {}
+        prefix = f"{alias}." if alias else ""
+        out = []
+        for col in wanted:
+            if col in have:
+                out.append(f"{prefix}{col}")
+            else:
+                value = defaults.get(col)
+                out.append(f"{'NULL' if value is None else repr(value)} AS {col}")
+        return ", ".join(out)
+
+    @property
+    def _has_4c(self) -> bool:
+        return bool(self._columns("tess_readings4c_t"))
+
+    # -- names and the catalogue -----------------------------------------------------------------
+    def mappings(self, name: str | None = None) -> list[dict[str, Any]]:
+        """name_to_mac_t rows (all, or those of ``name``), oldest first, with parsed times."""
+        tail, args = (" WHERE name = ?", (name,)) if name is not None else ("", ())
+        rows = self.store.run("reports: mappings", lambda conn: mapping_rows(conn, tail, args))
+        out = []
+        for row in rows:
+            del row["rowid"]
+            out.append({**row, "since": parse_ts(row["valid_since"]), "until": parse_ts(row["valid_until"])})
+        out.sort(key=lambda m: (m["name"], m["since"]))
+        return out
+
+    def names(self, since: datetime | None = None, until: datetime | None = None) -> list[str]:
+        """Every name whose mapping overlaps [since, until) (every name when unbounded), sorted."""
+        found = set()
+        for m in self.mappings():
+            if (until is None or m["since"] < until) and (since is None or m["until"] > since):
+                found.add(m["name"])
+        return sorted(found)
+
+    def versions(self, tess_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """tess_t rows by tess_id, with parsed ``since``/``until`` and the legacy columns
+        (their 4.x defaults when this database has none)."""
+        ids = sorted(set(tess_ids))
+        if not ids:
+            return {}
+        select = self._select("tess_t", _TESS_COLUMNS + tuple(_LEGACY_TESS), _LEGACY_TESS)
+        return self._by_id("tess_t", "tess_id", select, ids, _TESS_COLUMNS + tuple(_LEGACY_TESS), parse_times=True)
+
+    def versions_of(self, name: str) -> list[dict[str, Any]]:
+        """Every tess_t version of every MAC the name was ever mapped to, oldest first."""
+        macs = sorted({m["mac_address"] for m in self.mappings(name)})
+        if not macs:
+            return []
+        marks = ", ".join("?" * len(macs))
+        ids = self.store.run("reports: versions", lambda conn: [r[0] for r in conn.execute(
+            f"SELECT tess_id FROM tess_t WHERE mac_address IN ({marks})", macs)])
+        return sorted(self.versions(ids).values(), key=lambda v: (v["since"], v["tess_id"]))
+
+    def locations(self, location_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        ids = sorted(set(location_ids))
+        select = self._select("location_t", _LOCATION_COLUMNS)
+        return self._by_id("location_t", "location_id", select, ids, _LOCATION_COLUMNS)
+
+    def observers(self, observer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        ids = sorted(set(observer_ids))
+        if not self._columns("observer_t"):
+            return {}
+        select = self._select("observer_t", _OBSERVER_COLUMNS)
+        return self._by_id("observer_t", "observer_id", select, ids, _OBSERVER_COLUMNS)
+
+    def _by_id(self, table: str, key: str, select: str, ids: list[int], names: tuple[str, ...],
+               parse_times: bool = False) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+
+        def read(conn: Connection) -> list[tuple]:
+            rows: list[tuple] = []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                rows += conn.execute(f"SELECT {select} FROM {table} WHERE {key} IN ({', '.join('?' * len(chunk))})",
+                                     chunk).fetchall()
+            return rows
+
+        out = {}
+        for row in self.store.run(f"reports: {table}", read):
+            item = dict(zip(names, row))
+            if parse_times:
+                item["since"], item["until"] = parse_ts(item["valid_since"]), parse_ts(item["valid_until"])
+            out[item[key]] = item
+        return out
+
+    # -- attribution: which tess_ids, in which key windows, belong to a name -----------------------
+    def _segments(self, name: str, since: datetime | None, until: datetime | None
+                  ) -> list[tuple[str, list[int], int, int]]:
+        """(mac, tess_ids of that MAC, lo_key, hi_key) for each mapping of ``name``
+        overlapping [since, until), clipped to it."""
+        lo_all = ts_key(since) if since is not None else _MIN_KEY
+        hi_all = ts_key(until) if until is not None else _MAX_KEY
+        segments = []
+        tess_ids_of: dict[str, list[int]] = {}
+        for m in self.mappings(name):
+            lo, hi = max(ts_key(m["since"]), lo_all), min(ts_key(m["until"]), hi_all)
+            if lo >= hi:
+                continue
+            mac = m["mac_address"]
+            if mac not in tess_ids_of:
+                tess_ids_of[mac] = self.store.run("reports: tess ids", lambda conn: [r[0] for r in conn.execute(
+                    "SELECT tess_id FROM tess_t WHERE mac_address = ? ORDER BY tess_id", (mac,))])
+            segments.append((mac, tess_ids_of[mac], lo, hi))
+        return segments
+
+    # -- readings for the IDA files and the plots ---------------------------------------------------
+    def readings(self, name: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every reading attributed to ``name`` with since <= timestamp < until, in time order.
+
+        Keys: utc (naive UTC datetime), date_id, time_id, tess_id, mac_address, location_id,
+        observer_id, sequence_number, box_temperature, sky_temperature, nchannels (1 for
+        tess_readings_t, 4 for tess_readings4c_t), freq and mag (tuples of nchannels values)."""
+        out: list[dict[str, Any]] = []
+        for mac, tess_ids, lo, hi in self._segments(name, since, until):
+            for table, measures, nchannels in self._tables():
+                cols = ", ".join(("date_id", "time_id", "tess_id", "location_id", "observer_id", "sequence_number",
+                                  "box_temperature", "sky_temperature") + measures)
+                sql = (f"SELECT {cols} FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
+                       f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?) ORDER BY date_id, time_id")
+
+                def read(conn: Connection, sql: str = sql) -> list[tuple]:
+                    rows: list[tuple] = []
+                    for tess_id in tess_ids:
+                        rows += conn.execute(sql, (tess_id, lo // _KEY, (hi - 1) // _KEY, *_split(lo),
+                                                   *_split(hi))).fetchall()
+                    return rows
+
+                for row in self.store.run("reports: readings", read):
+                    d, t, tess_id, loc, obs, seq, tamb, tsky, *values = row
+                    out.append({"utc": key_datetime(d, t), "date_id": d, "time_id": t, "tess_id": tess_id,
+                                "mac_address": mac, "location_id": loc, "observer_id": obs,
+                                "sequence_number": seq, "box_temperature": tamb, "sky_temperature": tsky,
+                                "nchannels": nchannels, "freq": tuple(values[0::2]), "mag": tuple(values[1::2])})
+        out.sort(key=lambda r: (r["date_id"], r["time_id"], r["tess_id"]))
+        return out
+
+    def _tables(self) -> list[tuple[str, tuple[str, ...], int]]:
+        tables = [("tess_readings_t", W_MEASURES, 1)]
+        if self._has_4c:
+            tables.append(("tess_readings4c_t", C_MEASURES, 4))
+        return tables
+
+    # -- geolist and daily report ----------------------------------------------------------------------
+    def current_instruments(self) -> list[dict[str, Any]]:
+        """name, mac_address, model, longitude, latitude, location_id of every Current mapping
+        joined to the Current version of its MAC, by name."""
+        sql = ("SELECT m.name, i.mac_address, i.model, l.longitude, l.latitude, i.location_id "
+               "FROM name_to_mac_t AS m "
+               "JOIN tess_t AS i ON i.mac_address = m.mac_address AND i.valid_state = 'Current' "
+               "LEFT JOIN location_t AS l ON l.location_id = i.location_id "
+               "WHERE m.valid_state = 'Current' ORDER BY m.name, i.tess_id")
+        rows = self.store.run("reports: current instruments", lambda conn: conn.execute(sql).fetchall())
+        keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def daily_counts(self) -> list[dict[str, Any]]:
+        """Sample query 1: readings per day per instrument (MAC), both fact tables, newest day first."""
+        parts = ["SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings_t GROUP BY date_id, tess_id"]
+        if self._has_4c:
+            parts.append("SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings4c_t GROUP BY date_id, tess_id")
+        sql = (f"SELECT d.sql_date, i.mac_address, SUM(c.n) FROM ({' UNION ALL '.join(parts)}) AS c "
+               "JOIN tess_t AS i ON i.tess_id = c.tess_id JOIN date_t AS d ON d.date_id = c.date_id "
+               # grouped on d.date_id (not c.): PostgreSQL then accepts d.sql_date in the output
+               "GROUP BY d.date_id, i.mac_address ORDER BY d.sql_date DESC, i.mac_address ASC")
+        rows = self.store.run("reports: daily", lambda conn: conn.execute(sql).fetchall())
+        return [{"sql_date": d, "mac_address": mac, "readings": n} for d, mac, n in rows]
+
+    # -- CSV export (sample query 2) --------------------------------------------------------------------
+    def export_count(self, name: str | None, since: datetime | None, until: datetime | None) -> int:
+        """How many rows ``export_rows`` yields for the same arguments."""
+        total = 0
+        window = "(date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)"
+        for table, _measures, _n in self._tables():
+            for tess_ids, lo, hi in self._export_windows(name, since, until):
+                bounds = (*_split(lo), *_split(hi))
+                if tess_ids is None:
+                    sql = f"SELECT COUNT(*) FROM {table} WHERE {window}"
+                    total += self.store.run("reports: count", lambda conn, sql=sql, args=bounds: conn.execute(
+                        sql, args).fetchone()[0])
+                    continue
+                sql = f"SELECT COUNT(*) FROM {table} WHERE tess_id = ? AND {window}"
+                for tess_id in tess_ids:
+                    total += self.store.run("reports: count", lambda conn, sql=sql, args=(tess_id, *bounds):
+                                            conn.execute(sql, args).fetchone()[0])
+        return total
+
+    def export_rows(self, name: str | None, since: datetime | None, until: datetime | None) -> Iterator[dict[str, Any]]:
+        """Sample query 2 rows in time order (TESS4C rows give channel 1): julian_day,
+        timestamp, sequence_number, place, mac_address, frequency, magnitude, zp1,
+        sky_temperature, box_temperature.  Read in pages; lazily."""
+        streams = []
+        for table, measures, _n in self._tables():
+            freq, mag = measures[0], measures[1]
+            select = (f"SELECT r.date_id, r.time_id, r.tess_id, (d.julian_day + t.day_fraction), "
+                      f"(d.sql_date || 'T' || t.time), r.sequence_number, l.place, i.mac_address, r.{freq}, r.{mag}, "
+                      f"i.zp1, r.sky_temperature, r.box_temperature FROM {table} AS r "
+                      f"JOIN tess_t AS i ON i.tess_id = r.tess_id "
+                      f"LEFT JOIN location_t AS l ON l.location_id = r.location_id "
+                      f"JOIN date_t AS d ON d.date_id = r.date_id JOIN time_t AS t ON t.time_id = r.time_id ")
+            for tess_ids, lo, hi in self._export_windows(name, since, until):
+                if tess_ids is None:
+                    streams.append(self._pages_all(select, lo, hi))
+                else:
+                    streams += [self._pages_one(select, tess_id, lo, hi) for tess_id in tess_ids]
+        keys = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
+                "zp1", "sky_temperature", "box_temperature")
+        for row in heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2])):
+            yield dict(zip(keys, row[3:]))
+
+    def _export_windows(self, name: str | None, since: datetime | None, until: datetime | None
+                        ) -> list[tuple[list[int] | None, int, int]]:
+        if name is None:
+            return [(None, ts_key(since) if since else _MIN_KEY, ts_key(until) if until else _MAX_KEY)]
+        return [(tess_ids, lo, hi) for _mac, tess_ids, lo, hi in self._segments(name, since, until)]
+
+    def _pages_all(self, select: str, lo: int, hi: int) -> Iterator[tuple]:
+        """Every row of the table in [lo, hi), in primary-key order, page by page."""
+        sql = (select + "WHERE (r.date_id, r.time_id, r.tess_id) > (?, ?, ?) AND (r.date_id, r.time_id) < (?, ?) "
+               "ORDER BY r.date_id, r.time_id, r.tess_id LIMIT ?")
+        after = (*_split(lo), _NO_TESS_ID)
+        while True:
+            rows = self.store.run("reports: export", lambda conn, a=after: conn.execute(
+                sql, (*a, *_split(hi), self.page_size)).fetchall())
+            yield from rows
+            if len(rows) < self.page_size:
+                return
+            after = rows[-1][:3]
+
+    def _pages_one(self, select: str, tess_id: int, lo: int, hi: int) -> Iterator[tuple]:
+        """The rows of one tess_id in [lo, hi), in time order, page by page (its own index)."""
+        sql = (select + "WHERE r.tess_id = ? AND (r.date_id, r.time_id) > (?, ?) AND (r.date_id, r.time_id) < (?, ?) "
+               "ORDER BY r.date_id, r.time_id LIMIT ?")
+        d, t = _split(lo)
+        after = (d, t - 1) if t > 0 else (d - 1, 999999)
+        while True:
+            rows = self.store.run("reports: export", lambda conn, a=after: conn.execute(
+                sql, (tess_id, *a, *_split(hi), self.page_size)).fetchall())
+            yield from rows
+            if len(rows) < self.page_size:
+                return
+            after = rows[-1][:2]

@@ -1,0 +1,1 @@
+"""The alarms plugin (tessdb_alarms): rules, delivery to real servers, the live service."""
