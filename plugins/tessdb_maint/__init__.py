@@ -1,7 +1,7 @@
 """tessdb_maint: the operator's maintenance commands (entry point ``maintenance``).
 
-``tessdb-core instrument | location | observer ...`` and ``readings list | count``
-on a 4.x / 5.x star schema.  The commands reach the database only through the
+``tessdb-core instrument | location | observer ...``, ``readings list | count | relocate``
+and ``backup`` on a 4.x / 5.x star schema.  The commands reach the database only through the
 ``"maintenance"`` query object of the store (``protocol.MaintenanceQueries``, which
 the sqlite plugin implements); the checks and versioning decisions are the pure
 functions of ``rules``.  The running service notices the changes by itself: no
@@ -19,7 +19,8 @@ __all__ = ["tessdb_cli_commands"]
 
 @hookimpl
 def tessdb_cli_commands(cli: Any) -> None:
-    """Add the ``instrument``, ``location``, ``observer`` groups and ``readings list|count``."""
+    """Add the ``instrument``, ``location``, ``observer`` groups, ``readings list|count|relocate``
+    and ``backup``."""
     from .commands import add_commands
 
     add_commands(cli)

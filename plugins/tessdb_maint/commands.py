@@ -1,4 +1,4 @@
-"""The ``instrument``, ``location``, ``observer`` and ``readings list|count`` commands.
+"""The ``instrument``, ``location``, ``observer`` and ``readings list|count|relocate`` commands.
 
 Each command opens the store named by ``--db`` (default ``dbase.url``), asks it for
 its ``"maintenance"`` queries and either lists (table, ``--json`` or ``--csv``) or
@@ -23,7 +23,8 @@ from loguru import logger
 
 from tessdb_core.cli import Options, table
 
-from . import rules
+from . import relocation, rules
+from .backup import backup_command
 from .protocol import Change, MaintenanceQueries, MaintenanceView
 from tessdb_core.durations import parse_duration
 
@@ -303,16 +304,25 @@ def instrument_disable(opts: Options, name: str, db: str | None) -> None:
 @click.option("--location", metavar="ID|PLACE", help="The location (id or place).")
 @click.option("--observer", metavar="ID|NAME", help="The observer (id or name).")
 @since_option("Make it a new version from this time, UTC (default: edit the current version).")
+@click.option("--readings", "move", is_flag=True,
+              help="Also move its stored readings since the current version began (or since --since) "
+                   "to the location, in the same transaction.")
 @db_option
 @pass_options
 def instrument_assign(opts: Options, name: str, location: str | None, observer: str | None,
-                      since_text: str | None, db: str | None) -> None:
+                      since_text: str | None, move: bool, db: str | None) -> None:
     """Set the location and/or observer of the current version (in place, or versioned with --since)."""
+    if move and location is None:
+        raise BadValue("--readings moves readings to the --location given: give --location")
+
+    def decide(view: MaintenanceView) -> Change:
+        change = rules.plan_assign(view, name, location=location, observer=observer, since=since)
+        return relocation.with_readings(view, change, name, location, since) if move else change
+
     with session(opts, db) as s:
         since = _since(since_text, s.now)
-        change = s.change("instrument assign", lambda view: rules.plan_assign(
-            view, name, location=location, observer=observer, since=since))
-    _echo_change(change)
+        change = s.change("instrument assign", decide)
+    _echo_change(change, relocation.moved_note(change))
 
 
 @instrument.command("rename")
@@ -610,6 +620,37 @@ def readings_count(opts: Options, name: str, first: str | None, last: str | None
         click.echo(f"{name}: {n} reading(s){span}")
 
 
+@click.command("relocate")
+@click.argument("name")
+@click.option("--location", required=True, metavar="ID|PLACE", help="Where the readings were taken (id or place).")
+@click.option("--from", "first", metavar="TS", help="First reading time to move, UTC (default: the first).")
+@click.option("--to", "last", metavar="TS", help="Move the readings before this time, UTC (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@db_option
+@pass_options
+def readings_relocate(opts: Options, name: str, location: str, first: str | None, last: str | None,
+                      as_json: bool, db: str | None) -> None:
+    """Move a photometer's stored readings with --from <= time < --to to a location.
+
+    Both fact tables, in one transaction; the readings are NAME's through its name
+    mappings (a renamed or replaced photometer's readings of another time stay).  Then
+    `report ida` and `plot night` use that site.  Times: YYYY-MM-DD[ HH:MM[:SS]], UTC."""
+    with session(opts, db) as s:
+        start = parse_time(first, "--from", s.now) if first else None
+        end = parse_time(last, "--to", s.now) if last else None
+        change = s.change("readings relocate", lambda view: relocation.plan_relocate(
+            view, name, location, start=start, end=end))
+    moved = change.created.get("readings_moved", 0)
+    if as_json:
+        click.echo(json.dumps({"name": normalise_name(name), "moved": moved,
+                               "location_id": change.move_readings[0].location_id if change.move_readings else None,
+                               "windows": [{"mac": m.mac, "from": _plain(m.start), "to": _plain(m.end)}
+                                           for m in change.move_readings],
+                               "summary": change.summary}, indent=2))
+    else:
+        _echo_change(change, relocation.moved_note(change))
+
+
 READINGS_HELP = "The readings in the database."
 
 
@@ -623,3 +664,5 @@ def add_commands(cli: click.Group) -> None:
         cli.add_command(readings)
     readings.add_command(readings_list)
     readings.add_command(readings_count)
+    readings.add_command(readings_relocate)
+    cli.add_command(backup_command)

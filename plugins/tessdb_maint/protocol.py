@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from tessdb_core.catalog import Catalog, Mapping, Version
@@ -43,6 +44,21 @@ class NewObserver:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadingMove:
+    """Readings of one MAC (every tess_t version of it) with ``start <= ts < end`` to be
+    given ``location_id`` in both fact tables (``name``: whose readings they are, for
+    messages).  The window lies inside one of the name's mappings."""
+
+    name: str
+    mac: str
+    start: datetime
+    end: datetime
+    location_id: int
+    #: how many of them were elsewhere when the rule looked (for the summary)
+    expected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """Everything one maintenance command writes, applied in one transaction.
 
@@ -62,13 +78,15 @@ class Change:
     edit_locations: tuple[tuple[int, LocationRow], ...] = ()  # (location_id, {column: new value})
     expire_observers: tuple[int, ...] = ()
     new_observers: tuple[NewObserver, ...] = ()
+    #: stored readings moved to another location (``created["readings_moved"]``: how many rows)
+    move_readings: tuple[ReadingMove, ...] = ()
     created: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changes_anything(self) -> bool:
         return any((self.expire_mappings, self.expire_versions, self.edit_versions, self.new_mappings,
                     self.new_versions, self.new_locations, self.edit_locations, self.expire_observers,
-                    self.new_observers))
+                    self.new_observers, self.move_readings))
 
 
 @runtime_checkable
@@ -84,6 +102,10 @@ class MaintenanceView(Protocol):
 
     def observers(self, include_expired: bool = False) -> list[ObserverRow]:
         """Current observers (every version with ``include_expired``), by observer_id."""
+
+    def reading_locations(self, mac: str, start: datetime, end: datetime) -> dict[int, int]:
+        """How many readings (both fact tables) of every tess_t version of ``mac`` with
+        ``start <= ts < end`` each location_id holds (locations without any left out)."""
 
 
 @runtime_checkable
@@ -106,3 +128,20 @@ class MaintenanceQueries(MaintenanceView, Protocol):
         """Run ``decide`` on a consistent view inside ONE write transaction (waiting for a
         locked database, never failing because of it) and apply the Change it returns;
         return it with ``created`` filled.  An exception from ``decide`` writes nothing."""
+
+
+@runtime_checkable
+class BackupQueries(Protocol):
+    """The ``"backup"`` query object of a store (``tessdb-core backup``).
+
+    ``suffix``: the backup file's extension (``".db"`` for a SQLite copy, ``".dump"`` for
+    ``pg_dump``'s archive); ``source``: the database, for messages (no password)."""
+
+    suffix: str
+    source: str
+
+    def backup(self, target: Path) -> dict[str, Any]:
+        """Write a consistent copy of the database into the new file ``target`` without
+        stopping its writers, check it, and sync it to the disk; return what was checked.
+        Raise ``tessdb_star.backup.BackupError`` (a UserError, one line: the reason) and
+        leave no ``target`` behind when it cannot."""

@@ -4,8 +4,8 @@ For networks that outgrow one SQLite file or want several collectors: the same
 tables, columns, keys, view and preload as ``tessdb_sqlite`` (see ``schema.py`` for
 the type mapping), written by several collectors at once (idempotent batched inserts,
 registrations serialised by advisory locks, catalogue refresh by LISTEN/NOTIFY), the
-``"reports"`` and ``"maintenance"`` queries of the tools, and ``tessdb-core copy`` to
-move an existing SQLite database over.  The schema, rows and queries are
+``"reports"``, ``"maintenance"`` and ``"backup"`` (``pg_dump``) queries of the tools, and
+``tessdb-core copy`` to move an existing SQLite database over.  The schema, rows and queries are
 ``tessdb_star``'s, as for the SQLite store; this plugin is the PostgreSQL connection,
 its locking and retrying, and the bulk write.
 """
@@ -42,10 +42,17 @@ def _maintenance(store: PostgresStore) -> Any:
     return PgMaintenance(store)
 
 
+def _backup(store: PostgresStore) -> Any:
+    from .backup import PgBackup
+
+    return PgBackup(store)
+
+
 #: kind -> factory of the query object for a PostgresStore (the tools' protocols)
 QUERY_KINDS: dict[str, Any] = {
     "reports": _reports,
     "maintenance": _maintenance,
+    "backup": _backup,
 }
 
 

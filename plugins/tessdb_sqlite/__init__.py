@@ -38,10 +38,17 @@ def _maintenance(store: SqliteStore) -> Any:
     return SqliteMaintenance(store)
 
 
+def _backup(store: SqliteStore) -> Any:
+    from .backup import SqliteBackup
+
+    return SqliteBackup(store)
+
+
 #: kind -> factory of the query object for a SqliteStore (the tools' protocols)
 QUERY_KINDS: dict[str, Any] = {
     "reports": _reports,
     "maintenance": _maintenance,
+    "backup": _backup,
 }
 
 

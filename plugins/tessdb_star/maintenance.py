@@ -136,6 +136,22 @@ class Reader:
             out.append((m, ids))
         return out
 
+    def tess_ids(self, mac: str) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT tess_id FROM tess_t WHERE mac_address = ?", (mac,))]
+
+    def reading_locations(self, mac: str, start: datetime, end: datetime) -> dict[int, int]:
+        """Readings (both fact tables) of every version of ``mac`` with ``start <= ts < end``,
+        counted by location_id (one range probe of the fact tables' index per version)."""
+        (d0, t0), (d1, t1) = _key(start), _key(end)
+        counts: dict[int, int] = {}
+        for table in self.fact_tables():
+            sql = (f"SELECT location_id, count(*) FROM {table} WHERE tess_id = ? AND (date_id, time_id) >= (?, ?) "
+                   "AND (date_id, time_id) < (?, ?) GROUP BY location_id")
+            for tess_id in self.tess_ids(mac):
+                for location_id, n in self.conn.execute(sql, (tess_id, d0, t0, d1, t1)).fetchall():
+                    counts[location_id] = counts.get(location_id, 0) + n
+        return counts
+
 
 class StarMaintenance:
     """The ``"maintenance"`` queries for one open store."""
@@ -165,6 +181,9 @@ class StarMaintenance:
 
     def count_readings(self, name: str, start: datetime | None, end: datetime | None) -> int:
         return self._read("reading count", lambda r: _count(r, name, start, end))
+
+    def reading_locations(self, mac: str, start: datetime, end: datetime) -> dict[int, int]:
+        return self._read("readings by location", lambda r: r.reading_locations(mac, start, end))
 
     # -- the one way to change anything ----------------------------------------------------------------
     def change(self, what: str, decide: Callable[[Any], Any]) -> Any:
@@ -365,7 +384,24 @@ def apply_change(view: Reader, change: Any) -> dict[str, Any]:
         plan = insert_plan("tess_t", VERSION_COLUMNS, tess_cols, OPTIONAL_VERSION_COLUMNS)
         for v in change.new_versions:
             created["tess_id"] = dialect.insert(conn, plan.sql, plan.row(version_row(v)), "tess_id")
+    # stored readings moved to their site (both fact tables, every version of the MAC)
+    if change.move_readings:
+        created["readings_moved"] = sum(move_readings(view, move) for move in change.move_readings)
     return created
+
+
+def move_readings(view: Reader, move: Any) -> int:
+    """``UPDATE`` the location_id of the readings of ``move`` (a ``ReadingMove``) that are
+    elsewhere; the number of rows changed."""
+    (d0, t0), (d1, t1) = _key(move.start), _key(move.end)
+    moved = 0
+    for table in view.fact_tables():
+        sql = (f"UPDATE {table} SET location_id = ? WHERE tess_id = ? AND (date_id, time_id) >= (?, ?) "
+               "AND (date_id, time_id) < (?, ?) AND location_id <> ?")
+        for tess_id in view.tess_ids(move.mac):
+            cur = view.conn.execute(sql, (move.location_id, tess_id, d0, t0, d1, t1, move.location_id))
+            moved += max(cur.rowcount, 0)
+    return moved
 
 
 def _one(cur: Any, what: str) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import ssl
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from cli_runner import Cli
 from broker import free_port, make_certificates
 
 HOST = "127.0.0.1"
@@ -154,7 +153,7 @@ def mail_env(server: SmtpServer, **extra: str) -> dict[str, str]:
 
 def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """``tessdb-core ARGS`` as the operator runs it, with only the given TESSDB_ variables."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
-    full.update(env)
-    return subprocess.run([sys.executable, "-m", "tessdb_core.cli", *args], cwd=cwd, env=full, capture_output=True,
-                          text=True, timeout=60)
+    runner = Cli(cwd)
+    del runner.env["TESSDB_LOGS__LEVEL"]
+    runner.env.update(env)
+    return runner(*args, check=False)

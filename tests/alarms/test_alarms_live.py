@@ -10,7 +10,7 @@ import time
 import pytest
 
 from broker import free_port
-from live.conftest import NO_DAYLIGHT, Publisher, Service, reading, registration, wait_for
+from live_service import NO_DAYLIGHT, Publisher, Service, reading, registration, wait_for
 
 from .conftest import PASSWORD, SmtpServer, mail_env
 

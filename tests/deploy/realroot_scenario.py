@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from deploy.units import Unit, seconds  # noqa: E402
-from live.conftest import reading, registration  # noqa: E402
+from live_service import reading, registration  # noqa: E402
 
 UNIT = Unit(Path("/etc/systemd/system/tessdb-core.service"))
 RUN = Path("/run/tessdb-test")  # a tmpfs of the namespace

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from broker import free_port
-from live.conftest import Publisher, reading, registration, wait_for
+from live_service import Publisher, reading, registration, wait_for
 
 from .units import DEPLOY, Unit
 

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from .conftest import REPO, Cli, envelope, write_jsonl
+from cli_runner import Cli, envelope, write_jsonl
+
+from .conftest import REPO
 
 REGISTER = envelope("STARS4ALL/register", {"name": "stars1", "mac": "AA:BB:CC:DD:EE:01", "calib": 20.5},
                     received="2026-11-30T00:00:00Z")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .conftest import REPO, envelope, write_jsonl
+from cli_runner import envelope, write_jsonl
+
+from .conftest import REPO
 
 REG_TOPIC = "STARS4ALL/register"
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from dynaconf import Validator
 
+from polling import wait_for
 from broker import Broker, free_port, mosquitto_path
 from tessdb_core import settings as s
 from tessdb_core.settings import REDACTED, SettingsError
@@ -246,10 +247,11 @@ def test_plugin_keys_and_non_setting_variables_are_accepted(tmp_path):
 
 # -- the live service: the broker takes the exact password, the admin API the exact token -----
 def _wait_for_line(log: Path, text: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not (log.exists() and text in log.read_text()):
-        assert proc.poll() is None and time.monotonic() < deadline, f"no {text!r} in the log"
-        time.sleep(0.05)
+    def seen() -> bool:
+        assert proc.poll() is None, f"the service exited before {text!r} was in the log"
+        return log.exists() and text in log.read_text()
+
+    wait_for(seen, timeout, f"{text!r} in the log")
 
 
 @pytest.mark.live

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .conftest import reading, registration, wait_for
+from live_service import reading, registration, wait_for
 
 pytestmark = pytest.mark.live
 

@@ -9,7 +9,7 @@ import pytest
 
 from pgserver import PgServer
 
-from .conftest import Publisher, Service, fleet, registration, wait_for
+from live_service import Publisher, Service, fleet, registration, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 
 from broker import Broker
 
-from .conftest import Publisher, Service, fleet, reading, registration, wait_for
+from live_service import Publisher, Service, fleet, reading, registration, wait_for
 
 
 def test_tls_and_password(tmp_path):

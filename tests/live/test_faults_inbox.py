@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .conftest import NO_DAYLIGHT, FaultService, Publisher, reading, registrations, wait_for
+from live_service import NO_DAYLIGHT, FaultService, Publisher, reading, registrations, wait_for
 
 pytestmark = pytest.mark.live
 

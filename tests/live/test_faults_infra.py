@@ -18,7 +18,7 @@ import pytest
 from broker import Broker
 from faults import Ext4Image, _is_mounted, _loop_devices
 
-from .conftest import HOST, Publisher, wait_for
+from live_service import HOST, Publisher, wait_for
 
 pytestmark = pytest.mark.live
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FaultService, Publisher, fleet, registrations, wait_for
+from live_service import FaultService, Publisher, fleet, registrations, wait_for
 
 pytestmark = pytest.mark.live
 

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import reading, registration, wait_for
+from live_service import reading, registration, wait_for
 
 pytestmark = pytest.mark.live
 

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .conftest import BASE, Publisher, fleet, reading, registration, wait_for
+from live_service import BASE, Publisher, fleet, reading, registration, wait_for
 
 READING_COLUMNS = ("date_id, time_id, tess_id, location_id, observer_id, sequence_number, frequency, magnitude, "
                    "box_temperature, sky_temperature, signal_strength, hash")
@@ -36,7 +36,7 @@ def test_mqtt_rows_equal_the_offline_ingest_rows(service, publisher, tmp_path):
     data = offline / "msgs.jsonl"
     data.write_text("".join(json.dumps({"topic": t, "payload": p, "received": "2026-11-30T00:00:00Z"}) + "\n"
                             for t, p in msgs))
-    from e2e.conftest import Cli
+    from cli_runner import Cli
 
     cli = Cli(offline)
     cli("init")

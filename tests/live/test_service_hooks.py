@@ -10,7 +10,7 @@ import pytest
 from broker import free_port
 from tessdb_core import hookimpl
 
-from .conftest import Publisher, reading, registration, wait_for
+from live_service import Publisher, reading, registration, wait_for
 
 pytestmark = pytest.mark.live
 

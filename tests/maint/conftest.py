@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.conftest import Cli, envelope, write_jsonl
+from cli_runner import Cli, envelope, write_jsonl
 
 #: tables a maintenance command may change; compared before and after a refused command
 DUMPED = ("tess_t", "name_to_mac_t", "location_t", "observer_t")
@@ -101,3 +101,7 @@ def base_db(tmp_path_factory) -> Path:
 def cli(tmp_path, base_db) -> MaintCli:
     shutil.copy(base_db, tmp_path / "tess.db")
     return MaintCli(tmp_path)
+
+
+# -- PostgreSQL (tests that run on both stores): the fixtures of tests/postgres ---------------------------
+from postgres.conftest import pg_db, pg_server, pg_template  # noqa: E402,F401

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from e2e.conftest import Cli
+from cli_runner import Cli
 
 from .conftest import MAC10
 

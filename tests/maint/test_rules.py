@@ -30,6 +30,16 @@ class FakeView:
     def observers(self, include_expired=False):
         return self._observers
 
+    #: (mac, reading time, location_id) of the stored readings, for reading_locations
+    readings: tuple = ()
+
+    def reading_locations(self, mac, start, end):
+        counts = {}
+        for m, t, loc in self.readings:
+            if m == mac and start <= t < end:
+                counts[loc] = counts.get(loc, 0) + 1
+        return counts
+
 
 def version(mac="AA:00:00:00:00:01", since=T0, **kw):
     base = dict(mac=mac, since=since, until=FAR_FUTURE, current=True, model="TESS-W", firmware="1.2",

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from e2e.conftest import Cli
+from cli_runner import Cli
 from tessdb_postgres import PostgresStore
 from tessdb_postgres.copy import Copier
 

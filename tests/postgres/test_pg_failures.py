@@ -15,7 +15,7 @@ from pgserver import PgServer
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreUnavailable
 from tessdb_postgres import PostgresStore
 from tessdb_tess.registration import decide
-from test_pg_store import T0, count, reading, register, registration
+from .test_pg_store import T0, count, reading, register, registration
 
 
 def batch(version, seqs) -> list[ResolvedReading]:

@@ -8,7 +8,7 @@ import json
 
 import psycopg
 
-from live.conftest import Publisher, Service, fleet, registration, reading, wait_for
+from live_service import Publisher, Service, fleet, registration, reading, wait_for
 
 
 def pg_count(url: str, sql: str) -> int:

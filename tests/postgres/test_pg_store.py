@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from polling import wait_for
 from tessdb_core.catalog import CURRENT
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict
 from tessdb_core.events import Message, Reading, Registration, TimestampSource
@@ -172,26 +173,18 @@ def test_a_stale_plan_expiring_rows_is_refused_and_changes_nothing(db, opened):
 
 
 # -- catalogue refresh ----------------------------------------------------------------------------------
-def _eventually(check, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_changes_made_elsewhere_are_notified(db, opened):
     a, b = opened(), opened()
     assert not a.changed_elsewhere() and not b.changed_elsewhere()
     register(a, registration("stars1", "AA:BB:CC:DD:EE:01"))
-    assert _eventually(b.changed_elsewhere)
+    wait_for(b.changed_elsewhere, 3, "the change to be noticed")
     assert not a.changed_elsewhere()       # its own change: already in its catalogue
     assert not b.changed_elsewhere()       # once per change
     # an operator's SQL, and a maintenance command of another process, are noticed too
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("UPDATE tess_t SET authorised = 1")
-    assert _eventually(a.changed_elsewhere) and _eventually(b.changed_elsewhere)
+    wait_for(a.changed_elsewhere, 3, "the change to be noticed by a")
+    wait_for(b.changed_elsewhere, 3, "the change to be noticed by b")
     # readings do not count as catalogue changes
     v = a.load_catalog().current_version("AA:BB:CC:DD:EE:01")
     a.write_readings([ResolvedReading(reading("stars1", 1, T0), v, 0)])

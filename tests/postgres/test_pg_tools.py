@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from e2e.conftest import Cli
+from cli_runner import Cli
 from tessdb_core.cli import main
-from reports.conftest import IDA_DIR, MADRID, night_mag, rd, rd4c, reg, reg4c
+from report_data import IDA_DIR, MADRID, night_mag, rd, rd4c, reg, reg4c
 
 MAC10, MAC20 = "AA:BB:CC:DD:EE:10", "AA:BB:CC:DD:EE:20"
 #: the PostgreSQL store's warning about the test server (durability off on purpose): not compared

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import Cli
 from tessdb_reports.common import STEM_MAX, file_stem, file_stems, inside, quote_name, shown
 
 from .conftest import IDA_DIR, REPO
@@ -168,11 +168,8 @@ def tree(root: Path, skip: Path | None = None) -> list[str]:
 
 
 def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    """``python3 -m tessdb_core.cli ARGS`` in ``cwd``, as an operator runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
-    env["TESSDB_LOGS__LEVEL"] = '"warning"'
-    return subprocess.run([sys.executable, "-m", "tessdb_core.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    """``tessdb-core ARGS`` in ``cwd``, as an operator runs it (cli_runner.Cli)."""
+    return Cli(cwd)(*map(str, args), check=False)
 
 
 def test_report_ida_all_writes_every_hostile_name_inside_out(tmp_path):

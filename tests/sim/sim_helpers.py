@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+
+from cli_runner import Cli
 from datetime import datetime
 from pathlib import Path
 
@@ -29,8 +29,5 @@ def decoded(event: SimEvent):
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``tessdb-core ARGS`` in a child process, in ``cwd``, with the default settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
-    env["TESSDB_LOGS__LEVEL"] = '"warning"'
-    return subprocess.run([sys.executable, "-m", "tessdb_core.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    """``tessdb-core ARGS`` in ``cwd`` with the default settings (cli_runner.Cli)."""
+    return Cli(cwd)(*args, check=False)

@@ -13,7 +13,7 @@ import pytest
 
 from tessdb_core.jsonl import envelope
 
-from sim_helpers import run_cli
+from .sim_helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 NIGHT = ("--start", "2026-11-30T12:00:00Z")

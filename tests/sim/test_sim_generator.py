@@ -16,7 +16,7 @@ from tessdb_sim.generator import (MALFORMED_KINDS, READING, REGISTRATION_KINDS, 
 from tessdb_sim.sky import days_since_j2000, sun_altitude
 from tessdb_tess.validate import validate
 
-from sim_helpers import SETTINGS, START, config, decoded
+from .sim_helpers import SETTINGS, START, config, decoded
 
 QUIET = EventRates(0, 0, 0, 0)
 

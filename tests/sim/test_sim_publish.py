@@ -15,7 +15,8 @@ from tessdb_sim.generator import EventRates, events
 from tessdb_sim.mqtt_sink import MqttSink
 from tessdb_sim.runner import Pacer, run
 
-from sim_helpers import config, run_cli
+from polling import wait_for
+from .sim_helpers import config, run_cli
 
 pytestmark = pytest.mark.timeout(240)
 QUIET = EventRates(0, 0, 0, 0)
@@ -49,10 +50,9 @@ class Subscriber:
         return len(self.payloads)
 
     def wait_for(self, n: int, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while self.count < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # and nothing more arrives
+        """At least ``n`` messages, then a moment for any extra one (the count is asserted)."""
+        wait_for(lambda: self.count >= n, timeout, f"{n} messages at the subscriber")
+        time.sleep(0.3)
         return self.count
 
     def stop(self) -> None:

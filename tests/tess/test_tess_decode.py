@@ -11,7 +11,7 @@ from tessdb_core.events import Reading, Reason, Registration, Rejection, Timesta
 from tessdb_tess.decode import decode
 from tessdb_tess.normalise import normalise_mac, parse_tstamp, round_to_second
 
-from tess_helpers import REGISTER_TOPIC, message, settings, tess4c_payload, tessw_payload
+from .tess_helpers import REGISTER_TOPIC, message, settings, tess4c_payload, tessw_payload
 
 S = settings()
 CAPTURE = Path("/work/shared/fixtures/payloads/tess-publisher-0.9.2-capture.txt")

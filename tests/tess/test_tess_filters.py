@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from tessdb_core.contracts import ReadingFilter
 from tessdb_tess.filters import Daylight, Decimation
 
-from tess_helpers import reading, settings
+from .tess_helpers import reading, settings
 
 T0 = datetime(2026, 1, 1, 20)
 EXAMPLE_MAGS = [20, 20, 20, 20, 5] + [0] * 12 + [3, 19, 20, 20, 20]  # seq 1..22
@@ -219,7 +219,7 @@ def test_window_step_bookkeeping_matches_a_direct_check():
 
     from tessdb_tess.filters import _Window
 
-    from tess_helpers import reading as make_reading
+    from .tess_helpers import reading as make_reading
 
     rng = random.Random(7)
     w = _Window(7)

@@ -14,7 +14,7 @@ from tessdb_core.events import Reading, Reason, Registration
 from tessdb_core.settings import SettingsError, load
 from tessdb_tess.filters import Daylight, Decimation
 
-from tess_helpers import REGISTER_TOPIC, message, settings, tessw_payload
+from .tess_helpers import REGISTER_TOPIC, message, settings, tessw_payload
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from tessdb_core.catalog import FAR_FUTURE, Catalog
 from tessdb_tess.registration import decide, managed_change
 
-from tess_helpers import commit, current_mappings, current_versions, registration
+from .tess_helpers import commit, current_mappings, current_versions, registration
 
 AF = "AA:BB:CC:DD:EE:FF"
 FA = "FF:EE:DD:CC:BB:AA"

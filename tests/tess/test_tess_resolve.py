@@ -12,7 +12,7 @@ from tessdb_core.events import Reason, Rejection, TimestampSource
 from tessdb_tess.registration import decide
 from tessdb_tess.resolve import resolve, units_id
 
-from tess_helpers import commit, mapping, reading, registration, settings, version
+from .tess_helpers import commit, mapping, reading, registration, settings, version
 
 AF = "AA:BB:CC:DD:EE:FF"
 FA = "FF:EE:DD:CC:BB:AA"

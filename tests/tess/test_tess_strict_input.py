@@ -14,7 +14,7 @@ from tessdb_core.events import Reading, Reason, Registration, Rejection
 from tessdb_tess.decode import decode
 from tessdb_tess.validate import validate
 
-from tess_helpers import REGISTER_TOPIC, message, registration, settings, tess4c_payload, tessw_payload
+from .tess_helpers import REGISTER_TOPIC, message, registration, settings, tess4c_payload, tessw_payload
 
 S = settings()
 MAC = "AA:BB:CC:DD:EE:FF"

@@ -7,7 +7,7 @@ import pytest
 from tessdb_core.events import Reason
 from tessdb_tess.validate import validate
 
-from tess_helpers import reading, registration, settings
+from .tess_helpers import reading, registration, settings
 
 S = settings()
 

@@ -15,7 +15,7 @@ sys.path.insert(0, sys.argv[1])  # the tests folder
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
-from live.conftest import reading, registration  # noqa: E402
+from live_service import reading, registration  # noqa: E402
 
 ENV = dict(line.split("=", 1) for line in open("/etc/tessdb/tessdb.env").read().splitlines()
            if line and not line.startswith("#"))
