@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from tessdb_core.extras import require
 from .children import Child, environment
 
 __all__ = ["Broker", "Mosquitto", "Embedded", "External", "free_port", "mosquitto_path", "wait_listening",
@@ -149,6 +150,7 @@ class Embedded(Broker):
         return f"embedded Python broker (amqtt {_amqtt_version()}) on {self.host}:{self.port}"
 
     def start(self) -> "Embedded":
+        require("amqtt", "demo", "the demo's embedded broker")
         for attempt in range(3):
             self.port = free_port()
             ready = self.workdir / "broker.ready"

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from tessdb_core.extras import require
 from tessdb_core.errors import BadValue
 
 __all__ = ["demo", "MAX_PHOTOMETERS", "MIN_HOURS", "MAX_HOURS"]
@@ -76,6 +77,8 @@ def demo(workdir: str, photometers_text: str, hours_text: str, speed_text: str |
     everything is written, stops the service and the broker, draws a night plot
     and prints what was stored, dropped and quarantined.
     """
+    require("matplotlib", "demo", "the demo (it draws a night plot)")
+    require("ephem", "demo", "the demo (it draws a night plot)")
     photometers = _number(photometers_text, "--photometers", int, "a whole number of photometers")
     hours = _number(hours_text, "--hours", float, "a number of hours")
     speed = _number(speed_text, "--speed", float, "a positive number of simulated seconds per second")

@@ -12,37 +12,54 @@ its locking and retrying, and the bulk write.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from tessdb_core import hookimpl
+from tessdb_core.extras import require
 
-from .store import PostgresStore, RegistrationConflict
 from .urls import postgres_conninfo
+
+if TYPE_CHECKING:
+    from .store import PostgresStore
 
 __all__ = ["PostgresStore", "RegistrationConflict", "tessdb_cli_commands", "tessdb_queries", "tessdb_store"]
 
 
+def __getattr__(name: str) -> Any:
+    """``PostgresStore`` and ``RegistrationConflict`` on first use: the plugin loads (and
+    every other command works) without the PostgreSQL driver, the ``[postgres]`` extra."""
+    if name in ("PostgresStore", "RegistrationConflict"):
+        from . import store
+
+        return getattr(store, name)
+    raise AttributeError(name)
+
+
 @hookimpl
-def tessdb_store(url: str, settings: Any) -> PostgresStore | None:
+def tessdb_store(url: str, settings: Any) -> "PostgresStore | None":
     """A PostgresStore for ``postgresql://`` / ``postgres://`` URLs; None for other databases."""
     if postgres_conninfo(url) is None:
         return None
+    require("psycopg", "postgres", "a PostgreSQL database")
+    from .store import PostgresStore
+
     return PostgresStore(url, settings)
 
 
-def _reports(store: PostgresStore) -> Any:
+def _reports(store: "PostgresStore") -> Any:
     from .reports import PgReports
 
     return PgReports(store)
 
 
-def _maintenance(store: PostgresStore) -> Any:
+def _maintenance(store: "PostgresStore") -> Any:
     from .maintenance import PgMaintenance
 
     return PgMaintenance(store)
 
 
-def _backup(store: PostgresStore) -> Any:
+def _backup(store: "PostgresStore") -> Any:
     from .backup import PgBackup
 
     return PgBackup(store)
@@ -60,7 +77,8 @@ QUERY_KINDS: dict[str, Any] = {
 def tessdb_queries(store: Any, kind: str, settings: Any) -> Any | None:
     """The query object of ``kind`` for a PostgresStore; None for other stores or kinds."""
     factory = QUERY_KINDS.get(kind)
-    if factory is None or not isinstance(store, PostgresStore):
+    pg_store = sys.modules.get(f"{__name__}.store")  # never imported: no store of ours exists
+    if factory is None or pg_store is None or not isinstance(store, pg_store.PostgresStore):
         return None
     return factory(store)
 

@@ -8,6 +8,7 @@ import click
 
 from tessdb_core.contracts import StoreError
 from tessdb_core.errors import BadValue
+from tessdb_core.extras import require
 
 
 @click.command("copy")
@@ -30,6 +31,7 @@ def copy_command(opts: Any, source: str, target: str | None, chunk: int, restart
     are skipped (ON CONFLICT DO NOTHING)."""
     from tessdb_star.sqlite import sqlite_path
 
+    require("psycopg", "postgres", "copy")
     from .copy import Copier
     from .store import PostgresStore
     from .urls import postgres_conninfo

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import click
 
+from tessdb_core.extras import require
 from tessdb_core.plugin_cli import pass_cli, table
 
 from .common import month_range, parse_date, parse_month, shown, writable_file
@@ -215,6 +216,8 @@ def _png(out: str) -> Path:
 def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
     """Sky brightness of NAME from local noon of --date to noon the next day, with the
     Sun's and the Moon's altitude and the ZP changes marked."""
+    require("matplotlib", "plots", "plot night")
+    require("ephem", "plots", "plot night")
     from .plots import night_data, night_figure, save
     from .tools import known_names
 
@@ -236,6 +239,7 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
 @pass_cli
 def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: int, db: str | None) -> None:
     """Heat map of NAME's sky brightness for --month: one row per night, one column per local hour."""
+    require("matplotlib", "plots", "plot month")
     from .plots import month_data, month_figure, save
     from .tools import known_names
 
