@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import shutil
 import subprocess
@@ -85,18 +86,37 @@ def _unmount(image: Path, mountpoint: Path) -> None:
     """umount (retried while busy, lazily as a last resort), then detach any loop device."""
     try:
         if _is_mounted(mountpoint):
+            gc.collect()  # a SQLite connection of the test kept alive by a reference cycle holds the disk
             last = None
-            for _ in range(50):
+            for _ in range(150):
                 last = _run("umount", str(mountpoint), check=False)
                 if last.returncode == 0 or not _is_mounted(mountpoint):
                     break
                 time.sleep(0.2)
             else:
+                holders = _holders(mountpoint)
                 _run("umount", "-l", str(mountpoint), check=False)
-                raise RuntimeError(f"{mountpoint} was busy for 10 s ({last.stderr.strip()}): lazily unmounted")
+                raise RuntimeError(f"{mountpoint} was busy for 30 s ({last.stderr.strip()}; open by {holders}): "
+                                   "lazily unmounted")
     finally:
         for dev in _loop_devices(image):
             _run("losetup", "-d", dev, check=False)
+
+
+def _holders(mountpoint: Path) -> list[str]:
+    """The processes with a file open below ``mountpoint`` (pid and command)."""
+    found = []
+    root = str(mountpoint)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd).startswith(root) for fd in (proc / "fd").iterdir()):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+                found.append(f"{proc.name} {command}")
+        except OSError:
+            continue
+    return found
 
 
 class Ext4Image:
