@@ -19,8 +19,10 @@ __all__ = ["tessdb_cli_commands"]
 
 @hookimpl
 def tessdb_cli_commands(cli: Any) -> None:
-    """Add the ``instrument``, ``location``, ``observer`` groups, ``readings list|count|relocate``
-    and ``backup``."""
+    """Add the ``instrument``, ``location``, ``observer`` groups, ``readings list|count|relocate``,
+    ``backup`` and ``mqtt forget-session``."""
     from .commands import add_commands
+    from .session import add_commands as add_session_commands
 
     add_commands(cli)
+    add_session_commands(cli)

@@ -15,7 +15,7 @@ from tessdb_core.extras import require
 from tessdb_core.plugin_cli import pass_cli, table
 
 from .common import month_range, parse_date, parse_month, shown, writable_file
-from tessdb_core.errors import BadValue
+from tessdb_core.errors import BadValue, NotFound
 
 _db = click.option("--db", help="Database path or URL (default: setting dbase.url).")
 
@@ -50,7 +50,7 @@ def _note(text: str) -> None:
 def add_commands(cli: click.Group) -> None:
     report = group(cli, "report", "Reports: IDA monthly files, geolist, readings per day.")
     readings = group(cli, "readings", "The readings in the database.")
-    plot = group(cli, "plot", "Plots of a photometer's night or month (PNG).")
+    plot = group(cli, "plot", "Plots of a photometer's night or month (PNG, SVG or PDF).")
     report.add_command(report_ida)
     report.add_command(report_geolist)
     report.add_command(report_daily)
@@ -109,36 +109,59 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
 
 # -- report geolist / daily ---------------------------------------------------------------------------
 @click.command("geolist")
+@click.option("--json", "as_json", is_flag=True,
+              help="A JSON array of objects: name, mac_address, model, longitude, latitude, location_id.")
 @_db
 @pass_cli
-def report_geolist(opts: Any, db: str | None) -> None:
-    """Name, model, longitude and latitude of the current instruments (';' CSV)."""
-    from .tools import geolist_csv
+def report_geolist(opts: Any, as_json: bool, db: str | None) -> None:
+    """Name, model, longitude and latitude of the current instruments (';' CSV, or --json)."""
+    from .tools import geolist_csv, geolist_json
 
     with report_queries(opts, db) as queries:
-        click.echo(geolist_csv(queries), nl=False)
+        click.echo(geolist_json(queries) if as_json else geolist_csv(queries), nl=False)
 
 
 @click.command("daily")
+@click.argument("keys", nargs=-1, metavar="[NAME|MAC]...")
+@click.option("--from", "date_from", help="First day, YYYY-MM-DD (default: 30 days before --to).")
+@click.option("--to", "date_to", help="Last day, included, YYYY-MM-DD (default: today, UTC, or 30 days after --from).")
+@click.option("--by", type=click.Choice(["name", "mac"]), default="name", show_default=True,
+              help="Count per photometer name (the name -> MAC mapping at each reading's time) or per MAC.")
+@click.option("--night", is_flag=True,
+              help="Count per night: a reading belongs to the evening's date in the site's local time "
+                   "(local noon to noon), not to its UTC day.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
 @_db
 @pass_cli
-def report_daily(opts: Any, as_json: bool, as_csv: bool, db: str | None) -> None:
-    """Readings per day per instrument (MAC), newest day first (the README's sample query 1)."""
-    from .tools import daily_rows, rows_csv
+def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_to: str | None, by: str, night: bool,
+                 as_json: bool, as_csv: bool, db: str | None) -> None:
+    """Readings per day (or night) per photometer, for the photometers NAME... (MAC... with
+    --by mac; default: all) over --from .. --to (default: the last 31 days).
+
+    One photometer after the other, by name (or MAC), days in order; written as it is
+    read, one range query per photometer, so the time grows with the period and the
+    photometers, not with the database."""
+    from .tools import daily_period, daily_report, write_rows
 
     if as_json and as_csv:
         raise BadValue("choose one of --json and --csv")
+    first, last = daily_period(parse_date(date_from, "--from") if date_from else None,
+                               parse_date(date_to, "--to") if date_to else None)
+    form = "json" if as_json else "csv" if as_csv else "table"
     with report_queries(opts, db) as queries:
-        rows = daily_rows(queries)
-    columns = ["sql_date", "mac_address", "readings"]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-    elif as_csv:
-        click.echo(rows_csv(rows, columns), nl=False)
-    else:
-        click.echo(table(rows, columns))
+        report = daily_report(queries, first, last, by, night, list(keys) if keys else None)
+        widths = {report.columns[0]: 10, report.columns[1]: max((len(k) for k in report.keys), default=0)}
+        try:
+            n = write_rows(report.rows(), report.columns, sys.stdout, form, widths)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `... | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+    if not n:
+        what = "nights" if night else "UTC days"
+        raise NotFound(f"no readings {('of ' + ', '.join(shown(k) for k in report.keys) + ' ') if keys else ''}"
+                       f"in the {what} {first} to {last}")
 
 
 # -- readings export ----------------------------------------------------------------------------------
@@ -148,16 +171,21 @@ def report_daily(opts: Any, as_json: bool, as_csv: bool, db: str | None) -> None
 @click.option("--from", "date_from", help="First day (UTC), YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day (UTC, included), YYYY-MM-DD.")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True, help="Field separator.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a line (numbers as numbers, null if empty).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
 @pass_cli
 def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
-                    sep: str, out_file: str | None, progress: bool | None, db: str | None) -> None:
-    """CSV of the readings of NAME (or --all): the README's sample query 2, with a header line.
+                    sep: str, as_json: bool, out_file: str | None, progress: bool | None, db: str | None) -> None:
+    """The readings of NAME (or --all), in time order, as CSV with a header line (or --json:
+    JSON Lines), written as they are read.
 
     Columns: julian_day, timestamp, sequence_number, place, mac_address, frequency,
-    magnitude, zp1, sky_temperature, box_temperature (TESS4C: channel 1)."""
+    magnitude, zp1, sky_temperature, box_temperature (the README's sample query 2; TESS4C:
+    channel 1), then name (the name of the MAC at the reading's time), model, longitude,
+    latitude, and frequency2, magnitude2, zp2 .. frequency4, magnitude4, zp4 (TESS4C
+    channels 2-4; empty for a TESS-W)."""
     from .tools import date_window, export_csv, known_names
 
     if bool(name) == all_names:
@@ -170,7 +198,7 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
             (name,) = known_names(queries, [name])
         if target is None:
             try:
-                export_csv(queries, name, since, until, sys.stdout, sep, progress)
+                export_csv(queries, name, since, until, sys.stdout, sep, progress, as_json)
                 sys.stdout.flush()
             except BrokenPipeError:  # `... | head`: the reader has all it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -178,7 +206,7 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                n = export_csv(queries, name, since, until, fh, sep, progress)
+                n = export_csv(queries, name, since, until, fh, sep, progress, as_json)
             tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -199,30 +227,31 @@ def _with_size(f):
     return f
 
 
-def _png(out: str) -> Path:
+def _image(out: str) -> Path:
     path = writable_file(out)
-    if path.suffix.lower() != ".png":
-        raise BadValue(f"--out {out!r}: the plot is a PNG file, give a name ending in .png")
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise BadValue(f"--out {out!r}: a plot is a PNG, SVG or PDF file, give a name ending in .png, .svg or .pdf")
     return path
 
 
 @click.command("night")
 @click.argument("name")
 @click.option("--date", "day", required=True, help="The evening's local date, YYYY-MM-DD.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write: .png, .svg or .pdf.")
 @_with_size
 @_db
 @pass_cli
 def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
     """Sky brightness of NAME from local noon of --date to noon the next day, with the
-    Sun's and the Moon's altitude and the ZP changes marked."""
+    Sun's and the Moon's altitude, the twilights shaded, the Moon's illumination and the
+    ZP changes marked."""
     require("matplotlib", "plots", "plot night")
     require("ephem", "plots", "plot night")
     from .plots import night_data, night_figure, save
     from .tools import known_names
 
     when = parse_date(day, "--date")
-    path = _png(out)
+    path = _image(out)
     with report_queries(opts, db) as queries:
         (name,) = known_names(queries, [name])
         data = night_data(queries, name, when)
@@ -233,7 +262,7 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
 @click.command("month")
 @click.argument("name")
 @click.option("--month", required=True, help="YYYY-MM.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write: .png, .svg or .pdf.")
 @_with_size
 @_db
 @pass_cli
@@ -244,7 +273,7 @@ def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: i
     from .tools import known_names
 
     m = parse_month(month, "--month")
-    path = _png(out)
+    path = _image(out)
     with report_queries(opts, db) as queries:
         (name,) = known_names(queries, [name])
         data = month_data(queries, name, m)

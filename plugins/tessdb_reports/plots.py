@@ -2,7 +2,8 @@
 
 ``night_data`` / ``month_data`` gather what a plot needs through the ``ReportQueries``
 protocol; ``night_figure`` / ``month_figure`` build the matplotlib Figure (returned,
-so that tests can look at its lines); ``save`` writes the PNG at the requested size.
+so that tests can look at its lines); ``save`` writes it at the requested size as PNG,
+SVG or PDF (the file's suffix).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from .queries import ReportQueries  # noqa: E402
 from tessdb_core.errors import BadValue, NotFound
 
 DPI = 100
+#: the heat map's colours: a higher magnitude (a darker sky) is a darker colour, a bright
+#: (light-polluted, twilight or moonlit) sky a light one
+MONTH_CMAP = "magma_r"
+#: the formats a plot is written in, taken from the --out file's suffix
+FORMATS = ("png", "svg", "pdf")
 _UTC = timezone.utc
 
 
@@ -135,6 +141,47 @@ def sun_moon_altitudes(location: dict[str, Any], since: datetime, until: datetim
     return times, sun_alt, moon_alt
 
 
+#: (label, upper, lower Sun altitude in degrees, colour) of the twilight bands, then the night
+TWILIGHTS = (("civil twilight", 0.0, -6.0, "#c6dbef"), ("nautical twilight", -6.0, -12.0, "#9ecae1"),
+             ("astronomical twilight", -12.0, -18.0, "#6baed6"), ("night", -18.0, -91.0, "#4a6f9a"))
+
+
+def moon_phase(location: dict[str, Any], when: datetime) -> tuple[float, str]:
+    """The fraction of the Moon's disc lit at ``when`` (naive UTC), 0..1, and the phase's
+    name (new, waxing crescent, first quarter, waxing gibbous, full, waning ...)."""
+    import ephem
+
+    def lit(t: datetime) -> float:
+        return float(ephem.Moon(ephem.Date(t)).moon_phase)
+
+    now, later = lit(when), lit(when + timedelta(hours=6))
+    if now < 0.03:
+        name = "new Moon"
+    elif now > 0.97:
+        name = "full Moon"
+    elif 0.45 <= now <= 0.55:
+        name = "first quarter" if later > now else "last quarter"
+    else:
+        name = ("waxing " if later > now else "waning ") + ("crescent" if now < 0.5 else "gibbous")
+    return now, name
+
+
+def _runs(times: list[datetime], mask: list[bool]) -> list[tuple[datetime, datetime]]:
+    """The spans of consecutive samples where ``mask`` holds, each up to the next sample
+    (so that adjacent bands touch)."""
+    spans: list[tuple[datetime, datetime]] = []
+    start = None
+    for t, on in zip(times, mask):
+        if on and start is None:
+            start = t
+        elif not on and start is not None:
+            spans.append((start, t))
+            start = None
+    if start is not None:
+        spans.append((start, times[-1]))
+    return spans
+
+
 def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=_UTC)
 
@@ -142,20 +189,32 @@ def _aware(t: datetime) -> datetime:
 # -- figures ----------------------------------------------------------------------------------------
 def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figure:
     """Sky brightness through the night (local time axis), Sun and Moon altitude on a
-    second axis, ZP changes as vertical lines.  Saturated readings (magnitude 0) are
-    not plotted as brightness."""
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    second axis, the twilights as shaded bands (civil, nautical, astronomical; the night
+    darkest), the Moon's illumination at local midnight in the title and the legend, ZP
+    changes as vertical lines; the legend outside the data, on the right.  Saturated
+    readings (magnitude 0) are not plotted as brightness."""
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     alt = ax.twinx()
+    ax.set_zorder(alt.get_zorder() + 1)  # the readings above the altitude curves
+    ax.patch.set_visible(False)
+    times, sun, moon = sun_moon_altitudes(data.location, data.since, data.until)
+    aware = [_aware(t) for t in times]
+    for label, upper, lower, colour in TWILIGHTS:
+        spans = _runs(times, [lower <= a < upper for a in sun])
+        for k, (a, b) in enumerate(spans):
+            alt.axvspan(_aware(a), _aware(b), color=colour, alpha=0.35, linewidth=0,
+                        label=label if k == 0 else None, gid=f"twilight-{label.split()[0]}")
     for i, label in enumerate(data.channels):
         pts = [(_aware(r["utc"]), r["mag"][i]) for r in data.readings
                if len(r["mag"]) > i and r["mag"][i] is not None and r["mag"][i] > 0]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], ".", markersize=4, label=f"{label} (mag/arcsec²)",
                 gid=f"brightness-{i + 1}")
-    times, sun, moon = sun_moon_altitudes(data.location, data.since, data.until)
-    aware = [_aware(t) for t in times]
+    midnight = data.since + (data.until - data.since) / 2
+    lit, phase = moon_phase(data.location, midnight)
     alt.plot(aware, sun, "-", color="orange", linewidth=1.2, label="Sun altitude", gid="sun")
-    alt.plot(aware, moon, "-", color="grey", linewidth=1.2, label="Moon altitude", gid="moon")
+    alt.plot(aware, moon, "-", color="grey", linewidth=1.2,
+             label=f"Moon altitude ({lit:.0%} lit, {phase})", gid="moon")
     alt.axhline(0, color="black", linewidth=0.5, linestyle=":")
     alt.set_ylabel("altitude (°)")
     alt.set_ylim(-90, 90)
@@ -167,11 +226,13 @@ def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figur
     ax.set_xlabel(f"local time ({data.location.get('timezone')})")
     ax.set_ylabel("sky brightness (mag/arcsec²)")
     place = data.location.get("place") or ""
-    ax.set_title(f"{shown(data.name)} — night of {data.day.isoformat()} — {place}")
+    ax.set_title(f"{shown(data.name)} — night of {data.day.isoformat()} — {place}\n"
+                 f"Moon {lit:.0%} illuminated ({phase}) at local midnight")
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = alt.get_legend_handles_labels()
-    ax.legend(handles + h2, labels + l2, loc="upper right", fontsize="small")
+    fig.legend(handles + h2, labels + l2, loc="outside right upper", fontsize="small")
     ax.grid(True, alpha=0.3)
+    fig.moon = (lit, phase)  # type: ignore[attr-defined]  # for tests and callers
     return fig
 
 
@@ -200,13 +261,13 @@ def month_figure(data: MonthData, width: int = 1200, height: int = 700) -> Figur
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
     mesh = ax.pcolormesh(np.arange(25), np.arange(len(days) + 1), np.ma.masked_invalid(values),
-                         cmap="viridis", shading="flat")
+                         cmap=MONTH_CMAP, shading="flat")
     cbar = fig.colorbar(mesh, ax=ax)
     cbar.set_label("median sky brightness (mag/arcsec²)")
     ax.set_xticks(range(0, 25, 2))
     ax.set_xticklabels([f"{(12 + h) % 24:02d}" for h in range(0, 25, 2)])
-    ax.set_yticks([i + 0.5 for i in range(0, len(days), 2)])
-    ax.set_yticklabels([days[i].strftime("%d") for i in range(0, len(days), 2)])
+    ax.set_yticks([i + 0.5 for i in range(len(days))])
+    ax.set_yticklabels([d.strftime("%d") for d in days], fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel(f"local hour ({data.location.get('timezone')})")
     ax.set_ylabel(f"night of (day of {data.month})")
@@ -216,11 +277,15 @@ def month_figure(data: MonthData, width: int = 1200, height: int = 700) -> Figur
 
 
 def save(fig: Figure, out: str | Path) -> Path:
-    """Write the PNG (through a temporary file: no half file on error)."""
+    """Write the figure in the format of the file's suffix (png, svg or pdf), through a
+    temporary file: no half file on error."""
     path = Path(out)
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    form = path.suffix.lower().lstrip(".")
+    if form not in FORMATS:
+        raise BadValue(f"{str(path)!r}: a plot is written as {', '.join(FORMATS)}: give a name ending in one of them")
+    tmp = path.with_name(f".{path.name}.tmp.{form}")
     try:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format=form, dpi=DPI)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

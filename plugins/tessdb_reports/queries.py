@@ -74,7 +74,8 @@ class LocationRow(TypedDict):
 
 
 class ExportRow(TypedDict):
-    """Sample query 2 (TESS4C readings give their channel 1)."""
+    """Sample query 2 (TESS4C readings give their channel 1), then the name, the
+    instrument, its site and channels 2-4 (None for a TESS-W)."""
     julian_day: float
     timestamp: str
     sequence_number: int
@@ -85,6 +86,11 @@ class ExportRow(TypedDict):
     zp1: float
     sky_temperature: float
     box_temperature: float
+    name: str | None          # the name mapped to the MAC at the reading's time
+    model: str
+    longitude: float | None
+    latitude: float | None
+    # frequency2, magnitude2, zp2 .. frequency4, magnitude4, zp4: float | None
 
 
 @runtime_checkable
@@ -113,12 +119,17 @@ class ReportQueries(Protocol):
     def current_instruments(self) -> list[dict[str, Any]]:
         """name, mac_address, model, longitude, latitude, location_id of the Current instruments, by name."""
 
-    def daily_counts(self) -> list[dict[str, Any]]:
-        """sql_date, mac_address, readings: readings per day per MAC, newest day first."""
+    def daily_keys(self, by: str, since: datetime, until: datetime) -> list[str]:
+        """The names mapped during [since, until) (``by="name"``) or every MAC (``"mac"``), sorted."""
+
+    def daily_counts(self, key: str, by: str, since: datetime, until: datetime, quarters: bool = False
+                     ) -> list[tuple[int, int, int, int]]:
+        """(date_id, quarter, location_id, count) of one photometer's readings in [since, until):
+        per UTC day (quarter and location_id 0), or per quarter of an hour and location."""
 
     def export_count(self, name: str | None, since: datetime | None, until: datetime | None) -> int:
         """The number of rows export_rows yields."""
 
     def export_rows(self, name: str | None, since: datetime | None, until: datetime | None
                     ) -> Iterator[ExportRow]:
-        """Sample query 2 rows of the name (every reading when None) in [since, until), by time."""
+        """Export rows of the name (every reading when None) in [since, until), by time."""

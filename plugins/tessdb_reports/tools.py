@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import ida
-from .common import Month, atomic_write, file_stems, fmt, inside, progress, shown, writable_dir
+from .common import Month, atomic_write, file_stems, fmt, inside, progress, shown, writable_dir, zone
 from .queries import ReportQueries
 from tessdb_core.errors import BadValue, NotFound
 
+#: sample query 2's columns (TESS4C: channel 1), then the name (the mapping at the reading's time),
+#: the model, the site's coordinates and channels 2-4 of a TESS4C (empty for a TESS-W)
 EXPORT_COLUMNS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
-                  "zp1", "sky_temperature", "box_temperature")
+                  "zp1", "sky_temperature", "box_temperature", "name", "model", "longitude", "latitude",
+                  "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
+                  "frequency4", "magnitude4", "zp4")
 GEOLIST_COLUMNS = ("name", "model", "longitude", "latitude")
 
 
@@ -111,6 +116,13 @@ def ida_reports(queries: ReportQueries, names: list[str] | None, months: list[Mo
 
 
 # -- geolist and daily ------------------------------------------------------------------------------
+def geolist_json(queries: ReportQueries) -> str:
+    """The current instruments as a JSON array of objects: name, mac_address, model,
+    longitude, latitude, location_id (null coordinates when unknown)."""
+    keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id")
+    return json.dumps([{k: r.get(k) for k in keys} for r in queries.current_instruments()], indent=2) + "\n"
+
+
 def geolist_csv(queries: ReportQueries, sep: str = ";") -> str:
     rows = queries.current_instruments()
     buf = io.StringIO()
@@ -121,8 +133,99 @@ def geolist_csv(queries: ReportQueries, sep: str = ";") -> str:
     return buf.getvalue()
 
 
-def daily_rows(queries: ReportQueries) -> list[dict[str, Any]]:
-    return queries.daily_counts()
+DAILY_DAYS = 31  # the default period of `report daily`
+
+
+def daily_period(first: date | None, last: date | None, today: date | None = None) -> tuple[date, date]:
+    """--from / --to of `report daily` (both included): DAILY_DAYS days ending today by
+    default, DAILY_DAYS days from --from or up to --to when only one is given."""
+    span = timedelta(days=DAILY_DAYS - 1)
+    if first is None and last is None:
+        last = today or datetime.now(timezone.utc).date()
+    if first is None:
+        first = last - span
+    if last is None:
+        last = first + span
+    if last < first:
+        raise BadValue(f"--to {last} is before --from {first}")
+    return first, last
+
+
+@dataclass
+class Daily:
+    """A daily report: ``keys`` (the photometers asked about, in output order) and ``rows()``,
+    a generator of ``{day_column: "YYYY-MM-DD", key_column: ..., "readings": n}``, one
+    photometer after the other, days in order; only one photometer's counts in memory."""
+    queries: ReportQueries
+    first: date
+    last: date
+    by: str = "name"
+    night: bool = False
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return ["night" if self.night else "sql_date", "name" if self.by == "name" else "mac_address", "readings"]
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """The UTC window read: the UTC days, or for nights every instant whose local
+        evening (noon to noon, any time zone from UTC-12 to UTC+14) is in the period."""
+        since = datetime(self.first.year, self.first.month, self.first.day)
+        until = datetime(self.last.year, self.last.month, self.last.day) + timedelta(days=1)
+        if self.night:
+            return since - timedelta(days=1), until + timedelta(days=1)
+        return since, until
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        since, until = self.window
+        day_col, key_col, _ = self.columns
+        zones: dict[int, Any] = {}
+        nights: dict[tuple[Any, int, int], date] = {}
+        for key in self.keys:
+            per_day: dict[date, int] = {}
+            for date_id, quarter, location_id, n in self.queries.daily_counts(key, self.by, since, until, self.night):
+                if self.night:
+                    tz = zones.get(location_id)
+                    if tz is None:
+                        loc = self.queries.locations([location_id]).get(location_id) or {}
+                        tz = zones[location_id] = zone(loc.get("timezone"), f"location {location_id}")
+                    day = nights.get((tz, date_id, quarter))
+                    if day is None:
+                        utc = datetime(date_id // 10000, date_id // 100 % 100, date_id % 100, tzinfo=timezone.utc)
+                        local = (utc + timedelta(minutes=15 * quarter)).astimezone(tz)
+                        day = nights[(tz, date_id, quarter)] = (local - timedelta(hours=12)).date()
+                    if not self.first <= day <= self.last:
+                        continue
+                else:
+                    day = date(date_id // 10000, date_id // 100 % 100, date_id % 100)
+                per_day[day] = per_day.get(day, 0) + n
+            for day in sorted(per_day):
+                yield {day_col: day.isoformat(), key_col: key, "readings": per_day[day]}
+
+
+def daily_report(queries: ReportQueries, first: date, last: date, by: str = "name", night: bool = False,
+                 keys: Iterable[str] | None = None) -> Daily:
+    """The daily report of ``keys`` (names, or MACs with ``by="mac"``; None: every one)."""
+    if by not in ("name", "mac"):
+        raise BadValue(f"--by {by!r}: expected name or mac")
+    report = Daily(queries, first, last, by, night)
+    since, until = report.window
+    known = queries.daily_keys(by, since, until)
+    if keys is None:
+        report.keys = known
+    elif by == "name":
+        report.keys = known_names(queries, keys)
+    else:
+        macs = set(queries.daily_keys("mac", since, until))
+        report.keys = []
+        for raw in keys:
+            m = raw.strip().upper()
+            if m not in macs:
+                raise NotFound(f"unknown MAC address {raw!r}: not in tess_t")
+            if m not in report.keys:
+                report.keys.append(m)
+    return report
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: Iterable[str], sep: str = ",") -> str:
@@ -133,6 +236,37 @@ def rows_csv(rows: list[dict[str, Any]], columns: Iterable[str], sep: str = ",")
     for r in rows:
         writer.writerow(["" if r.get(c) is None else fmt(r[c]) for c in cols])
     return buf.getvalue()
+
+
+def write_rows(rows: Iterable[dict[str, Any]], columns: list[str], stream: TextIO, form: str = "table",
+               widths: dict[str, int] | None = None) -> int:
+    """Write ``rows`` to ``stream`` as they come, one at a time: ``form`` "csv" (',' with a
+    header line), "json" (one array, as ``json.dumps(rows, indent=2)`` writes it), "jsonl"
+    (one object a line) or "table" (aligned columns; ``widths`` the widths known in advance,
+    the others those of the column names).  Nothing, not even a header, is written when
+    there is no row; returns the number of rows."""
+    n = 0
+    writer = csv.writer(stream, delimiter=",", lineterminator="\n") if form == "csv" else None
+    width = [max(len(c), (widths or {}).get(c, 0)) for c in columns]
+    for row in rows:
+        if form == "csv":
+            if n == 0:
+                writer.writerow(columns)
+            writer.writerow(["" if row.get(c) is None else fmt(row[c]) for c in columns])
+        elif form == "json":
+            item = "\n".join("  " + line for line in json.dumps(row, indent=2).splitlines())
+            stream.write(("[\n" if n == 0 else ",\n") + item)
+        elif form == "jsonl":
+            stream.write(json.dumps(row) + "\n")
+        else:
+            if n == 0:
+                stream.write("  ".join(c.ljust(w) for c, w in zip(columns, width)).rstrip() + "\n")
+            cells = ["" if row.get(c) is None else str(row[c]) for c in columns]
+            stream.write("  ".join(v.ljust(w) for v, w in zip(cells, width)).rstrip() + "\n")
+        n += 1
+    if form == "json" and n:
+        stream.write("\n]\n")
+    return n
 
 
 # -- CSV export ---------------------------------------------------------------------------------------
@@ -146,18 +280,26 @@ def date_window(start: date | None, end: date | None) -> tuple[datetime | None, 
 
 
 def export_csv(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
-               stream: TextIO, sep: str = ",", show_progress: bool | None = None) -> int:
-    """Write the header line and every row of sample query 2; return the number of rows."""
+               stream: TextIO, sep: str = ",", show_progress: bool | None = None, as_json: bool = False) -> int:
+    """Write every export row (``EXPORT_COLUMNS``), in time order, as they are read: CSV with
+    a header line, or with ``as_json`` JSON Lines (one object a line, numbers as numbers,
+    null for an empty value).  Returns the number of rows."""
     if sep not in (",", ";"):
         raise BadValue(f"--sep {sep!r} is not supported: expected ',' or ';'")
     if name is not None:
         (name,) = known_names(queries, [name])
     show = sys.stderr.isatty() if show_progress is None else show_progress
     total = queries.export_count(name, since, until) if show else None
+    rows = progress(queries.export_rows(name, since, until), total, "export", show, unit="row")
+    n = 0
+    if as_json:
+        for row in rows:
+            stream.write(json.dumps({c: row.get(c) for c in EXPORT_COLUMNS}) + "\n")
+            n += 1
+        return n
     writer = csv.writer(stream, delimiter=sep, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    n = 0
-    for row in progress(queries.export_rows(name, since, until), total, "export", show, unit="row"):
+    for row in rows:
         writer.writerow(["" if row.get(c) is None else fmt(row[c]) for c in EXPORT_COLUMNS])
         n += 1
     return n

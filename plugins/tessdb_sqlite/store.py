@@ -27,9 +27,9 @@ from tessdb_core.catalog import Catalog, RegistrationPlan
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
 from tessdb_star.catalog import read_catalog
 from tessdb_star.changes import apply_registration
-from tessdb_star.ddl import statements
+from tessdb_star.ddl import compat_statements, statements
 from tessdb_star.layout import Layout, SchemaState, read_layout
-from tessdb_star.preload import preload_rows
+from tessdb_star.preload import config_rows, preload_rows
 from tessdb_star.readings import split_rows
 from tessdb_star.sqlite import SQLITE, check_sqlite_file, sqlite_path
 from tessdb_star.tables import REQUIRED_TABLES
@@ -77,6 +77,9 @@ class SqliteStore:
     def initialise(self) -> str:
         """Create schema + preload in one transaction, then switch the file to WAL.
 
+        Beside the star schema, ``config_t`` with the rows the 4.x server reads at start
+        (``ddl.compat_statements``, ``preload.config_rows``): the old server can then
+        reopen the file (a way back), and no tool of ours or of 5.x reads that table.
         Changes nothing in a database that already has the tessdb tables; refuses a
         file that is not SQLite, has only foreign tables or only part of ours."""
         path = self.path
@@ -93,9 +96,9 @@ class SqliteStore:
                 if not state.empty:  # someone else got there first
                     verdict = self._verdict(conn, state)
                     raise _AlreadyDone(verdict)
-                for statement in statements(SQLITE.types):
+                for statement in statements(SQLITE.types) + compat_statements(SQLITE.types):
                     conn.execute(statement)
-                for table, cols, rows in preload_rows():
+                for table, cols, rows in (*preload_rows(), config_rows()):
                     conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                                      rows)
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -293,9 +296,13 @@ class SqliteStore:
             conn.close()
 
     def _verdict(self, conn: sqlite3.Connection, state: SchemaState) -> str:
-        """The "already initialised" message for a complete schema; StoreError otherwise."""
+        """The "already initialised" message for a complete schema; StoreError otherwise.
+
+        Told apart by their columns, not by config_t (which ``init`` makes too, for the
+        4.x server): 4.x has name_to_mac_t's implicit rowid, 5.x declares it, and
+        tessdb-core declares it and keeps the legacy tess_t columns (cover_offset, ...)."""
         state.check_complete(str(self.path))
-        if "config_t" in state.tables:
+        if "rowid" not in SQLITE.columns(conn, "name_to_mac_t"):
             kind = "4.x legacy schema"
         elif "cover_offset" in SQLITE.columns(conn, "tess_t"):
             kind = "tessdb-core schema"

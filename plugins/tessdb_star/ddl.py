@@ -10,6 +10,11 @@ appended at the end of their tables so the 5.x column order is kept; NOT NULL
 columns get defaults so that hand-written SQL can insert without naming every column.
 :data:`SQLITE_TYPES` renders it exactly as the reference (``init`` output is compared
 with it byte for byte).
+
+One table more on SQLite only: ``config_t`` (:data:`CONFIG_T`, :func:`compat_statements`),
+which the 4.x server (tessdb-server 4.0.x) looks for before anything else; without it,
+4.x runs its own schema script over ours and stops.  No tool of tessdb-core, tess-ida or
+5.x reads it; it is not part of :data:`TABLES` (PostgreSQL has no 4.x server to serve).
 """
 
 from __future__ import annotations
@@ -218,6 +223,14 @@ JOIN name_to_mac_t ON name_to_mac_t.mac_address = tess_t.mac_address
 WHERE name_to_mac_t.valid_state = 'Current'"""
 
 
+#: the 4.x server's settings table, spelled as its schema.sql has it (section, property) -> value;
+#: 4.x reads ('database', 'version') and ('database', 'uuid'), and writes the uuid when it is missing
+CONFIG_T = Table("config_t", """
+    section TEXT NOT NULL
+    property TEXT NOT NULL
+    value TEXT NOT NULL""", ("section", "property"))
+
+
 def tess_v(types: TypeMap) -> str:
     """The 5.x view: each instrument version with its Current name, location and observer."""
     return _TESS_V.format(observer_name=types.observer_name)
@@ -231,3 +244,10 @@ def statements(types: TypeMap) -> tuple[str, ...]:
         out += table.create_indexes()
     out.append(tess_v(types))
     return tuple(out)
+
+
+def compat_statements(types: TypeMap) -> tuple[str, ...]:
+    """What a SQLite database needs beside :func:`statements` so that the 4.x server opens it
+    as one of its own instead of running its schema script over it: ``config_t``.  Its rows
+    are :func:`tessdb_star.preload.config_rows`."""
+    return (CONFIG_T.create(types),)

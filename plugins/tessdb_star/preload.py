@@ -8,10 +8,13 @@ with its own bulk write (:func:`preload_rows` says what goes where).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
-from .ddl import TABLES_BY_NAME
+from tessdb_core import __version__
+
+from .ddl import CONFIG_T, TABLES_BY_NAME
 
 FIRST_DATE = date(2000, 1, 1)
 LAST_DATE = date(2050, 12, 31)
@@ -39,6 +42,11 @@ UNKNOWN_OBSERVER = {
     "valid_since": "2000-01-01 00:00:00.000000", "valid_until": "2999-12-31 23:59:59.000000",
     "valid_state": "Current",
 }
+
+
+#: the data model version the 4.x server reads from config_t: "04" is its last one (offsets,
+#: TESS4C, hash), so it applies none of its update scripts to a tessdb-core database
+LEGACY_DATA_MODEL = "04"
 
 
 def julian_day(year: int, month: int, day: int) -> float:
@@ -90,3 +98,18 @@ def preload_rows() -> Iterator[tuple[str, tuple[str, ...], Iterable[tuple]]]:
     yield "tess_units_t", ("units_id", "timestamp_source", "reading_source"), UNITS
     for table, row in (("location_t", UNKNOWN_LOCATION), ("observer_t", UNKNOWN_OBSERVER)):
         yield table, tuple(row), [tuple(row.values())]
+
+
+def config_rows(database_uuid: str | None = None) -> tuple[str, tuple[str, ...], list[tuple[str, str, str]]]:
+    """(table, columns, rows) of ``config_t`` (SQLite only, see ``ddl.compat_statements``).
+
+    What the 4.x server reads at start: ``('database', 'version')``, and ``('database',
+    'uuid')``, which it would otherwise write itself on its first start (so with both
+    here it opens the file without writing anything but readings and registrations).
+    ``('database', 'created_by')`` says who made the file; nothing reads it."""
+    rows = [
+        ("database", "version", LEGACY_DATA_MODEL),
+        ("database", "uuid", database_uuid or str(uuid.uuid4())),
+        ("database", "created_by", f"tessdb-core {__version__}"),
+    ]
+    return CONFIG_T.name, CONFIG_T.column_names, rows

@@ -17,6 +17,7 @@ with its older name.  Reading timestamps have a resolution of one second
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -239,17 +240,52 @@ class StarReports:
         keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id")
         return [dict(zip(keys, r)) for r in rows]
 
-    def daily_counts(self) -> list[dict[str, Any]]:
-        """Sample query 1: readings per day per instrument (MAC), both fact tables, newest day first."""
-        parts = ["SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings_t GROUP BY date_id, tess_id"]
-        if self._has_4c:
-            parts.append("SELECT date_id, tess_id, COUNT(*) AS n FROM tess_readings4c_t GROUP BY date_id, tess_id")
-        sql = (f"SELECT d.sql_date, i.mac_address, SUM(c.n) FROM ({' UNION ALL '.join(parts)}) AS c "
-               "JOIN tess_t AS i ON i.tess_id = c.tess_id JOIN date_t AS d ON d.date_id = c.date_id "
-               # grouped on d.date_id (not c.): PostgreSQL then accepts d.sql_date in the output
-               "GROUP BY d.date_id, i.mac_address ORDER BY d.sql_date DESC, i.mac_address ASC")
-        rows = self.store.run("reports: daily", lambda conn: conn.execute(sql).fetchall())
-        return [{"sql_date": d, "mac_address": mac, "readings": n} for d, mac, n in rows]
+    def daily_keys(self, by: str, since: datetime, until: datetime) -> list[str]:
+        """The photometers of a daily report over [since, until): the names whose mapping
+        overlaps it (``by="name"``), or every MAC of tess_t (``by="mac"``), sorted."""
+        if by == "name":
+            return self.names(since, until)
+        return self.store.run("reports: macs", lambda conn: [r[0] for r in conn.execute(
+            "SELECT DISTINCT mac_address FROM tess_t ORDER BY mac_address")])
+
+    def daily_counts(self, key: str, by: str, since: datetime, until: datetime, quarters: bool = False
+                     ) -> list[tuple[int, int, int, int]]:
+        """Readings of one photometer (a name, or a MAC with ``by="mac"``) in [since, until),
+        both fact tables, as ``(date_id, quarter, location_id, count)``.  ``quarters``: per
+        quarter of an hour of the UTC day (``quarter`` 0..95) and location, so that the
+        caller can place each count in the site's local time (every time zone offset is a
+        whole number of quarters); else ``quarter`` and ``location_id`` are 0, one row per
+        UTC day.  One range query per tess_id and table on the (tess_id, date_id, time_id)
+        index: the time grows with the period, not with the table."""
+        if by == "name":
+            segments = [(ids, lo, hi) for _mac, ids, lo, hi in self._segments(key, since, until)]
+        else:
+            ids = self.store.run("reports: tess ids", lambda conn: [r[0] for r in conn.execute(
+                "SELECT tess_id FROM tess_t WHERE mac_address = ? ORDER BY tess_id", (key,))])
+            segments = [(ids, ts_key(since), ts_key(until))]
+        if quarters:
+            q = "((time_id / 10000) * 4 + (time_id / 100 % 100) / 15)"
+            group, cols = f"date_id, {q}, location_id", f"date_id, {q}, location_id"
+        else:
+            group, cols = "date_id", "date_id, 0, 0"
+        out: list[tuple[int, int, int, int]] = []
+        for table, _measures, _n in self._tables():
+            sql = (f"SELECT {cols}, COUNT(*) FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
+                   f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?) GROUP BY {group}")
+            for ids, lo, hi in segments:
+                if lo >= hi:
+                    continue
+
+                def read(conn: Connection, sql: str = sql, ids: list[int] = ids, lo: int = lo, hi: int = hi
+                         ) -> list[tuple]:
+                    rows: list[tuple] = []
+                    for tess_id in ids:
+                        rows += conn.execute(sql, (tess_id, lo // _KEY, (hi - 1) // _KEY, *_split(lo),
+                                                   *_split(hi))).fetchall()
+                    return rows
+
+                out += [tuple(int(v) for v in row) for row in self.store.run("reports: daily", read)]
+        return out
 
     # -- CSV export (sample query 2) --------------------------------------------------------------------
     def export_count(self, name: str | None, since: datetime | None, until: datetime | None) -> int:
@@ -270,16 +306,30 @@ class StarReports:
                                             conn.execute(sql, args).fetchone()[0])
         return total
 
+    #: the keys of an export row: sample query 2's, then the name, the instrument and its site,
+    #: and channels 2-4 of a TESS4C (None for a TESS-W)
+    EXPORT_KEYS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
+                   "zp1", "sky_temperature", "box_temperature", "name", "model", "longitude", "latitude",
+                   "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
+                   "frequency4", "magnitude4", "zp4")
+
     def export_rows(self, name: str | None, since: datetime | None, until: datetime | None) -> Iterator[dict[str, Any]]:
-        """Sample query 2 rows in time order (TESS4C rows give channel 1): julian_day,
-        timestamp, sequence_number, place, mac_address, frequency, magnitude, zp1,
-        sky_temperature, box_temperature.  Read in pages; lazily."""
+        """Export rows in time order (``EXPORT_KEYS``; a TESS4C row gives channel 1 as
+        frequency/magnitude/zp1 and channels 2-4 after): each row's ``name`` is that of the
+        name -> MAC mapping valid at its time (None for a MAC without a name then).  Read
+        in pages; lazily."""
         streams = []
         for table, measures, _n in self._tables():
-            freq, mag = measures[0], measures[1]
+            if measures == W_MEASURES:
+                chans = f"r.{measures[0]}, r.{measures[1]}, i.zp1"
+                more = ", NULL, NULL, NULL" * 3
+            else:
+                chans = "r.freq1, r.mag1, i.zp1"
+                more = "".join(f", r.freq{c}, r.mag{c}, i.zp{c}" for c in (2, 3, 4))
             select = (f"SELECT r.date_id, r.time_id, r.tess_id, (d.julian_day + t.day_fraction), "
-                      f"(d.sql_date || 'T' || t.time), r.sequence_number, l.place, i.mac_address, r.{freq}, r.{mag}, "
-                      f"i.zp1, r.sky_temperature, r.box_temperature FROM {table} AS r "
+                      f"(d.sql_date || 'T' || t.time), r.sequence_number, l.place, i.mac_address, {chans}, "
+                      f"r.sky_temperature, r.box_temperature, i.model, l.longitude, l.latitude{more} "
+                      f"FROM {table} AS r "
                       f"JOIN tess_t AS i ON i.tess_id = r.tess_id "
                       f"LEFT JOIN location_t AS l ON l.location_id = r.location_id "
                       f"JOIN date_t AS d ON d.date_id = r.date_id JOIN time_t AS t ON t.time_id = r.time_id ")
@@ -288,10 +338,30 @@ class StarReports:
                     streams.append(self._pages_all(select, lo, hi))
                 else:
                     streams += [self._pages_one(select, tess_id, lo, hi) for tess_id in tess_ids]
-        keys = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
-                "zp1", "sky_temperature", "box_temperature")
+        name_of = (lambda mac, key: name) if name is not None else self._namer()
+        keys = self.EXPORT_KEYS
         for row in heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2])):
-            yield dict(zip(keys, row[3:]))
+            who = name_of(row[7], row[0] * _KEY + row[1])
+            yield dict(zip(keys, (*row[3:13], who, *row[13:])))
+
+    def _namer(self) -> Any:
+        """``namer(mac, key)``: the name mapped to the MAC at the timestamp key (None if none)."""
+        spans: dict[str, list[tuple[int, int, str]]] = {}
+        for m in self.mappings():
+            spans.setdefault(m["mac_address"], []).append((ts_key(m["since"]), ts_key(m["until"]), m["name"]))
+        for v in spans.values():
+            v.sort()
+        starts = {mac: [s[0] for s in v] for mac, v in spans.items()}
+
+        def namer(mac: str, key: int) -> str | None:
+            i = bisect.bisect_right(starts.get(mac, []), key) - 1
+            while i >= 0:
+                lo, hi, who = spans[mac][i]
+                if lo <= key < hi:
+                    return who
+                i -= 1
+            return None
+        return namer
 
     def _export_windows(self, name: str | None, since: datetime | None, until: datetime | None
                         ) -> list[tuple[list[int] | None, int, int]]:

@@ -12,7 +12,9 @@ OUR_TABLES: frozenset[str] = frozenset({
     "name_to_mac_t", "tess_t", "tess_readings_t", "tess_readings4c_t",
 })
 
-#: tables that only older tessdb versions made; their presence is not "foreign"
+#: tables of the 4.x server that tessdb-core never reads; their presence is not "foreign".
+#: ``init`` makes config_t in a SQLite file too, so that the 4.x server can reopen it
+#: (``ddl.compat_statements``): its presence does not tell a 4.x database.
 LEGACY_TABLES: frozenset[str] = frozenset({"config_t"})
 
 #: without these the collector cannot work at all (a 4.x database may lack tess_readings4c_t)

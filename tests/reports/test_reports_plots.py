@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from xml.etree import ElementTree
 from datetime import date, datetime, timezone
 
 import matplotlib.dates as mdates
 import matplotlib.image as mpimg
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import pytest
 
 from tessdb_reports.common import Month
@@ -111,3 +114,88 @@ def test_plot_needs_coordinates(tdb, ingested_db, tmp_path):
     r = tdb("plot", "night", "stars10", "--date", "2026-10-14", "--out", tmp_path / "n.png", "--db", ingested_db)
     assert r.code == 2 and "location 1 has no coordinates" in r.err
     assert not (tmp_path / "n.png").exists()
+
+
+# -- formats, twilights, the Moon, the legend, the heat map's labels and colours -----------------------------
+@pytest.mark.parametrize("suffix, magic", [(".svg", None), (".pdf", b"%PDF-"), (".PNG", b"\x89PNG\r\n\x1a\n")])
+def test_plots_are_written_in_the_format_of_the_suffix(tdb, ingested_db, tmp_path, suffix, magic):
+    for kind, args in (("night", ("--date", "2026-10-14")), ("month", ("--month", "2026-10"))):
+        out = tmp_path / f"{kind}{suffix}"
+        r = tdb("plot", kind, "stars10", *args, "--out", out, "--db", ingested_db)
+        assert r.code == 0, r.err
+        head = out.read_bytes()[:400]
+        if magic is None:  # an SVG document
+            assert head.startswith(b"<?xml") and b"<svg" in head
+            root = ElementTree.parse(out).getroot()
+            assert root.tag.endswith("svg") and root.get("width", "").startswith("864")  # 1200 px at 72 pt/in
+        else:
+            assert head.startswith(magic)
+        if suffix == ".pdf":
+            assert out.read_bytes().rstrip().endswith(b"%%EOF")
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
+
+
+def test_night_figure_shades_the_twilights_and_gives_the_moon(ingested_db, queries_of):
+    data = night_data(queries_of(ingested_db), "stars10", date(2026, 10, 14))
+    fig = night_figure(data)
+    sun = lines_by_gid(fig)["sun"][0]
+    times = [t.astimezone(timezone.utc).replace(tzinfo=None) for t in sun.get_xdata()]
+    alts = list(sun.get_ydata())
+    bands = {}
+    for ax in fig.axes:
+        for patch in ax.patches:
+            if (patch.get_gid() or "").startswith("twilight-"):
+                xs = [mdates.num2date(x).replace(tzinfo=None) for x in (patch.get_x(),
+                                                                         patch.get_x() + patch.get_width())]
+                bands.setdefault(patch.get_gid(), []).append((min(xs), max(xs)))
+    assert sorted(bands) == ["twilight-astronomical", "twilight-civil", "twilight-nautical", "twilight-night"]
+    # an evening and a morning band of each twilight, the night one span, in time order
+    assert [len(bands[g]) for g in sorted(bands)] == [2, 2, 2, 1]
+    for gid, (low, high) in {"twilight-civil": (-6, 0), "twilight-nautical": (-12, -6),
+                             "twilight-astronomical": (-18, -12), "twilight-night": (-91, -18)}.items():
+        for start, end in bands[gid]:
+            inside = [a for t, a in zip(times, alts) if start <= t < end]
+            assert inside and all(low <= a < high for a in inside), (gid, start, end)
+    # civil dusk in Madrid on 14 Oct 2026 is about 19:00 UTC (sunset ~18:30 UTC, 21:30 ... local -2)
+    dusk = bands["twilight-civil"][0][0]
+    assert datetime(2026, 10, 14, 17, 50) < dusk < datetime(2026, 10, 14, 18, 20)
+    # the Moon's illumination at local midnight, in the title and the legend
+    import ephem
+
+    lit = ephem.Moon(ephem.Date(datetime(2026, 10, 14, 22))).moon_phase
+    assert abs(fig.moon[0] - lit) < 0.01
+    title = fig.axes[0].get_title()
+    assert f"Moon {lit:.0%} illuminated" in title
+    legend = fig.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert any(t.startswith("Moon altitude (") and f"{lit:.0%} lit" in t for t in texts)
+    assert {"civil twilight", "nautical twilight", "astronomical twilight", "night"} <= set(texts)
+
+
+def test_the_night_legend_is_outside_the_data(ingested_db, queries_of):
+    fig = night_figure(night_data(queries_of(ingested_db), "stars20", date(2026, 10, 20)), 1200, 700)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert not fig.axes[0].get_legend() and not fig.axes[1].get_legend()  # not drawn on the axes
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        area = ax.get_window_extent(renderer)
+        assert box.x0 >= area.x1 or box.y1 <= area.y0  # beside or below the data, never over it
+
+
+def test_month_heat_map_labels_every_night_and_darker_sky_is_darker(ingested_db, queries_of):
+    fig = month_figure(month_data(queries_of(ingested_db), "stars10", Month(2026, 10)))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{d:02d}" for d in range(1, 32)]
+    mesh = ax.collections[0]
+
+    def luminance(rgba):
+        r, g, b = rgba[:3]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    values = fig.values
+    darkest_sky, brightest_sky = np.nanmax(values), np.nanmin(values)
+    dark = mesh.cmap(mesh.norm(darkest_sky))
+    bright = mesh.cmap(mesh.norm(brightest_sky))
+    assert luminance(dark) < 0.15 < 0.8 < luminance(bright)
