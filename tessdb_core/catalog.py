@@ -65,7 +65,7 @@ class Version:
 @dataclass(frozen=True, slots=True)
 class RegistrationPlan:
     """What a registration changes, decided by a pure rule and applied by the store
-    in one transaction.  ``case`` is one of the counter suffixes of spec §3.7
+    in one transaction.  ``case`` is one of the suffixes of the ``num_*`` registration counters
     (created, renamed, replaced, extinct, rebooted, zp_changed)."""
 
     case: str

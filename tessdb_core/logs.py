@@ -17,7 +17,7 @@ from typing import Any
 
 from loguru import logger
 
-#: loguru level numbers by the names used in settings (spec §6.6 adds "none" and "warn")
+#: loguru level numbers by the names used in settings (the admin API adds "none" and "warn")
 LEVEL_NO = {"trace": 5, "debug": 10, "info": 20, "success": 25, "warning": 30, "warn": 30,
             "error": 40, "critical": 50, "none": 100}
 

@@ -347,7 +347,7 @@ class Service:
                         q.max_mb, q.keep_days, dropped)
 
     def log_stats(self) -> None:
-        """The periodic summary lines of spec §8.2; then the counters restart."""
+        """The periodic summary lines (docs/operations.md); then the counters restart."""
         for line in self.stats.log_lines():
             logger.bind(ns="stats").info(line)
         self._add_totals()

@@ -31,7 +31,7 @@ from .errors import BadValue
 REDACTED_OUT = "<redacted: written with --out>"
 #: our sections, in the order they are written
 ORDER = ("mqtt", "filter", "dbase", "http", "stats", "logs", "alarms")
-#: old logger (section.key) -> our log namespace (tessdb-spec §8.1: 4.x ``tessdb``, ``mqttS``,
+#: old logger (section.key) -> our log namespace (tessdb-server's loggers: 4.x ``tessdb``, ``mqttS``,
 #: ``mqtt`` protocol, ``filtr``, ``dbase``; 5.x ``mqtt``, ``MQTT`` protocol, ``filter``, ...)
 LOGGERS = {"tessdb.log_level": "server", "mqtt.log_level": "mqtt", "mqtt.protocol_log_level": "paho",
            "filter.log_level": "filter", "dbase.log_level": "dbase", "stats.log_level": "stats",
@@ -216,7 +216,7 @@ DIRECT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "filter.enabled": ("filter.enable.daylight", _bool),  # 4.x
     "filter.enable.daylight": ("filter.enable.daylight", _bool),  # 5.x
     "filter.disabled_for": ("filter.disabled_for", _names),
-    # the 5.x sample file puts it under [filter.enable] (spec §7.3 QUIRK): read it there too
+    # the 5.x sample file puts it under [filter.enable] (a slip of that file): read it there too
     "filter.enable.disabled_for": ("filter.disabled_for", _names),
     "dbase.auth_filter": ("dbase.auth_filter", _bool),
     "dbase.buffer_size": ("dbase.buffer_size", _int),

@@ -1,4 +1,4 @@
-"""The counters of every outcome, named as the reference's ``/v1/stats`` (spec §6.6).
+"""The counters of every outcome, named as the reference's ``/v1/stats`` (docs/operations.md).
 
 Groups ``mqtt``, ``dbase_register`` and ``dbase_readings`` keep the 5.x names so
 that existing alarm scripts read them unchanged; ``quarantined`` counts each
@@ -50,7 +50,7 @@ class Stats:
         }
 
     def log_lines(self) -> list[str]:
-        """The periodic summary lines of spec §8.2, same counter order."""
+        """The periodic summary lines of tessdb-server 5.x, same counter order."""
         m, g, r = self.mqtt, self.register, self.readings
         return [
             "MQTT Stats [Total, Reads, Register, Discarded] = [{}, {}, {}, {}]".format(*(m[k] for k in MQTT)),

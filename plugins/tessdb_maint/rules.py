@@ -4,7 +4,7 @@ Parsers turn the operator's text into values or raise ``ValueError`` with one li
 naming the problem.  ``plan_*`` functions read a :class:`MaintenanceView` (inside the
 store's write transaction) and return the :class:`Change` to apply, or raise
 ``LookupError`` / ``ValueError``; they never write, so an error leaves the database as
-it was.  Versioning follows spec §1.1 and §3: an expired row's ``valid_until`` is its
+it was.  Versioning as in docs/maintenance.md (Versions): an expired row's ``valid_until`` is its
 successor's ``valid_since``; a new version made by hand is ``registered = 'Manual'``.
 """
 
@@ -196,7 +196,7 @@ def plan_create(view: MaintenanceView, *, name: str, mac: str, model: str, zps: 
     """A new instrument by hand: a Manual version and a Current mapping from ``since``.
 
     Refused when the name or the MAC already has a Current mapping.  A MAC without a
-    name that still has a Current version (spec §3.8 step 7) gets a new version: the
+    name that still has a Current version (left by a replace) gets a new version: the
     old one is expired, so a MAC never has two Current versions."""
     name = check_new_name(name, limits)
     mac = normalise_mac(mac)

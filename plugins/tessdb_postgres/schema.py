@@ -14,7 +14,7 @@ view as the SQLite store: the DDL is ``tessdb_star.ddl``'s, spelled through
 * ``tess_t.tess_id`` and ``name_to_mac_t.rowid`` are SERIAL (new keys from the
   sequences; ``tessdb-core copy`` keeps the source's keys and resets the sequences);
 * foreign keys are NOT declared: PostgreSQL would enforce them, and tessdb never has
-  (spec §1.1: declared, never enforced);
+  (declared, never enforced: docs/rules.md, What is stored);
 * ``tess_v`` names the observer's name column ``"name:1"`` (the name SQLite gives the
   second ``name``): PostgreSQL refuses two columns of one view with the same name.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from typing import Any, Iterator
 import click
 
 from tessdb_core.extras import require
-from tessdb_core.plugin_cli import pass_cli, table
+from tessdb_core.plugin_cli import pass_cli
 
 from .common import month_range, parse_date, parse_month, shown, writable_file
 from tessdb_core.errors import BadValue, NotFound
@@ -73,7 +72,7 @@ def add_commands(cli: click.Group) -> None:
 @pass_cli
 def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, to_month: str | None, out_dir: str,
                progress: bool | None, db: str | None) -> None:
-    """IDA monthly files (spec §13) for NAME... or --all, one per name, month and location.
+    """IDA monthly files (docs/reports.md) for NAME... or --all, one per name, month and location.
 
     A month without readings gives no file (noted on stderr).  A photometer whose files
     cannot be written inside DIR is refused with one line on stderr while the others are
@@ -171,7 +170,8 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
 @click.option("--from", "date_from", help="First day (UTC), YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day (UTC, included), YYYY-MM-DD.")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True, help="Field separator.")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a line (numbers as numbers, null if empty).")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON Lines: one object a line (numbers as numbers, null if empty).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db

@@ -1,6 +1,6 @@
-"""The IDA monthly file (spec §13): pure formatting, no database.
+"""The IDA monthly file (docs/reports.md): pure formatting, no database.
 
-Same files as ``tess-ida`` of tessdb-reports 3.7.22, with the three fixes of §13:
+Same files as ``tess-ida`` of tessdb-reports 3.7.22, with three fixes:
 the body starts on its own line after ``# END OF HEADER``; "Filters per channel"
 prints the real filter name; the month is the half-open window [1st 00:00:00,
 next 1st 00:00:00) (the window itself is applied by the query).

@@ -71,7 +71,7 @@ def replacement_mac(count: int) -> str:
 
 
 def hash_of(mac: str) -> str:
-    """The reading ``hash``: the last three hex digits of the MAC (spec §4.1)."""
+    """The reading ``hash``: the last three hex digits of the MAC."""
     return mac.replace(":", "")[-3:]
 
 

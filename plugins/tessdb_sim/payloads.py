@@ -1,4 +1,4 @@
-"""The JSON a TESS-W or TESS4C sends (spec §2.4-§2.7), and the broken variants of it.
+"""The JSON a TESS-W or TESS4C sends (docs/rules.md), and the broken variants of it.
 
 Why the sensor model lives here: what a device reports (a frequency, the magnitude
 its firmware derives from it with the zero point, 0.0 when it saturates) is part

@@ -4,8 +4,8 @@ Why a type map: SQLite and PostgreSQL must hold the same tables, columns (names 
 order), keys, indexes and view, so that the tools' SQL runs on both; only the type
 names differ (PostgreSQL's REAL is 4 bytes, its BOOLEAN is not 0/1, its VARCHAR
 lengths would be enforced), and PostgreSQL would enforce the foreign keys tessdb
-only ever declared (spec §1.1).  The tables are the 5.x schema of
-``reference-schema-5x.sql`` plus the legacy 4.x columns ``tess-ida`` still reads,
+only ever declared (docs/rules.md, What is stored).  The tables are the 5.x schema of
+``tests/fixtures/reference/reference-schema-5x.sql`` plus the legacy 4.x columns ``tess-ida`` still reads,
 appended at the end of their tables so the 5.x column order is kept; NOT NULL
 columns get defaults so that hand-written SQL can insert without naming every column.
 :data:`SQLITE_TYPES` renders it exactly as the reference (``init`` output is compared

@@ -1,4 +1,4 @@
-"""The rows every fresh database starts with (spec §1.3-§1.7).
+"""The rows every fresh database starts with (docs/rules.md, What is stored).
 
 Rows are generated in Python rather than shipped as SQL files: the dimension
 tables are pure functions of the calendar, and generating them keeps
@@ -50,7 +50,7 @@ LEGACY_DATA_MODEL = "04"
 
 
 def julian_day(year: int, month: int, day: int) -> float:
-    """Julian Day at 0h UTC, by the integer formula of spec §1.3 (ends in .5)."""
+    """Julian Day at 0h UTC: the Gregorian day number by integer arithmetic, minus 0.5."""
     a = (14 - month) // 12
     y = year + 4800 - a
     m = month + 12 * a - 3

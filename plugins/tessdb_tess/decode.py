@@ -1,4 +1,4 @@
-"""Decode a raw MQTT message into a typed TESS event (spec §2.2, §2.4-§2.9).
+"""Decode a raw MQTT message into a typed TESS event (docs/rules.md: Readings, Registration messages).
 
 Why it is shaped this way: decoding runs once per reading on the hot path, so the
 common case (a well-formed TESS-W reading) takes straight lines with exact type

@@ -1,4 +1,4 @@
-"""The two default reading filters: decimation (spec §5.1) and daylight look-ahead (§5.2).
+"""The two default reading filters: decimation and daylight look-ahead (docs/rules.md).
 
 Why stateful objects: both keep per-photometer state (a cyclic counter, a window
 of the last W readings) between readings.  The engine makes them through the

@@ -1,4 +1,4 @@
-"""Normalisation of payload values: timestamps (spec §2.8) and MAC addresses (§2.9).
+"""Normalisation of payload values: timestamps and MAC addresses (docs/rules.md).
 
 Why a module of its own: these rules are shared by readings and registrations and
 are the part of decoding that most needs exact tests (six timestamp formats,

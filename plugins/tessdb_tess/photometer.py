@@ -71,7 +71,7 @@ _MAC_PART = re.compile(r"[0-9A-Fa-f]{1,2}", re.ASCII)
 
 
 def normalise_mac(mac: str) -> str:
-    """``a:b:c:1:2:3`` -> ``0A:0B:0C:01:02:03`` (spec §2.9): exactly six parts of one or two
+    """``a:b:c:1:2:3`` -> ``0A:0B:0C:01:02:03`` (docs/rules.md): exactly six parts of one or two
     hex digits (no blanks); anything else raises ``ValueError`` saying why."""
     parts = mac.split(":")
     if len(parts) != 6:
@@ -155,7 +155,7 @@ READING_RANGES: tuple[Range, ...] = (
     Range("seq", ("seq",), 0, 2 ** 32 - 1, "", integer=True),
 )
 
-#: registration fields: the zero point and the frequency offset (spec §2.6, 5.x limits)
+#: registration fields: the zero point and the frequency offset (the limits of tessdb-server 5.x)
 REGISTRATION_RANGES: tuple[Range, ...] = (
     Range("zp", _channels("calib"), 10.0, 30.0, "mag/arcsec^2"),
     Range("offset", _channels("offsethz"), 0.0, 1.0, "Hz"),

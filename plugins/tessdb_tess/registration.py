@@ -1,20 +1,20 @@
-"""The registration decision table (spec §3.3-§3.6) as a pure function.
+"""The registration decision table (docs/rules.md, Registrations: cases A-E) as a pure function.
 
 Why pure: the store applies the returned plan in one transaction and the pipeline
 mirrors it in the in-memory catalogue, so the same rule can be tested on a plain
 :class:`Catalog` without a database.
 
-Cases (``plan.case``, the counter suffixes of §3.7):
+Cases (``plan.case``, the suffixes of the ``num_*`` registration counters):
 
-* ``created``   (A) neither the MAC nor the name has a Current mapping.  Fix of spec
-  §11 item 15: when the MAC still has a Current ``tess_t`` row (orphaned by an
-  earlier replace) that row is reused like a reboot / ZP change: a new version is
-  inserted (and the old one expired) only if the managed attributes changed, so
-  there is never a second Current row for one MAC.
+* ``created``   (A) neither the MAC nor the name has a Current mapping.  Unlike
+  tessdb-server, which added a second Current row: when the MAC still has a Current
+  ``tess_t`` row (orphaned by an earlier replace) that row is reused like a reboot /
+  ZP change: a new version is inserted (and the old one expired) only if the managed
+  attributes changed, so there is never a second Current row for one MAC.
 * ``renamed``   (B) the MAC has a Current mapping, the name has none.
 * ``replaced``  (C) the name has a Current mapping, the MAC has none.  A device
   "replacing back" (the MAC already has a Current ``tess_t`` row) gets the change
-  detection of §3.4 against that row and still counts as ``replaced``.
+  detection of :func:`managed_change` against that row and still counts as ``replaced``.
 * ``rebooted`` / ``zp_changed`` (D) the pair already exists.
 * ``extinct``   (E) the MAC and the name are mapped, but to other partners.
 
@@ -46,7 +46,7 @@ def _at(seq: tuple, i: int, default=None):
 
 
 def managed_change(reg: Registration, old: Version) -> bool:
-    """True when the registration's managed attributes differ from ``old`` (§3.4).
+    """True when the registration's managed attributes differ from ``old``.
 
     ZP differences >= 0.005 and offset differences >= 0.001 count (TESS-W and
     TESS4C); for TESS4C a different filter string counts too; a model change counts.
@@ -82,13 +82,13 @@ def _new_mapping(reg: Registration) -> Mapping:
 
 
 def _brand_new_version(reg: Registration, location_id: int = -1, observer_id: int = -1) -> Version:
-    """§3.5 brand new: candidate values, not authorised, registered Automatic."""
+    """Brand new: candidate values, not authorised, registered Automatic."""
     return Version(reg.mac, reg.tstamp, FAR_FUTURE, True, reg.model, reg.firmware, False, REGISTERED,
                    reg.zp, reg.filters, reg.offsets, location_id, observer_id)
 
 
 def _changed_version(reg: Registration, old: Version) -> Version:
-    """§3.5 ZP change (5.x): candidate ZPs, firmware/authorised/location/observer carried."""
+    """ZP change (as 5.x): candidate ZPs, firmware/authorised/location/observer carried."""
     return Version(reg.mac, reg.tstamp, FAR_FUTURE, True, reg.model, old.firmware, old.authorised,
                    REGISTERED, reg.zp, reg.filters, reg.offsets, old.location_id, old.observer_id)
 

@@ -1,4 +1,4 @@
-"""Attribute a reading to the instrument version valid at its own timestamp (spec §4.1, §4.2).
+"""Attribute a reading to the instrument version valid at its own timestamp (docs/rules.md).
 
 Why a per-name memo: this runs for every reading and consecutive readings of one
 photometer almost always land on the same (mapping, version) pair.  The memo is

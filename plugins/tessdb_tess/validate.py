@@ -1,8 +1,8 @@
-"""Validate a decoded TESS event against the rules of a settings snapshot (spec §2.3-§2.9).
+"""Validate a decoded TESS event against the rules of a settings snapshot (docs/rules.md).
 
 Why separate from decoding: these rules depend on reloadable settings (lists,
 name pattern, ranges), and the discards (retained, white list, black list) must
-be recognised first, in the order of spec §2.3, because they are counted, not
+be recognised first, in that order, because they are counted, not
 quarantined.  The order of the returned list matters: the first problem decides.
 """
 

@@ -1,8 +1,9 @@
 """``tessdb-core settings import`` (issue 11, part 6): a tessdb-server installation's settings become
 a settings file the real loader accepts, with the secrets apart and never shown.
 
-Each reference installation of ``../shared/fixtures/reference-config`` is imported by the real
-command and loaded back by ``tessdb-core --settings OUT/settings.toml settings show --json``.
+Each reference installation in ``REF`` (reference fixtures beside the repository, not shipped) is
+imported by the real command and loaded back by ``tessdb-core --settings OUT/settings.toml settings
+show --json``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The TESS rules through the real pipeline, on both stores (SQLite file and PostgreSQL).
 
-The registration scenario of spec §3.8 (steps 1-7, with the tessdb-core fix of step 7)
+The registration scenario of docs/rules.md, Registrations (steps 1-7, with the tessdb-core fix of step 7)
 and the resolution of readings by their own timestamp, run by ``Pipeline`` with the real
 plugins; both stores must end with the very same tess_t, name_to_mac_t and fact-table rows
 and the same counters.
@@ -20,7 +20,7 @@ FA = "FF:EE:DD:CC:BB:AA"
 CC = "CC:CC:CC:CC:CC:CC"
 C4 = "44:44:44:44:44:44"
 T0 = datetime(2026, 11, 30, 0, 0, 0)
-T = [T0 + timedelta(hours=i) for i in range(10)]  # T[1] .. T[7]: the registrations of §3.8
+T = [T0 + timedelta(hours=i) for i in range(10)]  # T[1] .. T[7]: the registrations of that scenario
 MIN = timedelta(minutes=1)
 
 

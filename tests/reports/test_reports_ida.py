@@ -1,4 +1,4 @@
-"""`tessdb-core report ida`: the files of the reference tool, with the three fixes of spec §13."""
+"""`tessdb-core report ida`: the files of the reference tool, with the three fixes of docs/reports.md."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .conftest import IDA_DIR, REPO, SHARED_IDA
 
 REFERENCE_FILES = sorted(str(p.relative_to(IDA_DIR)) for p in IDA_DIR.glob("stars*/*.dat"))
 
-# -- the differences to the reference files that spec §13 asks for, written out ---------------------------
+# -- the differences to the reference files that docs/reports.md states, written out ---------------------------
 #: fix 2: the reference prints None for a one-channel photometer whose month has one tess_t version
 FILTER_NONE_FIXED = {
     "stars1/stars1_2026-09.dat", "stars1/stars1_2026-11.dat",
@@ -28,7 +28,7 @@ ONLY_IN_NEXT_MONTH = {
 
 
 def expected_lines(relpath: str) -> list[str]:
-    """The reference file with the three fixes of spec §13 applied, and nothing else."""
+    """The reference file with the three fixes applied, and nothing else."""
     lines = (IDA_DIR / relpath).read_text().split("\n")
     assert lines[-1] == "", "reference files end with a newline"
     lines = lines[:-1]
@@ -109,7 +109,7 @@ def test_tess4c_file_has_17_fields_and_each_channels_zp(tdb, ida_db, tmp_path):
 
 
 def check_parses(path: Path) -> None:
-    """What tess-ida-tools 1.2.0 requires of a file (spec §13)."""
+    """What tess-ida-tools 1.2.0 requires of a file."""
     lines = path.read_text().split("\n")
     assert lines[34] == "# END OF HEADER" and lines[2] == "# Number of header lines: 35"
     head = dict(line[2:].split(": ", 1) for line in lines[:22] if ": " in line)

@@ -13,7 +13,7 @@ from tessdb_core.contracts import ResolvedReading
 from tessdb_core.events import Message, Reading
 from tessdb_sqlite import SqliteStore
 
-#: copies of ../shared/spec/reference-schema-*.sql, so that the compatibility tests never skip
+#: the reference schemas of tessdb-server, kept here so that the compatibility tests never skip
 SPEC_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
 REF_5X = SPEC_DIR / "reference-schema-5x.sql"
 REF_V04 = SPEC_DIR / "reference-schema-legacy-v04.sql"

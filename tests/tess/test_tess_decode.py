@@ -1,4 +1,4 @@
-"""decode(): routing, payload shapes, types, timestamps, names and MACs (spec §2, §12.1 items 4-5)."""
+"""decode(): routing, payload shapes, types, timestamps, names and MACs (docs/rules.md)."""
 
 from __future__ import annotations
 

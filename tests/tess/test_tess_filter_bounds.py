@@ -21,7 +21,7 @@ from tessdb_tess.filters import Daylight, Decimation
 from .tess_helpers import reading, settings
 
 T0 = datetime(2026, 1, 1, 20)
-EXAMPLE_MAGS = [20, 20, 20, 20, 5] + [0] * 12 + [3, 19, 20, 20, 20]  # seq 1..22 (spec §5.2 example)
+EXAMPLE_MAGS = [20, 20, 20, 20, 5] + [0] * 12 + [3, 19, 20, 20, 20]  # seq 1..22 (the classic example: 9-14 dropped)
 
 
 def bounded(max_photometers: int, **filter_keys):

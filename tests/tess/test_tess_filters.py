@@ -1,4 +1,4 @@
-"""Decimation (§5.1) and Daylight look-ahead (§5.2) filters (spec §12.1 items 9-10)."""
+"""Decimation and Daylight look-ahead filters (docs/rules.md, The daylight filter and decimation)."""
 
 from __future__ import annotations
 

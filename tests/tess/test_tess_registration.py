@@ -1,4 +1,4 @@
-"""decide(): the decision table A-E, change detection and new-version contents (spec §3, §12.1 item 6)."""
+"""decide(): the decision table A-E, change detection and new-version contents (docs/rules.md)."""
 
 from __future__ import annotations
 

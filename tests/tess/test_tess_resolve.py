@@ -1,4 +1,4 @@
-"""resolve(): the version valid at the reading's own time, hash, auth filter, units (spec §4, §12.1 item 7)."""
+"""resolve(): the version valid at the reading's own time, hash, auth filter, units (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""validate(): discards first in spec §2.3 order, name pattern, ranges, hash (§12.1 items 3-4, 6)."""
+"""validate(): discards first (retained, white list, black list), name pattern, ranges, hash."""
 
 from __future__ import annotations
 
