@@ -199,7 +199,7 @@ def test_maintenance_commands_behave_the_same(both):
 
 
 def test_report_tools_give_the_same_output(both, tmp_path):
-    for step in [("report", "daily", "--json"), ("report", "geolist"),
+    for step in [("report", "daily", "--from", "2026-10-01", "--to", "2026-11-30", "--json"), ("report", "geolist"),
                  ("readings", "export", "--all"),
                  ("readings", "export", "stars10", "--sep", ";", "--from", "2026-10-14", "--to", "2026-10-15"),
                  ("readings", "export", "stars20")]:
