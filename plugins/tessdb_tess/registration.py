@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, RegistrationPlan, Version
-from tessdb_core.events import Registration
+from tessdb_core.events import Reason, Registration, Rejection
 
 __all__ = ["decide", "managed_change", "ZP_DELTA", "OFFSET_DELTA"]
 
@@ -113,8 +113,20 @@ def _against_current(reg: Registration, cur: Version) -> tuple[tuple[Version, ..
     return (), None, ""
 
 
-def decide(reg: Registration, catalog: Catalog) -> RegistrationPlan:
-    """What this registration changes in the catalogue (no side effects)."""
+def decide(reg: Registration, catalog: Catalog) -> RegistrationPlan | Rejection:
+    """What this registration changes in the catalogue (no side effects).  A registration
+    older than a row it would expire (a late one, or a replay after a switch back from
+    tessdb-server) is refused: applied, it would end that row before the row began."""
+    plan = _decide(reg, catalog)
+    stale = [row for row in (*plan.expire_mappings, *plan.expire_versions) if row.since > reg.tstamp]
+    if stale:
+        return Rejection(Reason.BAD_TIMESTAMP, f"registration of {reg.tstamp} is older than the row it would "
+                         f"expire (valid since {stale[0].since}): a late or replayed registration changes nothing",
+                         stage="register", field="tstamp", name=reg.name)
+    return plan
+
+
+def _decide(reg: Registration, catalog: Catalog) -> RegistrationPlan:
     t = reg.tstamp
     name, mac = reg.name, reg.mac
     m = catalog.current_mapping_of_mac(mac)

@@ -225,3 +225,16 @@ def test_managed_change_direct():
     (v,) = cat.versions_of(AF)
     assert not managed_change(registration("stars1", AF, 20.504, T[2]), v)
     assert managed_change(registration("stars1", AF, 20.505, T[2]), v)
+
+
+def test_a_registration_older_than_the_row_it_would_expire_is_refused():
+    """A replay of old registrations (after a switch back from tessdb-server) must not end a
+    version before it began; the same change sent later is applied (the positive control)."""
+    cat = Catalog()
+    run(cat, registration("stars1", AF, 20.50, T[1]))
+    run(cat, registration("stars1", AF, 20.80, T[5]))  # a ZP change at T5: new Current version
+    late = decide(registration("stars1", AF, 20.50, T[3]), cat)
+    assert late.reason == "bad_timestamp" and late.field == "tstamp" and "older than the row" in late.detail
+    assert [v.zp[0] for v in cat.versions_of(AF) if v.current] == [20.80]
+    later = decide(registration("stars1", AF, 20.50, T[7]), cat)
+    assert later.case == "zp_changed"
