@@ -25,6 +25,18 @@ HOST = "127.0.0.1"
 BASE = datetime(2026, 11, 30, 0, 0, 0)
 
 
+def terminate(proc: subprocess.Popen, timeout: float) -> int:
+    """SIGTERM (as ``systemctl stop``), SIGKILL after ``timeout``; the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Service:
     """One `tessdb-core run` child process in its own working directory."""
 
@@ -82,14 +94,7 @@ class Service:
     def stop(self, timeout: float = 60) -> int:
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc, self.proc = self.proc.returncode, None
+        rc, self.proc = terminate(self.proc, timeout), None
         return rc
 
     def kill9(self) -> None:

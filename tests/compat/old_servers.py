@@ -13,13 +13,13 @@ import fcntl
 import glob
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from live_service import terminate
 from broker import Broker, free_port
 from polling import wait_for
 
@@ -187,14 +187,7 @@ class OldServer:
         """SIGTERM, as ``systemctl stop``; None when it was not running."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc, self.proc = self.proc.returncode, None
+        rc, self.proc = terminate(self.proc, timeout), None
         return rc
 
     def log(self) -> str:
