@@ -110,13 +110,28 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
 @click.command("geolist")
 @click.option("--json", "as_json", is_flag=True,
               help="A JSON array of objects: name, mac_address, model, longitude, latitude, location_id.")
+@click.option("--geojson", "as_geojson", is_flag=True,
+              help="A GeoJSON FeatureCollection: a Point [longitude, latitude] per instrument with its name, "
+                   "mac_address, model, location_id, place and town (instruments without coordinates left out, "
+                   "counted on stderr).")
 @_db
 @pass_cli
-def report_geolist(opts: Any, as_json: bool, db: str | None) -> None:
-    """Name, model, longitude and latitude of the current instruments (';' CSV, or --json)."""
-    from .tools import geolist_csv, geolist_json
+def report_geolist(opts: Any, as_json: bool, as_geojson: bool, db: str | None) -> None:
+    """Name, model, longitude and latitude of the current instruments (';' CSV, --json or --geojson)."""
+    import json
 
+    from .tools import geolist_csv, geolist_geojson, geolist_json
+
+    if as_json and as_geojson:
+        raise BadValue("choose one of --json and --geojson")
     with report_queries(opts, db) as queries:
+        if as_geojson:
+            collection, missing = geolist_geojson(queries)
+            click.echo(json.dumps(collection, indent=2))
+            if missing:
+                _note(f"note: {len(missing)} instrument(s) without coordinates left out: "
+                      f"{', '.join(shown(n) for n in missing)}")
+            return
         click.echo(geolist_json(queries) if as_json else geolist_csv(queries), nl=False)
 
 
@@ -169,27 +184,39 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
 @click.option("--all", "all_names", is_flag=True, help="Every reading of every photometer.")
 @click.option("--from", "date_from", help="First day (UTC), YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day (UTC, included), YYYY-MM-DD.")
-@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True, help="Field separator.")
-@click.option("--json", "as_json", is_flag=True,
-              help="JSON Lines: one object a line (numbers as numbers, null if empty).")
+@click.option("--format", "form", type=click.Choice(["csv", "json", "parquet"], case_sensitive=False),
+              help="csv (default; with a header line), json (JSON Lines: one object a line, numbers as numbers, "
+                   "null if empty) or parquet (needs --out and the extra 'parquet').")
+@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
+              help="Field separator (CSV).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
 @pass_cli
 def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
-                    sep: str, as_json: bool, out_file: str | None, progress: bool | None, db: str | None) -> None:
-    """The readings of NAME (or --all), in time order, as CSV with a header line (or --json:
-    JSON Lines), written as they are read.
+                    form: str | None, sep: str, as_json: bool, out_file: str | None, progress: bool | None,
+                    db: str | None) -> None:
+    """The readings of NAME (or --all), in time order, as CSV with a header line (or
+    --format json: JSON Lines; --format parquet: a Parquet file), written as they are read.
 
     Columns: julian_day, timestamp, sequence_number, place, mac_address, frequency,
     magnitude, zp1, sky_temperature, box_temperature (the README's sample query 2; TESS4C:
     channel 1), then name (the name of the MAC at the reading's time), model, longitude,
-    latitude, and frequency2, magnitude2, zp2 .. frequency4, magnitude4, zp4 (TESS4C
-    channels 2-4; empty for a TESS-W)."""
-    from .tools import date_window, export_csv, known_names
+    latitude, location_id, town (the reading's site), and frequency2, magnitude2, zp2 ..
+    frequency4, magnitude4, zp4 (TESS4C channels 2-4; empty for a TESS-W)."""
+    from .tools import date_window, export_csv, export_parquet, known_names
 
+    form = form.lower() if form else None
+    if as_json and form not in (None, "json"):
+        raise BadValue(f"--json is --format json: it cannot go with --format {form}")
+    form = form or ("json" if as_json else "csv")
     if bool(name) == all_names:
         raise BadValue("give a photometer NAME or --all (not both)")
+    if form == "parquet":
+        if not out_file:
+            raise BadValue("--format parquet needs --out FILE (a Parquet file is not written to stdout)")
+        require("pyarrow", "parquet", "readings export --format parquet")
     since, until = date_window(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     target = writable_file(out_file) if out_file else None
@@ -198,15 +225,18 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
             (name,) = known_names(queries, [name])
         if target is None:
             try:
-                export_csv(queries, name, since, until, sys.stdout, sep, progress, as_json)
+                export_csv(queries, name, since, until, sys.stdout, sep, progress, form == "json")
                 sys.stdout.flush()
             except BrokenPipeError:  # `... | head`: the reader has all it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         try:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                n = export_csv(queries, name, since, until, fh, sep, progress, as_json)
+            if form == "parquet":
+                n = export_parquet(queries, name, since, until, tmp, progress)
+            else:
+                with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    n = export_csv(queries, name, since, until, fh, sep, progress, form == "json")
             tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -90,6 +90,8 @@ class ExportRow(TypedDict):
     model: str
     longitude: float | None
     latitude: float | None
+    location_id: int          # the reading's location (location_t); its place is ``place`` above
+    town: str | None
     # frequency2, magnitude2, zp2 .. frequency4, magnitude4, zp4: float | None
 
 
@@ -117,7 +119,8 @@ class ReportQueries(Protocol):
         """observer_t rows by id (observer_id, type, name, affiliation, acronym, website_url, email)."""
 
     def current_instruments(self) -> list[dict[str, Any]]:
-        """name, mac_address, model, longitude, latitude, location_id of the Current instruments, by name."""
+        """name, mac_address, model, longitude, latitude, location_id, place, town of the Current
+        instruments, by name."""
 
     def daily_keys(self, by: str, since: datetime, until: datetime) -> list[str]:
         """The names mapped during [since, until) (``by="name"``) or every MAC (``"mac"``), sorted."""

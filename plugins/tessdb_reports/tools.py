@@ -21,12 +21,19 @@ from .queries import ReportQueries
 from tessdb_core.errors import BadValue, NotFound
 
 #: sample query 2's columns (TESS4C: channel 1), then the name (the mapping at the reading's time),
-#: the model, the site's coordinates and channels 2-4 of a TESS4C (empty for a TESS-W)
+#: the model, the site (coordinates, location id and town; its place is sample query 2's) and
+#: channels 2-4 of a TESS4C (empty for a TESS-W)
 EXPORT_COLUMNS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
                   "zp1", "sky_temperature", "box_temperature", "name", "model", "longitude", "latitude",
-                  "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
+                  "location_id", "town", "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
                   "frequency4", "magnitude4", "zp4")
 GEOLIST_COLUMNS = ("name", "model", "longitude", "latitude")
+#: the export formats of `readings export --format`
+EXPORT_FORMATS = ("csv", "json", "parquet")
+#: the rows of one Parquet row group (the most an export holds in memory)
+PARQUET_ROWS = 50_000
+_INT_COLUMNS = {"sequence_number", "location_id"}
+_TEXT_COLUMNS = {"timestamp", "place", "mac_address", "name", "model", "town"}
 
 
 def known_names(queries: ReportQueries, names: Iterable[str]) -> list[str]:
@@ -121,6 +128,25 @@ def geolist_json(queries: ReportQueries) -> str:
     longitude, latitude, location_id (null coordinates when unknown)."""
     keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id")
     return json.dumps([{k: r.get(k) for k in keys} for r in queries.current_instruments()], indent=2) + "\n"
+
+
+def geolist_geojson(queries: ReportQueries) -> tuple[dict[str, Any], list[str]]:
+    """The current instruments as a GeoJSON FeatureCollection (RFC 7946): one Point
+    ``[longitude, latitude]`` per instrument, with properties name, mac_address, model,
+    location_id, place and town; and the names of the instruments left out because their
+    site has no coordinates."""
+    features: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for r in queries.current_instruments():
+        lon, lat = r.get("longitude"), r.get("latitude")
+        if lon is None or lat is None:
+            missing.append(r["name"])
+            continue
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+                         "properties": {k: r.get(k) for k in ("name", "mac_address", "model", "location_id",
+                                                               "place", "town")}})
+    return {"type": "FeatureCollection", "features": features}, missing
 
 
 def geolist_csv(queries: ReportQueries, sep: str = ";") -> str:
@@ -286,11 +312,7 @@ def export_csv(queries: ReportQueries, name: str | None, since: datetime | None,
     null for an empty value).  Returns the number of rows."""
     if sep not in (",", ";"):
         raise BadValue(f"--sep {sep!r} is not supported: expected ',' or ';'")
-    if name is not None:
-        (name,) = known_names(queries, [name])
-    show = sys.stderr.isatty() if show_progress is None else show_progress
-    total = queries.export_count(name, since, until) if show else None
-    rows = progress(queries.export_rows(name, since, until), total, "export", show, unit="row")
+    rows = _export_rows(queries, name, since, until, show_progress)
     n = 0
     if as_json:
         for row in rows:
@@ -302,4 +324,53 @@ def export_csv(queries: ReportQueries, name: str | None, since: datetime | None,
     for row in rows:
         writer.writerow(["" if row.get(c) is None else fmt(row[c]) for c in EXPORT_COLUMNS])
         n += 1
+    return n
+
+
+def _export_rows(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
+                 show_progress: bool | None) -> Iterator[dict[str, Any]]:
+    if name is not None:
+        (name,) = known_names(queries, [name])
+    show = sys.stderr.isatty() if show_progress is None else show_progress
+    total = queries.export_count(name, since, until) if show else None
+    return progress(queries.export_rows(name, since, until), total, "export", show, unit="row")
+
+
+def parquet_schema(pa: Any) -> Any:
+    """The Arrow schema of an export: ``EXPORT_COLUMNS`` typed (int64, string, else float64), all nullable."""
+    def kind(c: str) -> Any:
+        return pa.int64() if c in _INT_COLUMNS else pa.string() if c in _TEXT_COLUMNS else pa.float64()
+    return pa.schema([(c, kind(c)) for c in EXPORT_COLUMNS])
+
+
+def export_parquet(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
+                   path: str | Path, show_progress: bool | None = None, rows_per_group: int = PARQUET_ROWS) -> int:
+    """Write every export row to the Parquet file ``path`` (pyarrow, extra ``parquet``), one
+    row group of ``rows_per_group`` rows at a time: only one group is ever in memory.  An
+    export without rows is a file with the schema and no row.  Returns the number of rows."""
+    from tessdb_core.extras import require
+
+    require("pyarrow", "parquet", "readings export --format parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema(pa)
+    rows = _export_rows(queries, name, since, until, show_progress)
+    n = 0
+    columns: dict[str, list[Any]] = {c: [] for c in EXPORT_COLUMNS}
+
+    def flush(writer: Any) -> None:
+        writer.write_table(pa.Table.from_pydict(columns, schema=schema), row_group_size=rows_per_group)
+        for values in columns.values():
+            values.clear()
+
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for row in rows:
+            for c in EXPORT_COLUMNS:
+                columns[c].append(row.get(c))
+            n += 1
+            if n % rows_per_group == 0:
+                flush(writer)
+        if n % rows_per_group or n == 0:
+            flush(writer)
     return n

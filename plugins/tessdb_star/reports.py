@@ -229,15 +229,15 @@ class StarReports:
 
     # -- geolist and daily report ----------------------------------------------------------------------
     def current_instruments(self) -> list[dict[str, Any]]:
-        """name, mac_address, model, longitude, latitude, location_id of every Current mapping
-        joined to the Current version of its MAC, by name."""
-        sql = ("SELECT m.name, i.mac_address, i.model, l.longitude, l.latitude, i.location_id "
+        """name, mac_address, model, longitude, latitude, location_id, place, town of every
+        Current mapping joined to the Current version of its MAC, by name."""
+        sql = ("SELECT m.name, i.mac_address, i.model, l.longitude, l.latitude, i.location_id, l.place, l.town "
                "FROM name_to_mac_t AS m "
                "JOIN tess_t AS i ON i.mac_address = m.mac_address AND i.valid_state = 'Current' "
                "LEFT JOIN location_t AS l ON l.location_id = i.location_id "
                "WHERE m.valid_state = 'Current' ORDER BY m.name, i.tess_id")
         rows = self.store.run("reports: current instruments", lambda conn: conn.execute(sql).fetchall())
-        keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id")
+        keys = ("name", "mac_address", "model", "longitude", "latitude", "location_id", "place", "town")
         return [dict(zip(keys, r)) for r in rows]
 
     def daily_keys(self, by: str, since: datetime, until: datetime) -> list[str]:
@@ -306,11 +306,11 @@ class StarReports:
                                             conn.execute(sql, args).fetchone()[0])
         return total
 
-    #: the keys of an export row: sample query 2's, then the name, the instrument and its site,
-    #: and channels 2-4 of a TESS4C (None for a TESS-W)
+    #: the keys of an export row: sample query 2's, then the name, the instrument and its site
+    #: (coordinates, location id, town; the place is sample query 2's), and channels 2-4 of a TESS4C (None for a TESS-W)
     EXPORT_KEYS = ("julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
                    "zp1", "sky_temperature", "box_temperature", "name", "model", "longitude", "latitude",
-                   "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
+                   "location_id", "town", "frequency2", "magnitude2", "zp2", "frequency3", "magnitude3", "zp3",
                    "frequency4", "magnitude4", "zp4")
 
     def export_rows(self, name: str | None, since: datetime | None, until: datetime | None) -> Iterator[dict[str, Any]]:
@@ -328,7 +328,8 @@ class StarReports:
                 more = "".join(f", r.freq{c}, r.mag{c}, i.zp{c}" for c in (2, 3, 4))
             select = (f"SELECT r.date_id, r.time_id, r.tess_id, (d.julian_day + t.day_fraction), "
                       f"(d.sql_date || 'T' || t.time), r.sequence_number, l.place, i.mac_address, {chans}, "
-                      f"r.sky_temperature, r.box_temperature, i.model, l.longitude, l.latitude{more} "
+                      f"r.sky_temperature, r.box_temperature, i.model, l.longitude, l.latitude, r.location_id, "
+                      f"l.town{more} "
                       f"FROM {table} AS r "
                       f"JOIN tess_t AS i ON i.tess_id = r.tess_id "
                       f"LEFT JOIN location_t AS l ON l.location_id = r.location_id "

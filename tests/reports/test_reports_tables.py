@@ -18,7 +18,7 @@ from tessdb_sqlite.reports import SqliteReports
 
 SAMPLE_2 = ["julian_day", "timestamp", "sequence_number", "place", "mac_address", "frequency", "magnitude",
             "zp1", "sky_temperature", "box_temperature"]
-EXPORT_HEADER = SAMPLE_2 + ["name", "model", "longitude", "latitude"] + [
+EXPORT_HEADER = SAMPLE_2 + ["name", "model", "longitude", "latitude", "location_id", "town"] + [
     f"{m}{c}" for c in (2, 3, 4) for m in ("frequency", "magnitude", "zp")]
 
 
@@ -266,7 +266,8 @@ def test_export_one_photometer_is_sample_query_2(tdb, ingested_db):
         ORDER BY r.date_id ASC, r.time_id ASC""")
     assert len(want) > 100
     assert [x[:10] for x in rows[1:]] == [[str(v) for v in row] for row in want]
-    assert {tuple(x[10:]) for x in rows[1:]} == {("stars10", "TESS-W", "-3.7038", "40.4168", *[""] * 9)}
+    assert {tuple(x[10:]) for x in rows[1:]} == {("stars10", "TESS-W", "-3.7038", "40.4168", "1", "Madrid",
+                                                    *[""] * 9)}
     zps = {row[7] for row in rows[1:]}
     assert zps == {"20.5", "20.61"}  # each reading with its own version's ZP
 
