@@ -55,10 +55,3 @@ class Inbox:
             return self.file.conn().execute("SELECT COUNT(*) FROM inbox_t").fetchone()[0]
         except sqlite3.Error as exc:
             raise self.file.unavailable(exc) from None
-
-    def oldest(self) -> datetime | None:
-        try:
-            row = self.file.conn().execute("SELECT received FROM inbox_t ORDER BY id LIMIT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise self.file.unavailable(exc) from None
-        return datetime.fromisoformat(row[0]) if row else None

@@ -19,6 +19,7 @@ own paths are used and one INFO line says so.  Nothing here runs at import.
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 import time
@@ -37,7 +38,9 @@ _PRIVATE = frozenset({"packetType", "types", "names", "properties"})
 _state: dict[str, Any] = {"shared": None, "said": False}
 
 
+@functools.cache
 def paho_version() -> str:
+    """The installed paho-mqtt (read once: /metrics reports it on every scrape)."""
     try:
         return version("paho-mqtt")
     except PackageNotFoundError:

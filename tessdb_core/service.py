@@ -72,7 +72,6 @@ class Service:
         self.paused = False
         self.running = False
         self.cursor = 0  # the last inbox id handed to the pipeline
-        self.started = time.monotonic()
         self.start_time = time.time()
         self.last_turn = time.monotonic()
         #: the durations of the last 10,000 commits (for the /metrics histogram)
@@ -126,15 +125,16 @@ class Service:
                 log.warning("Replaying {} inbox entries left by the previous run", backlog)
             self._drain(everything=True)
         self.store.set_patience(0.2)  # from now on: never block the loop on a held database
+        controls = ServiceControls(self)
         if settings.http.enabled:
             from .admin import AdminServer
 
-            self.admin = AdminServer(ServiceControls(self), settings)
+            self.admin = AdminServer(controls, settings)
             self.admin.start()
         self.mqtt = MqttSource(settings)
         tune_gc_for_throughput()
         self.running = True
-        self.app.pm.hook.tessdb_service_started(controls=ServiceControls(self), settings=settings)
+        self.app.pm.hook.tessdb_service_started(controls=controls, settings=settings)
         self.systemd.ready(f"database {self.store.url}, inbox {self.file.path}")
 
     def _open_store(self) -> None:

@@ -25,6 +25,7 @@ from loguru import logger
 
 from tessdb_core.catalog import Catalog, RegistrationPlan
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
+from tessdb_core.localfile import is_busy
 from tessdb_star.catalog import read_catalog
 from tessdb_star.changes import apply_registration
 from tessdb_star.ddl import compat_statements, statements
@@ -325,7 +326,7 @@ class SqliteStore:
                 except _ROW_ERRORS:
                     raise
                 except sqlite3.Error as exc:
-                    if not isinstance(exc, sqlite3.OperationalError) or not _is_busy(exc):
+                    if not isinstance(exc, sqlite3.OperationalError) or not is_busy(exc):
                         raise StoreUnavailable(f"{what} failed on {self.path}: {exc}") from None
                     if self.patience is not None and time.monotonic() - started >= self.patience:
                         raise StoreBusy(f"{what}: database {self.path} is locked by another program") from None
@@ -384,14 +385,6 @@ def _is_duplicate(exc: sqlite3.IntegrityError) -> bool:
     name = getattr(exc, "sqlite_errorname", "")
     return name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE") or \
         str(exc).startswith("UNIQUE constraint failed")
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
-        return True
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 def _first_line(exc: BaseException) -> str:

@@ -59,7 +59,7 @@ def test_a_web_page_cannot_stop_or_pause_the_collector(service):
     assert status == 200 and body == {"message": "Server paused operation"}
     assert raw(service, "POST", "/v1/server/resume", headers={"Origin": f"http://127.0.0.1:{service.http_port}"}
                )[0] == 200
-    assert raw(service, "GET", "/health", host=f"localhost:{service.http_port}")[0] in (200, 503)
+    assert raw(service, "GET", "/health", host=f"localhost:{service.http_port}")[0] == 200  # a loopback name
 
 
 def test_malformed_requests_get_a_4xx_and_the_api_goes_on(service, publisher):
