@@ -172,6 +172,10 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
         except BrokenPipeError:  # `... | head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
+    for key, count in report.unlocated.items():
+        _note(f"note: {count} reading(s) of {shown(key)} were taken at a location without coordinates "
+              "(location -1 or another): their nights are split at noon of that location's time zone "
+              "(UTC for -1), not at the site's local noon")
     if not n:
         what = "nights" if night else "UTC days"
         raise NotFound(f"no readings {('of ' + ', '.join(shown(k) for k in report.keys) + ' ') if keys else ''}"

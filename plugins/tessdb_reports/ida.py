@@ -1,9 +1,14 @@
 """The IDA monthly file (docs/reports.md): pure formatting, no database.
 
-Same files as ``tess-ida`` of tessdb-reports 3.7.22, with three fixes:
+Same files as ``tess-ida`` of tessdb-reports 3.7.22, with four fixes:
 the body starts on its own line after ``# END OF HEADER``; "Filters per channel"
 prints the real filter name; the month is the half-open window [1st 00:00:00,
-next 1st 00:00:00) (the window itself is applied by the query).
+next 1st 00:00:00) (the window itself is applied by the query); "Time
+Synchronization" says who stamped the readings, from their ``units_id``.
+
+A saturated reading (the photometer sends magnitude 0.0) keeps ``0.0`` as its MSAS,
+as the network's files and Unihedron's SQMs do and as tess-ida-tools expects (a
+number in every field); the header's comment line 27 says so when the file holds one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from .common import Month, file_stem, fmt, quote_name, zone
 HEADER_LINES = 35
 END_OF_HEADER = "# END OF HEADER"
 UNCALIBRATED_ZP = 20.5
+#: tess_units_t ids whose timestamp_source is 'Publisher' (the photometer's own clock)
+PUBLISHER_UNITS = frozenset({1, 3})
+SUBSCRIBER_SYNC = "timestamp added by MQTT subscriber"
+PUBLISHER_SYNC = "timestamp added by the photometer"
+SATURATED_REMARK = "MSAS 0.0 = saturated sensor (daylight or a light shone on it), not a measurement"
 
 _COLUMNS_W = ("# UTC Date & Time, Local Date & Time, Enclosure Temperature, Sky Temperature, Frequency, MSAS, ZP, "
               "Sequence Number")
@@ -103,14 +113,15 @@ def _file_text(name: str, rows: Sequence[Mapping[str, Any]], versions: Mapping[i
     current = versions[rows[-1]["tess_id"]]
     tz = zone(location.get("timezone"), f"location {location['location_id']}")
     header, warnings = _header(name, current, used, location, observers.get(rows[-1]["observer_id"]),
-                               mappings, [r["mac_address"] for r in rows])
+                               mappings, [r["mac_address"] for r in rows], time_sync(rows), _saturated(rows))
     body = [_line(r, versions[r["tess_id"]], tz) for r in rows]
     return "\n".join(header + body) + "\n", warnings
 
 
 def _header(name: str, v: Mapping[str, Any], used: Sequence[Mapping[str, Any]], loc: Mapping[str, Any],
             observer: Mapping[str, Any] | None, mappings: Sequence[Mapping[str, Any]],
-            macs: Sequence[str]) -> tuple[list[str], list[str]]:
+            macs: Sequence[str], sync: str = SUBSCRIBER_SYNC, saturated: bool = False
+            ) -> tuple[list[str], list[str]]:
     warnings = []
     four = v.get("nchannels") == 4
     supplier = (loc.get("contact_name") or (observer or {}).get("name") or "Unknown",
@@ -134,7 +145,7 @@ def _header(name: str, v: Mapping[str, Any], used: Sequence[Mapping[str, Any]], 
         f"{loc.get('region')} / {loc.get('country')} ",
         f"# Position: {fmt(loc.get('latitude'))}, {fmt(loc.get('longitude'))}, {fmt(loc.get('elevation'))}",
         f"# Local timezone: {loc.get('timezone')}",
-        "# Time Synchronization: timestamp added by MQTT subscriber",
+        f"# Time Synchronization: {sync}",
         "# Moving / Stationary position: STATIONARY",
         "# Moving / Fixed look direction: FIXED",
         f"# Number of channels: {v.get('nchannels')}",
@@ -150,7 +161,7 @@ def _header(name: str, v: Mapping[str, Any], used: Sequence[Mapping[str, Any]], 
         _comment(_mac_remark(mappings, macs)),
         _comment(_change_remark(used, "Zero Point", zps)),
         _comment(_change_remark(used, "Filter", filters)),
-        "# Comment:",
+        _comment(SATURATED_REMARK if saturated else ""),
         _comment("Current Zero Point in the header corresponds to the UV/IR-cut channel" if four else "",
                  empty="# Comment: "),
         "# Comment: MSAS = ZP - 2.5*log10(Frequency)",
@@ -163,6 +174,21 @@ def _header(name: str, v: Mapping[str, Any], used: Sequence[Mapping[str, Any]], 
     ]
     assert len(lines) == HEADER_LINES
     return lines, warnings
+
+
+def time_sync(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The "Time Synchronization" value: who stamped the file's readings, from their
+    ``units_id`` (a row without one counts as stamped by the subscriber, the 4.x default)."""
+    publisher = sum(1 for r in rows if r.get("units_id") in PUBLISHER_UNITS)
+    if publisher == 0:
+        return SUBSCRIBER_SYNC
+    if publisher == len(rows):
+        return PUBLISHER_SYNC
+    return f"{PUBLISHER_SYNC} ({publisher} readings), else by MQTT subscriber ({len(rows) - publisher} readings)"
+
+
+def _saturated(rows: Sequence[Mapping[str, Any]]) -> bool:
+    return any(m is not None and m == 0 for r in rows for m in r["mag"])
 
 
 def _comment(text: str, empty: str = "# Comment:") -> str:

@@ -22,6 +22,7 @@ class ReadingRow(TypedDict):
     mac_address: str
     location_id: int
     observer_id: int
+    units_id: int             # tess_units_t: 0/2 timestamp by the subscriber, 1/3 by the photometer
     sequence_number: int
     box_temperature: float
     sky_temperature: float

@@ -188,6 +188,10 @@ class Daily:
     by: str = "name"
     night: bool = False
     keys: list[str] = field(default_factory=list)
+    #: with ``night``: readings per key taken at a location without coordinates (location -1,
+    #: "Unknown"), whose nights are split at noon of the location's time zone (UTC for -1)
+    #: rather than at the site's local noon; filled as ``rows()`` is consumed
+    unlocated: dict[str, int] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -207,6 +211,7 @@ class Daily:
         since, until = self.window
         day_col, key_col, _ = self.columns
         zones: dict[int, Any] = {}
+        no_site: set[int] = set()
         nights: dict[tuple[Any, int, int], date] = {}
         for key in self.keys:
             per_day: dict[date, int] = {}
@@ -216,6 +221,8 @@ class Daily:
                     if tz is None:
                         loc = self.queries.locations([location_id]).get(location_id) or {}
                         tz = zones[location_id] = zone(loc.get("timezone"), f"location {location_id}")
+                        if loc.get("latitude") is None or loc.get("longitude") is None:
+                            no_site.add(location_id)
                     day = nights.get((tz, date_id, quarter))
                     if day is None:
                         utc = datetime(date_id // 10000, date_id // 100 % 100, date_id % 100, tzinfo=timezone.utc)
@@ -223,6 +230,8 @@ class Daily:
                         day = nights[(tz, date_id, quarter)] = (local - timedelta(hours=12)).date()
                     if not self.first <= day <= self.last:
                         continue
+                    if location_id in no_site:
+                        self.unlocated[key] = self.unlocated.get(key, 0) + n
                 else:
                     day = date(date_id // 10000, date_id // 100 % 100, date_id % 100)
                 per_day[day] = per_day.get(day, 0) + n

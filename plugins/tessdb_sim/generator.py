@@ -24,10 +24,11 @@ from typing import NamedTuple
 
 from . import payloads
 from .fleet import TESS4C_FIRMWARES, TESSW_FIRMWARES, Photometer, build_fleet, draw_zp, replacement_mac
-from .sky import box_temperature, days_since_j2000, sky_brightness, sun_altitude
+from .sky import NIGHT_ALTITUDE, box_temperature, days_since_j2000, sky_brightness, sun_altitude
+from .weather import CLEAR_COVER, Cover, MoonTrack, Weather, cloud_shift, combine, moon_flux, sky_minus_ambient
 from tessdb_core.errors import BadValue
 
-__all__ = ["EventRates", "FleetConfig", "SimEvent", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
+__all__ = ["EventRates", "FleetConfig", "SimEvent", "SkyTruth", "Weather", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
            "REPLACE", "READING", "REGISTRATION_KINDS", "MALFORMED_KINDS", "KINDS", "is_registration"]
 
 REGISTER = "register"
@@ -75,6 +76,27 @@ class FleetConfig:
     first_number: int = 1
     #: seconds of simulated time between two readings of a photometer
     period: int = 60
+    #: clouds and the Moon (``weather.CLEAR_SKY``: neither)
+    weather: Weather = field(default_factory=Weather)
+
+
+class SkyTruth(NamedTuple):
+    """What the simulated sky really was at a reading: for tests and the demo, never sent."""
+
+    sun_alt: float       # degrees
+    moon_alt: float      # degrees (-90 when the weather has no Moon)
+    moon_lit: float      # illuminated fraction 0..1
+    cover: float         # cloud cover 0 (clear) .. 1 (overcast)
+    sky: float           # the sky brightness before the sensor's noise, mag/arcsec^2
+
+    @property
+    def clear(self) -> bool:
+        return self.cover < CLEAR_COVER
+
+    @property
+    def night(self) -> bool:
+        """Astronomical night (the Sun below -18 degrees)."""
+        return self.sun_alt <= NIGHT_ALTITUDE
 
 
 class SimEvent(NamedTuple):
@@ -87,6 +109,8 @@ class SimEvent(NamedTuple):
     #: the simulated arrival time at a subscriber (``time`` plus network latency)
     received: datetime
     name: str
+    #: the sky of a reading (None for other messages)
+    truth: SkyTruth | None = None
 
 
 def is_registration(kind: str) -> bool:
@@ -161,6 +185,8 @@ def events(cfg: FleetConfig) -> Iterator[SimEvent]:
     end = cfg.duration
     limit = cfg.readings
     malformed_rate = cfg.malformed_rate
+    covers = {p.index: Cover(cfg.weather, cfg.seed, p.index, p.site.longitude) for p in fleet}
+    moons = {p.index: MoonTrack(p.site.longitude, p.site.latitude) for p in fleet} if cfg.weather.moon else {}
     made = 0
     slot = 0
     while True:
@@ -184,8 +210,13 @@ def events(cfg: FleetConfig) -> Iterator[SimEvent]:
             site = p.site
             sun = sun_altitude(days, site.longitude, site.latitude)
             when = start + timedelta(seconds=offset)
-            body = payloads.reading(p, _stamp(when), sky_brightness(sun, site.dark), sun,
-                                    box_temperature(days, site.longitude, site.latitude), rng)
+            cover = covers[p.index].at(days)
+            moon_alt, lit = moons[p.index].at(days) if moons else (-90.0, 0.0)
+            sky = combine(sky_brightness(sun, site.dark + cover * cloud_shift(site.dark)), moon_flux(moon_alt, lit),
+                          cover)
+            truth = SkyTruth(sun, moon_alt, lit, cover, sky)
+            body = payloads.reading(p, _stamp(when), sky, sun, box_temperature(days, site.longitude, site.latitude),
+                                    rng, sky_minus_ambient(site.sky_delta, cover), cover)
             topic = f"{cfg.prefix}/{p.name}/reading"
             what = READING
             if malformed_rate and rng.random() < malformed_rate:
@@ -198,7 +229,8 @@ def events(cfg: FleetConfig) -> Iterator[SimEvent]:
             else:
                 text = payloads.dumps(body)
             batch.append((offset, SimEvent(when, topic, text, what,
-                                           when + timedelta(milliseconds=rng.randint(40, 900)), p.name)))
+                                           when + timedelta(milliseconds=rng.randint(40, 900)), p.name,
+                                           truth if what == READING else None)))
             p.seq += 1
             made += 1
             if limit is not None and made >= limit:

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from .fleet import TESS4C_BANDS, Photometer, hash_of
-from .sky import BRIGHTEST_NIGHT, DARKEST, NIGHT_ALTITUDE
+from .sky import DARKEST_CLOUDY, NIGHT_ALTITUDE
 from tessdb_core.errors import BadValue
 
 __all__ = ["FREQ_MAX", "reading", "registration", "dumps", "malformed", "MALFORMED_KINDS"]
@@ -35,10 +35,11 @@ def dumps(payload: dict[str, Any]) -> str:
 
 
 def channel(zp: float, sky: float, night: bool, rng: random.Random) -> tuple[float, float]:
-    """(freq, mag) of one channel looking at a sky of ``sky`` mag/arcsec^2."""
+    """(freq, mag) of one channel looking at a sky of ``sky`` mag/arcsec^2 (at night never
+    darker than the darkest cloudy sky, ``DARKEST_CLOUDY``)."""
     mag = sky + rng.gauss(0.0, MAG_NOISE)
     if night:
-        mag = min(DARKEST, max(BRIGHTEST_NIGHT, mag))
+        mag = min(DARKEST_CLOUDY, mag)
     if (zp - mag) / 2.5 > math.log10(FREQ_MAX):
         return FREQ_MAX, 0.0
     mag = round(mag, 2)
@@ -46,11 +47,14 @@ def channel(zp: float, sky: float, night: bool, rng: random.Random) -> tuple[flo
 
 
 def reading(p: Photometer, tstamp: str, sky: float, sun_alt: float, tamb: float,
-            rng: random.Random) -> dict[str, Any]:
-    """One reading of ``p`` under a sky of ``sky`` (clear channel) and an enclosure at ``tamb``."""
+            rng: random.Random, sky_delta: float | None = None, cover: float = 0.0) -> dict[str, Any]:
+    """One reading of ``p`` under a sky of ``sky`` (clear channel) and an enclosure at ``tamb``;
+    its infrared sensor sees a sky ``sky_delta`` (default: the site's clear-sky value) below
+    the enclosure, steadier under a ``cover`` of clouds."""
     night = sun_alt <= NIGHT_ALTITUDE
     tamb = round(tamb + rng.gauss(0.0, 0.3), 1)
-    tsky = round(tamb + p.site.sky_delta + rng.gauss(0.0, 1.0), 1)
+    delta = p.site.sky_delta if sky_delta is None else sky_delta
+    tsky = round(tamb + delta + rng.gauss(0.0, 1.0 - 0.7 * cover), 1)
     wdbm = p.wdbm + rng.randint(-3, 3)
     if not p.four:
         freq, mag = channel(p.zp[0], sky, night, rng)

@@ -62,9 +62,16 @@ class Tally:
     elapsed: float = 0.0
     interrupted: bool = False
     unconfirmed: int = 0
+    #: per name: readings sent in astronomical night, and those of them under a clear sky (the truth)
+    night: Counter = field(default_factory=Counter)
+    clear_night: Counter = field(default_factory=Counter)
 
     def add(self, event: SimEvent) -> None:
         self.kinds[event.kind] += 1
+        if event.truth is not None and event.truth.night:
+            self.night[event.name] += 1
+            if event.truth.clear:
+                self.clear_night[event.name] += 1
         if self.first is None:
             self.first = event.time
         self.last = event.time
@@ -88,6 +95,10 @@ class Tally:
             "elapsed_s": round(elapsed, 3),
             "messages_per_s": round(self.total / elapsed, 1) if elapsed > 0 else None,
             "interrupted": self.interrupted,
+            # the simulated truth: the share of each photometer's astronomical-night readings
+            # sent under a clear sky
+            "clear_night_fraction": {name: round(self.clear_night[name] / n, 4)
+                                     for name, n in sorted(self.night.items())},
         }
 
     def summary(self, verb: str) -> str:

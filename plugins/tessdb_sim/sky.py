@@ -13,7 +13,7 @@ import math
 from datetime import datetime
 
 __all__ = ["J2000", "days_since_j2000", "sun_altitude", "sky_brightness", "box_temperature",
-           "NIGHT_ALTITUDE", "DAY_ALTITUDE", "DARKEST", "BRIGHTEST_NIGHT"]
+           "NIGHT_ALTITUDE", "DAY_ALTITUDE", "DARKEST", "BRIGHTEST_NIGHT", "DARKEST_CLOUDY"]
 
 #: 2000-01-01 12:00 UTC, the epoch of the solar formulae
 J2000 = datetime(2000, 1, 1, 12, 0, 0)
@@ -21,9 +21,11 @@ J2000 = datetime(2000, 1, 1, 12, 0, 0)
 NIGHT_ALTITUDE = -18.0
 #: Sun altitude above which every photometer is saturated, degrees
 DAY_ALTITUDE = 0.0
-#: the darkest and brightest night skies of the simulated sites, mag/arcsec^2
+#: the darkest and brightest moonless, clear night skies of the simulated sites, mag/arcsec^2
 DARKEST = 21.5
 BRIGHTEST_NIGHT = 17.0
+#: the darkest sky a reading reports: a pristine site under thick clouds, mag/arcsec^2
+DARKEST_CLOUDY = 22.5
 #: sky brightness at the end of civil twilight (Sun at -6 degrees), mag/arcsec^2
 _CIVIL = 11.0
 #: how fast the sky brightens between civil twilight and sunrise, mag per degree

@@ -195,13 +195,13 @@ class StarReports:
         """Every reading attributed to ``name`` with since <= timestamp < until, in time order.
 
         Keys: utc (naive UTC datetime), date_id, time_id, tess_id, mac_address, location_id,
-        observer_id, sequence_number, box_temperature, sky_temperature, nchannels (1 for
+        observer_id, units_id, sequence_number, box_temperature, sky_temperature, nchannels (1 for
         tess_readings_t, 4 for tess_readings4c_t), freq and mag (tuples of nchannels values)."""
         out: list[dict[str, Any]] = []
         for mac, tess_ids, lo, hi in self._segments(name, since, until):
             for table, measures, nchannels in self._tables():
-                cols = ", ".join(("date_id", "time_id", "tess_id", "location_id", "observer_id", "sequence_number",
-                                  "box_temperature", "sky_temperature") + measures)
+                cols = ", ".join(("date_id", "time_id", "tess_id", "location_id", "observer_id", "units_id",
+                                  "sequence_number", "box_temperature", "sky_temperature") + measures)
                 sql = (f"SELECT {cols} FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
                        f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?) ORDER BY date_id, time_id")
 
@@ -213,9 +213,9 @@ class StarReports:
                     return rows
 
                 for row in self.store.run("reports: readings", read):
-                    d, t, tess_id, loc, obs, seq, tamb, tsky, *values = row
+                    d, t, tess_id, loc, obs, units, seq, tamb, tsky, *values = row
                     out.append({"utc": key_datetime(d, t), "date_id": d, "time_id": t, "tess_id": tess_id,
-                                "mac_address": mac, "location_id": loc, "observer_id": obs,
+                                "mac_address": mac, "location_id": loc, "observer_id": obs, "units_id": units,
                                 "sequence_number": seq, "box_temperature": tamb, "sky_temperature": tsky,
                                 "nchannels": nchannels, "freq": tuple(values[0::2]), "mag": tuple(values[1::2])})
         out.sort(key=lambda r: (r["date_id"], r["time_id"], r["tess_id"]))

@@ -1,4 +1,4 @@
-"""`tessdb-core report ida`: the files of the reference tool, with the three fixes of docs/reports.md."""
+"""`tessdb-core report ida`: the files of the reference tool, with the fixes of docs/reports.md."""
 
 from __future__ import annotations
 
@@ -26,9 +26,15 @@ ONLY_IN_NEXT_MONTH = {
     "stars1/stars1_2026-10.dat": "2026-11-01T00:00:00.000;2026-11-01T01:00:00.000;-0.5;-20.0;12.0;17.74;20.44;7",
 }
 
+#: fix 4: stars2's readings carry units_id 1 (the photometer's own timestamp); the reference
+#: always says "subscriber"
+PUBLISHER_STAMPED = {"stars2/stars2_2026-10.dat"}
+#: the saturated reading's MSAS stays 0.0, and comment line 27 says what it means
+WITH_SATURATED = {"stars1/stars1_2026-10.dat"}
+
 
 def expected_lines(relpath: str) -> list[str]:
-    """The reference file with the three fixes applied, and nothing else."""
+    """The reference file with the documented fixes applied, and nothing else."""
     lines = (IDA_DIR / relpath).read_text().split("\n")
     assert lines[-1] == "", "reference files end with a newline"
     lines = lines[:-1]
@@ -43,6 +49,16 @@ def expected_lines(relpath: str) -> list[str]:
     # fix 3: half-open month window
     if relpath in ONLY_IN_NEXT_MONTH:
         lines.remove(ONLY_IN_NEXT_MONTH[relpath])
+    # fix 4: who stamped the readings
+    assert lines[10] == "# Time Synchronization: timestamp added by MQTT subscriber"
+    if relpath in PUBLISHER_STAMPED:
+        lines[10] = "# Time Synchronization: timestamp added by the photometer"
+    # the saturated remark
+    assert lines[26] == "# Comment:"
+    if relpath in WITH_SATURATED:
+        assert any(";0.0;0.0;" in line for line in lines[35:])
+        lines[26] = ("# Comment: MSAS 0.0 = saturated sensor (daylight or a light shone on it), "
+                     "not a measurement")
     return lines
 
 
@@ -61,7 +77,7 @@ def test_the_fixture_copy_is_the_shared_one():
         assert filecmp.cmp(SHARED_IDA / rel, IDA_DIR / rel, shallow=False), rel
 
 
-def test_ida_files_equal_the_reference_except_the_three_fixes(tdb, ida_db, tmp_path):
+def test_ida_files_equal_the_reference_except_the_documented_fixes(tdb, ida_db, tmp_path):
     out = tmp_path / "ida"
     generate(tdb, ida_db, out, "stars1", "stars2", "stars3", "--month", "2026-09", "--to", "2026-11")
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.dat"))
@@ -85,8 +101,9 @@ def test_the_fixes_are_real_differences(tdb, ida_db, tmp_path):
         raw = (IDA_DIR / rel).read_text().split("\n")
         got = (out / rel).read_text().split("\n")
         changed += sum(1 for line in difflib.ndiff(raw, got) if line[:1] in "+-")
-    # per file: glued line -1 +2; 4 filter lines -1 +1; 2 duplicated midnight readings -1
-    assert changed == 6 * 3 + 4 * 2 + 2
+    # per file: glued line -1 +2; 4 filter lines -1 +1; 2 duplicated midnight readings -1;
+    # one time synchronization line -1 +1; one saturated remark -1 +1
+    assert changed == 6 * 3 + 4 * 2 + 2 + 2 + 2
 
 
 def test_a_midnight_reading_is_in_exactly_one_month(tdb, ida_db, tmp_path):
@@ -363,3 +380,16 @@ def test_month_files_split_a_tess_w_and_a_tess4c_under_one_name():
         ("stars7/stars7_2026-10.dat", 1, 1), ("stars7/stars7_2026-10_4c.dat", 4, 1)]
     assert files[1].text.splitlines()[35].count(";") == 16
     assert month_files("stars7", Month(2026, 10), [], versions, location) == []
+
+
+def test_time_synchronization_follows_the_readings_units():
+    """units_id 1/3 (Publisher): the photometer's clock; 0/2 (Subscriber): the subscriber's; a
+    mixed file counts both (and stays one header line under 150 characters without ': ')."""
+    from tessdb_reports.ida import time_sync
+
+    assert time_sync([{"units_id": 0}, {"units_id": 2}]) == "timestamp added by MQTT subscriber"
+    assert time_sync([{"units_id": 1}, {"units_id": 3}]) == "timestamp added by the photometer"
+    mixed = time_sync([{"units_id": 1}, {"units_id": 0}, {"units_id": 1}])
+    assert mixed == "timestamp added by the photometer (2 readings), else by MQTT subscriber (1 readings)"
+    assert ": " not in mixed and len("# Time Synchronization: " + mixed) < 150
+    assert time_sync([{}]) == "timestamp added by MQTT subscriber"  # rows of an older query: the 4.x default

@@ -374,3 +374,20 @@ def test_export_bad_input(tdb, ingested_db, tmp_path, monkeypatch, args, message
     assert r.code == 2 and r.err.count("\n") == 1 and message in r.err, r.err
     after = [p for p in sorted(tmp_path.rglob("*")) if not p.name.startswith("tess.db")]
     assert after == [p for p in before if not p.name.startswith("tess.db")]  # no file written
+
+
+def test_daily_per_night_flags_readings_without_a_site(tdb, ida_db):
+    """Readings at location -1 have no site, so no local noon: they are split at UTC noon,
+    and the report says so on stderr (the positive control: a site's readings give no note)."""
+    conn = sqlite3.connect(ida_db)
+    conn.execute("INSERT INTO tess_readings_t (date_id, time_id, tess_id, location_id, observer_id, units_id, "
+                 "sequence_number, frequency, magnitude, box_temperature, sky_temperature, signal_strength) "
+                 "VALUES (20261012, 230000, 1, -1, -1, 0, 9, 10.0, 20.0, 1.0, -9.0, -60)")
+    conn.commit()
+    conn.close()
+    r = tdb("report", "daily", "stars1", "--night", "--from", "2026-10-12", "--to", "2026-10-12", "--csv",
+            "--db", ida_db)
+    assert r.code == 0 and r.out.splitlines() == ["night,name,readings", "2026-10-12,stars1,1"]
+    assert "note: 1 reading(s) of stars1 were taken at a location without coordinates" in r.err
+    site = tdb("report", "daily", "stars2", "--night", "--from", "2026-10-05", "--to", "2026-10-05", "--db", ida_db)
+    assert site.code == 0 and "stars2" in site.out and "without coordinates" not in site.err

@@ -14,6 +14,7 @@ from tessdb_core.events import Reading, Registration, Rejection
 from tessdb_sim.generator import (MALFORMED_KINDS, READING, REGISTRATION_KINDS, EventRates, events, fleet_of,
                                   is_registration)
 from tessdb_sim.sky import days_since_j2000, sun_altitude
+from tessdb_sim.weather import CLEAR_SKY
 from tessdb_tess.validate import validate
 
 from .sim_helpers import SETTINGS, START, config, decoded
@@ -126,7 +127,8 @@ def _sun(site, t) -> float:
 
 
 def test_night_readings_are_dark_and_day_readings_saturated():
-    cfg = config(12, duration=86400, rates=QUIET, malformed_rate=0, tess4c_share=0.25)
+    """Under a clear, moonless sky (CLEAR_SKY) every night reading is its site's dark sky."""
+    cfg = config(12, duration=86400, rates=QUIET, malformed_rate=0, tess4c_share=0.25, weather=CLEAR_SKY)
     sites = {p.name: p.site for p in fleet_of(cfg)}
     zps: dict[str, tuple[float, ...]] = {}
     counts = Counter()
@@ -149,7 +151,7 @@ def test_night_readings_are_dark_and_day_readings_saturated():
 
 def test_a_site_goes_dark_after_sunset():
     """One photometer's evening: zeros, a twilight ramp, then a steady dark sky."""
-    cfg = config(1, duration=12 * 3600, rates=QUIET, malformed_rate=0, tess4c_share=0)
+    cfg = config(1, duration=12 * 3600, rates=QUIET, malformed_rate=0, tess4c_share=0, weather=CLEAR_SKY)
     mags = [decoded(e).mag[0] for e in events(cfg) if e.kind == READING]
     first_lit = next(i for i, m in enumerate(mags) if m > 0)
     assert all(m == 0.0 for m in mags[:first_lit]) and first_lit > 0
