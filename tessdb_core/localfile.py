@@ -23,8 +23,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
+
+from .filewatch import FileWatch, Rescue, rescue, set_aside, sync_folder
 
 
 INBOX_SCHEMA = """
@@ -112,6 +113,8 @@ class LocalFile:
         #: where a corrupt file was moved at open, if it was
         self.set_aside_as: Path | None = None
         self._db: sqlite3.Connection | None = None
+        #: is the file we write still the one at the path (checked at each sync by the service)
+        self.watch = FileWatch(self.path)
 
     def conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -133,7 +136,7 @@ class LocalFile:
             if _code(exc) in _CORRUPT_CODES or isinstance(exc, _Corrupt):
                 if not self.set_aside_corrupt:
                     raise LocalFileError(f"inbox {path} is not a usable SQLite file: {exc}") from None
-                self.set_aside_as = set_aside(path)
+                self.set_aside_as = set_aside(path, "corrupt")
                 return self._connect(True)
             raise self.unavailable(exc) from None
 
@@ -153,7 +156,8 @@ class LocalFile:
             db.close()
             raise
         if new:
-            _sync_folder(self.path.parent)  # the new file's name is on the disk too
+            sync_folder(self.path.parent)  # the new file's name is on the disk too
+        self.watch.arm()
         return db
 
     def unavailable(self, exc: sqlite3.Error) -> LocalFileUnavailable:
@@ -173,7 +177,8 @@ class LocalFile:
                 if not wal.exists():  # not in WAL mode: the commit went to the file itself
                     return os.open(self.path, os.O_RDONLY)
                 self._wal_fd = os.open(wal, os.O_RDONLY)
-                _sync_folder(self.path.parent)  # a -wal made since the last sync has its name on the disk
+                self.watch.arm_wal()
+                sync_folder(self.path.parent)  # a -wal made since the last sync has its name on the disk
             return os.dup(self._wal_fd)
         except OSError as exc:
             raise LocalFileUnavailable(self.path, f"cannot sync: {exc.strerror or exc}") from None
@@ -194,7 +199,29 @@ class LocalFile:
         except sqlite3.Error as exc:
             raise self.unavailable(exc) from None
 
+    def lost(self) -> str | None:
+        """What happened to the file under us ("was deleted", "was replaced by another file",
+        "its -wal was deleted"), or None while the path still reaches the file we write."""
+        return None if self._db is None else self.watch.problem()
+
+    def rescue(self) -> tuple[Rescue, int, int]:
+        """Copy what the open (lost) file holds into a new file at the path, synced, and use
+        that one from now on; return what was done with the numbers of inbox entries and
+        quarantine rows copied.  Raises LocalFileUnavailable with the old file still in use
+        when the copy cannot be made (a full disk): the caller retries."""
+        db = self.conn()
+        try:
+            entries = db.execute("SELECT COUNT(*) FROM inbox_t").fetchone()[0]
+            rows = db.execute("SELECT COUNT(*) FROM quarantine_t").fetchone()[0]
+            done = rescue(db, self.watch, self.close)
+        except (sqlite3.Error, OSError) as exc:  # the old connection stays open: it holds the only copy
+            raise LocalFileUnavailable(self.path, f"cannot copy it to a new file: {getattr(exc, 'strerror', None) or exc}",
+                                       held=isinstance(exc, sqlite3.Error) and is_busy(exc)) from None
+        self.conn()
+        return done, entries, rows
+
     def close(self) -> None:
+        self.watch.close()
         if self._wal_fd is not None:
             os.close(self._wal_fd)
             self._wal_fd = None
@@ -217,33 +244,3 @@ def sync(token: int) -> None:
 
 class _Corrupt(sqlite3.DatabaseError):
     """``PRAGMA quick_check`` found damage."""
-
-
-def set_aside(path: Path) -> Path:
-    """Rename a damaged inbox (and its -wal/-shm) out of the way, never overwriting it."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.rename(target.with_name(target.name + suffix))
-    path.rename(target)
-    _sync_folder(path.parent)
-    return target
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -69,6 +69,15 @@ class _Collector:
         for resource, n in sorted(snap.get("outages", {}).items()):
             outages.add_metric([resource], n)
         yield outages
+        rescues = CounterMetricFamily("tessdb_files_rescued", "Times the inbox or the SQLite database file was "
+                                      "found deleted or replaced under the service and its content copied back to "
+                                      "the path", labels=["file"])
+        for file, n in sorted(snap.get("rescues", {}).items()):
+            rescues.add_metric([file], n)
+        yield rescues
+        yield counter("tessdb_mqtt_sessions_lost", "Times the broker answered 'session present: false' to a "
+                      "reconnection: what was published for the collector while it was away may be missing",
+                      snap.get("sessions_lost", 0))
 
         def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
             return GaugeMetricFamily(name, doc, value=value)

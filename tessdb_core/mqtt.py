@@ -13,6 +13,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -105,6 +106,11 @@ class MqttSource:
         self._asked: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid -> (topic, qos) asked
         self._resubscribe_at = 0.0
         self._sub_backoff = float(m.reconnect_min)
+        #: times the broker answered "session present: false" after a connection of this run had one
+        self.sessions_lost = 0
+        #: (T1, T2) UTC epoch seconds of the last disconnection that cost the session
+        self.lost_window: tuple[float, float] | None = None
+        self._down_since: float | None = None  # wall clock when the last connection ended
         #: batched PUBACK writes (paho_speedups): only on the paho versions they were written for
         self._fast_acks = paho_speedups.activate() and not self._tls
 
@@ -121,12 +127,33 @@ class MqttSource:
             present = getattr(flags, "session_present", False)
             self._set_state(f"connected to {self.settings.mqtt.host}:{self.settings.mqtt.port} "
                             f"(session present: {present})")
+            if not present and self.connection > 1:
+                self._session_lost()
+            self._down_since = None
             self._subscribe()
         except Exception as exc:  # never into paho's loop
             log.error("on_connect failed: {}: {}", type(exc).__name__, exc)
 
+    def _session_lost(self) -> None:
+        """The broker forgot the persistent session it kept for us (it crashed before saving
+        it, or it expired): whatever was published for us while we were away is gone."""
+        now = time.time()
+        since = self._down_since or now
+        self.sessions_lost += 1
+        self.lost_window = (since, now)
+        m = self.settings.mqtt
+        log.warning("MQTT broker {}:{} lost the collector's session (session present: false): readings published "
+                    "between {} and {} ({:.0f} s) may be missing; the broker's persistence or its "
+                    "persistent_client_expiration did not keep them", m.host, m.port, utc_iso(since), utc_iso(now),
+                    now - since)
+
+    def _went_down(self) -> None:
+        if self._down_since is None:
+            self._down_since = time.time()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         try:
+            self._went_down()
             self.connected = self.subscribed = False
             self._socket_open = False
             if not self.state.startswith("refused by broker"):  # the refusal already said it
@@ -225,6 +252,7 @@ class MqttSource:
             if len(self.arrived) == before:
                 break
         if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN) or not self._socket_open:
+            self._went_down()
             self.connected = self.subscribed = False
             if self._socket_open and not self.state.startswith("refused by broker"):
                 self._set_state(f"connection lost ({mqtt.error_string(rc)})", error=True,
@@ -265,6 +293,7 @@ class MqttSource:
                 self.client.disconnect()
             except Exception as exc:  # noqa: BLE001 - going away anyway
                 log.debug("disconnect: {}", exc)
+        self._went_down()
         self.connected = self.subscribed = self._socket_open = False
         self.arrived = []
         self._next_attempt = time.monotonic() + self._backoff
@@ -300,6 +329,11 @@ class MqttSource:
 
 #: how many bytes of a too large payload are kept (for the quarantine)
 TOO_LARGE_KEEP = 1024
+
+
+def utc_iso(epoch: float) -> str:
+    """``2026-12-07 00:10:05 UTC``: how the log and the notices write a moment."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _paho_logger():

@@ -38,17 +38,17 @@ class Outage:
         return time.monotonic() >= self.retry_at
 
     def failed(self, problem: str, consequence: str, delay: float | None = None) -> None:
-        """Record a failed attempt; the first one of an outage (or a new kind of problem)
-        is logged, with what it means for the messages (``consequence``)."""
+        """Record a failed attempt; the first one of an outage is logged, with what it means
+        for the messages (``consequence``); later ones, even of another kind, only at DEBUG
+        (``/health`` shows the current problem): one line when it starts, one when it ends."""
         now = time.monotonic()
         if self.problem is None:
             self.since = now
             self.total += 1
             self._delay = self.first_delay
             self.log.error("{} {}; {}", self.what, problem, consequence)
-        elif _kind(problem) != _kind(self.problem):
-            self.log.error("{} {}; {}", self.what, problem, consequence)
         else:
+            self.log.debug("{} {}; {} (retry #{})", self.what, problem, consequence, self.failures)
             self._delay = min(self._delay * 2, self.longest_delay)
         self.problem = problem
         self.failures += 1
@@ -67,8 +67,3 @@ class Outage:
         if self.problem is None:
             return "ok"
         return f"{self.what} {self.problem} (for {time.monotonic() - (self.since or 0.0):.0f} s)"
-
-
-def _kind(problem: str) -> str:
-    """The part of a problem that does not change from one retry to the next."""
-    return problem.rsplit(":", 1)[-1].strip()

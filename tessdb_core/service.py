@@ -38,7 +38,8 @@ from .contracts import StoreBusy, StoreUnavailable
 from .controls import ACTIONS
 from .inbox import Inbox
 from .localfile import LocalFile, LocalFileUnavailable, sync
-from .mqtt import Arrival, MqttSource
+from .mqtt import Arrival, MqttSource, utc_iso
+from .notices import Notices
 from .outage import Outage
 from .paho_speedups import paho_version
 from .pipeline import Pipeline
@@ -91,6 +92,14 @@ class Service:
         self._quarantine_seen: Counter[str] = Counter()
         self.systemd = Notifier()
         self.admin = None
+        #: events that may have cost data, shown on /health and to the alarms for an hour
+        self.notices = Notices()
+        #: files found deleted or replaced under the service and put back (for /metrics)
+        self.rescues: Counter[str] = Counter()
+        self._inbox_lost: str | None = None  # what happened to the inbox file, until it is put back
+        self._last_watch = 0.0
+        self._store_rescues = 0
+        self._sessions_lost = 0
 
     # -- called from other threads (admin API) and signal handlers -----------------------------
     def call(self, fn: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -229,8 +238,40 @@ class Service:
                                      "messages are not acknowledged; the broker sends them again")
             self.mqtt.drop_connection()
             return
+        if not self._inbox_still_ours():  # synced into a file no name reaches: not durable
+            self.mqtt.drop_connection()
+            return
         self.inbox_outage.recovered("takes messages again")
         self.mqtt.ack(arrivals)
+
+    def _inbox_still_ours(self) -> bool:
+        """At each sync (and once a second): is the inbox file still the one at ``[inbox] path``?
+        If it was deleted or replaced, nothing is acknowledged until what the open file holds
+        is copied into a new inbox at the path (synced; a stranger's file is set aside), one
+        log line per step; False while that cannot be done (retried)."""
+        problem = self.file.lost()
+        if problem is None:
+            return True
+        path = self.file.path
+        if self._inbox_lost is None:
+            self._inbox_lost = problem
+            self.inbox_outage.failed(f"{problem} under the running service",
+                                     "nothing is acknowledged until a new inbox at the path holds what it held")
+        try:
+            done, entries, rows = self.file.rescue()
+        except LocalFileUnavailable as exc:
+            self.inbox_outage.failed(f"{problem}; {exc.problem}", "nothing is acknowledged; retrying")
+            return False
+        if done.set_aside_as is not None:
+            log.warning("Inbox {}: the other file found at the path was set aside as {}", path, done.set_aside_as)
+        log.warning("Inbox {}: copied {} waiting entries and {} quarantine rows from the open file into a new "
+                    "inbox at the path (synced)", path, entries, rows)
+        self.rescues["inbox"] += 1
+        self._inbox_lost = None
+        self.notices.add("inbox_lost", f"the inbox {path} {problem} at {_now_iso()}; the {entries} entries it "
+                                       f"held were copied into a new inbox at the path")
+        self.inbox_outage.recovered("takes messages again (a new file at the path, nothing lost)")
+        return True
 
     def _hold(self, pending: list[Arrival]) -> None:
         self.held = pending
@@ -276,7 +317,7 @@ class Service:
         else:
             self._report_set_aside()
             self.store_outage.recovered("takes writes again")
-            if not self.held:
+            if not self.held and self._inbox_lost is None:
                 self.inbox_outage.recovered("takes messages again")
 
     def _store_failed(self, exc: StoreUnavailable) -> None:
@@ -303,6 +344,11 @@ class Service:
 
     def _periodic(self) -> None:
         now = time.monotonic()
+        if self.mqtt.sessions_lost > self._sessions_lost:
+            self._sessions_lost = self.mqtt.sessions_lost
+            t1, t2 = self.mqtt.lost_window
+            self.notices.add("session_lost", f"the broker lost the collector's session; readings published between "
+                                             f"{utc_iso(t1)} and {utc_iso(t2)} may be missing")
         if now - self._last_stats >= int(self.settings.stats.interval):
             self._last_stats = now
             self.log_stats()
@@ -311,6 +357,15 @@ class Service:
                 self.pipeline.refresh_catalog()  # at most once a second
             except StoreUnavailable as exc:
                 logger.bind(ns="dbase").debug("catalogue check put off: {}", exc)
+        if self.inbox_outage.ready() and now - self._last_watch >= 1.0:
+            self._last_watch = now
+            self._inbox_still_ours()
+            rescued = getattr(self.store, "rescues", 0)  # (an optional attribute of a file-based store)
+            if rescued > self._store_rescues:
+                self._store_rescues = rescued
+                self.notices.add("database_lost", f"the database {self.store.url} was found deleted or replaced "
+                                                  f"by {_now_iso()}; what it held was copied into a new file at "
+                                                  "the path")
         if self.inbox_outage.ready():
             self._trim_quarantine(now)
         if now - self._last_summary >= _SUMMARY_EVERY:
@@ -382,6 +437,9 @@ class Service:
             "store_available": not self.store_outage.active,
             "inbox_available": not self.inbox_outage.active,
             "outages": {"store": self.store_outage.total, "inbox": self.inbox_outage.total},
+            "rescues": {"inbox": self.rescues["inbox"], "database": self._store_rescues},
+            "notices": self.notices.current(),
+            "sessions_lost": self.mqtt.sessions_lost if self.mqtt else 0,
             "held": len(self.held),
             "last_readings": self.last_readings(),
             "start_time": self.start_time,
@@ -409,14 +467,16 @@ class Service:
             return False, f"MQTT not connected: {self.mqtt.state if self.mqtt else 'starting'}"
         if self.mqtt.subscription_problem:
             return False, f"subscription refused by the broker: {self.mqtt.subscription_problem}; retrying"
-        if self.paused:
-            return True, f"paused; {backlog} messages waiting in the inbox"
-        if backlog > 10 * int(self.settings.inbox.chunk):
+        if backlog > 10 * int(self.settings.inbox.chunk) and not self.paused:
             return False, f"inbox not draining: {backlog} messages waiting"
-        silent = self.mqtt.silent_for()
-        if silent > float(self.settings.mqtt.silent_after):
-            return True, f"ok; no message for {silent:.0f} s"
-        return True, "ok"
+        if self.paused:
+            notes = [f"paused; {backlog} messages waiting in the inbox"]
+        elif self.mqtt.silent_for() > float(self.settings.mqtt.silent_after):
+            notes = [f"ok; no message for {self.mqtt.silent_for():.0f} s"]
+        else:
+            notes = ["ok"]
+        notes += self.notices.current().values()  # what happened that may have cost data
+        return True, "; ".join(notes)
 
     def live(self) -> tuple[bool, str]:
         """Liveness, safe from any thread (no call into the loop): the loop turned recently."""
@@ -600,6 +660,12 @@ _SUMMARY_EVERY = 60
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
 #: normally keeps far fewer); beyond it the connection is dropped and the broker keeps them
 _MOST_HELD = 20_000
+
+
+def _now_iso() -> str:
+    from datetime import datetime
+
+    return utc_iso(datetime.now(timezone.utc).timestamp())
 
 
 def _problem(exc: LocalFileUnavailable) -> str:

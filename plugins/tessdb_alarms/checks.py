@@ -8,7 +8,8 @@ not count as silence: "no reading for 20 min" means 20 minutes of a running coll
 that stored nothing, and a photometer is silent after 2 hours of a running collector
 that stored nothing of it.
 
-Alarm keys: ``stalled``; ``inbox``; ``database``; ``photometer:<name>``.
+Alarm keys: ``stalled``; ``inbox``; ``database``; ``photometer:<name>``; ``notice:<key>`` (an event
+the service reports for an hour, such as a session the broker lost: open while reported).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ STALLED = "stalled"
 SILENT = "photometer_silent"
 INBOX = "inbox"
 DATABASE = "database"
+NOTICE = "notice"
 #: the kinds, in the order their messages are sent
-KINDS = (STALLED, DATABASE, INBOX, SILENT)
+KINDS = (STALLED, DATABASE, INBOX, NOTICE, SILENT)
 
 #: how ``/health`` words the outages of the inbox and of the database (``Outage.what``)
 _TROUBLE_PREFIX = {INBOX: "Inbox ", DATABASE: "Database "}
@@ -40,12 +42,14 @@ class Observation:
     health: str | None = None  # ``health()`` reason: "ok" or the first problem
     available: dict[str, bool] = field(default_factory=dict)  # ``metrics()``: inbox_available, store_available
     problem: str | None = None  # why the service did not answer
+    notices: dict[str, str] = field(default_factory=dict)  # ``metrics()["notices"]``: key -> what happened
 
     @classmethod
     def of(cls, metrics: dict, health: tuple[bool, str], last_readings: dict[str, float]) -> "Observation":
         counters = metrics.get("counters") or {}
         return cls(int(counters.get("stored", 0)), dict(last_readings), health[1],
-                   {k: bool(metrics[k]) for k in _TROUBLE_FLAG.values() if k in metrics})
+                   {k: bool(metrics[k]) for k in _TROUBLE_FLAG.values() if k in metrics},
+                   notices=dict(metrics.get("notices") or {}))
 
     @property
     def answered(self) -> bool:
@@ -129,7 +133,17 @@ def decide(watch: Watch, obs: Observation, open_keys: set[str], stalled_after: f
                 openings.append(Opening(kind, kind, None, detail))
             elif not trouble and kind in open_keys:
                 clearings.append(Clearing(kind, f"the {kind} works again"))
+        for key, text in sorted(obs.notices.items()):
+            if notice_key(key) not in open_keys:
+                openings.append(Opening(notice_key(key), NOTICE, key, text))
+        for key in sorted(open_keys):
+            if key.startswith("notice:") and key[len("notice:"):] not in obs.notices:
+                clearings.append(Clearing(key, "no longer reported by the service"))
     return openings, clearings
+
+
+def notice_key(key: str) -> str:
+    return f"notice:{key}"
 
 
 def duration(seconds: float) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from tessdb_core import __version__
 
-from .checks import DATABASE, INBOX, KINDS, SILENT, STALLED, duration
+from .checks import DATABASE, INBOX, KINDS, NOTICE, SILENT, STALLED, duration
 from .state import Alarm, Notification, iso
 
 ALARM, RECOVERY, TEST = "alarm", "recovery", "test"
@@ -57,6 +57,13 @@ def _note(event: str, kind: str, alarms: list[Alarm], host: str, now: float,
             title = "the collector stores readings again"
             lines = [f"Readings are stored again, {duration(now - alarm.opened_at)} after the alarm of "
                      f"{iso(alarm.opened_at)} ({alarm.detail})."]
+    elif kind == NOTICE:
+        if event == ALARM:
+            title = alarm.detail.split(";", 1)[0]
+            lines = [f"The service reports: {'; '.join(a.detail for a in alarms)}."]
+        else:
+            title = "no longer reported: " + ", ".join(a.name or "" for a in alarms)
+            lines = [f"Reported since {iso(alarm.opened_at)}: {alarm.detail}."]
     else:
         what = {INBOX: "inbox", DATABASE: "database"}[kind]
         if event == ALARM:

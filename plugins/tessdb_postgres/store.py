@@ -389,7 +389,8 @@ class PostgresStore:
             raise
         self._conn = conn
         self._missed = True  # notifications sent while away are lost: reload to be sure
-        log.warning("Reconnected to database {}", self.url)
+        # the live service (a patience) logs its outage's start and end itself: one line each
+        (log.debug if self.patience is not None else log.warning)("Reconnected to database {}", self.url)
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -454,7 +455,8 @@ class PostgresStore:
         if waited >= budget:
             raise StoreUnavailable(f"{what}: {problem}")
         delay = min(0.1 * attempt if self.patience is not None else 0.5 * attempt, 5.0, budget - waited)
-        log.warning("{}: {}; retry #{} in {:.1f} s", what, problem, attempt, delay)
+        (log.debug if self.patience is not None else log.warning)("{}: {}; retry #{} in {:.1f} s", what, problem,
+                                                                  attempt, delay)
         time.sleep(max(delay, 0.0))
 
 

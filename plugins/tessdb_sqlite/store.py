@@ -25,6 +25,7 @@ from loguru import logger
 
 from tessdb_core.catalog import Catalog, RegistrationPlan
 from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
+from tessdb_core.filewatch import FileWatch, rescue
 from tessdb_core.localfile import is_busy
 from tessdb_star.catalog import read_catalog
 from tessdb_star.changes import apply_registration
@@ -70,6 +71,10 @@ class SqliteStore:
         self._layout: Layout | None = None
         self._data_version: int | None = None
         self.journal_mode: str = ""
+        #: is the file we write still the one at the path (checked before each write)
+        self._watch = FileWatch(path)
+        #: times the file was found deleted or replaced and put back from the open connection
+        self.rescues = 0
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, open={self._conn is not None})"
@@ -150,6 +155,7 @@ class SqliteStore:
                 raise
             self._conn = conn
             self._layout = layout
+            self._watch.arm()
             # the baseline for changed_elsewhere(): changes made after this open are noticed
             self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
             log.info("Opened database {} (journal_mode={})", path, self.journal_mode)
@@ -158,10 +164,39 @@ class SqliteStore:
         """Close the connection (pause, stop); a later open() reconnects."""
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-                self._data_version = None
+                self._drop_connection()
                 log.info("Closed database {}", self.path)
+
+    def _drop_connection(self) -> None:
+        self._watch.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._data_version = None
+
+    def _still_ours(self) -> None:
+        """Before each write: the file at the path must be the one this store opened.  A
+        deleted or replaced ``tess.db`` is never left behind nor replaced by a new empty
+        database: what the open connection reads is copied into a new file at the path
+        (synced; a stranger's file set aside), one log line per step.  StoreUnavailable
+        when the copy cannot be made: the readings wait in the inbox, retried."""
+        self._watch.arm_wal()
+        problem = self._watch.problem()
+        if problem is None or self._conn is None:
+            return
+        path = self.path
+        log.error("Database {} {} under the running service; readings wait in the inbox until it is put back",
+                  path, problem)
+        try:
+            done = rescue(self._conn, self._watch, self._drop_connection)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"database {path} {problem} and cannot be copied back now: {exc}") from None
+        if done.set_aside_as is not None:
+            log.warning("Database {}: the other file found at the path was set aside as {}", path, done.set_aside_as)
+        self.rescues += 1
+        self.open()
+        log.warning("Database {}: what the open file held was copied into a new file at the path (synced); "
+                    "writes go on there", path)
 
     @property
     def is_open(self) -> bool:
@@ -211,6 +246,8 @@ class SqliteStore:
             with _transaction(conn):
                 return apply_registration(conn, SQLITE, self._open_layout(), plan)
 
+        with self._lock:
+            self._still_ours()
         try:
             return self._retrying("registration", apply)
         except _ROW_ERRORS as exc:
@@ -226,6 +263,7 @@ class SqliteStore:
             return report
         w_items, w_rows, c_items, c_rows, bad = split_rows(batch)
         with self._lock:
+            self._still_ours()
             layout = self._open_layout()
             w_plan, c_plan = layout.w, layout.c
             if c_items and c_plan is None:
@@ -332,8 +370,10 @@ class SqliteStore:
                         raise StoreBusy(f"{what}: database {self.path} is locked by another program") from None
                     attempt += 1
                     delay = min(self.retry_delay * attempt, 5.0)
-                    log.warning("Database {} is locked during {} ({}); retry #{} in {:.1f} s",
-                                self.path, what, exc, attempt, delay)
+                    # the live service (a patience) logs its outage's start and end itself
+                    (log.debug if self.patience is not None else log.warning)(
+                        "Database {} is locked during {} ({}); retry #{} in {:.1f} s", self.path, what, exc, attempt,
+                        delay)
                     time.sleep(delay)
 
 

@@ -13,6 +13,11 @@ from typing import Sequence
 from tessdb_core.contracts import ResolvedReading
 from tessdb_tess.photometer import NO_SIGNAL
 
+from .preload import FIRST_DATE, LAST_DATE
+
+FIRST_DATE_ID = FIRST_DATE.year * 10000 + FIRST_DATE.month * 100 + FIRST_DATE.day
+LAST_DATE_ID = LAST_DATE.year * 10000 + LAST_DATE.month * 100 + LAST_DATE.day
+
 
 def w_row(r: ResolvedReading) -> tuple:
     """A tess_readings_t row (TESS-W, one channel)."""
@@ -74,7 +79,26 @@ def split_rows(batch: Sequence[ResolvedReading]) -> tuple[
         c_rows = [c_row(r) for r in c_items]
     except Exception:
         c_items, c_rows = _careful(c_items, c_row, bad)
+    w_items, w_rows = _in_calendar(w_items, w_rows, bad)
+    c_items, c_rows = _in_calendar(c_items, c_rows, bad)
     return w_items, w_rows, c_items, c_rows, bad
+
+
+def _in_calendar(items: list[ResolvedReading], rows: list[tuple], bad: list[tuple[ResolvedReading, str]]
+                 ) -> tuple[list[ResolvedReading], list[tuple]]:
+    """Only the rows whose day ``date_t`` holds: a row it does not hold would vanish from every
+    report that joins ``date_t``, so it is never stored (the rules refuse such dates first)."""
+    if not rows or (min(r[0] for r in rows) >= FIRST_DATE_ID and max(r[0] for r in rows) <= LAST_DATE_ID):
+        return items, rows
+    keep_items, keep_rows = [], []
+    for item, row in zip(items, rows):
+        if FIRST_DATE_ID <= row[0] <= LAST_DATE_ID:
+            keep_items.append(item)
+            keep_rows.append(row)
+        else:
+            bad.append((item, f"its day {row[0]} is outside the days date_t holds ({FIRST_DATE:%Y-%m-%d} to "
+                              f"{LAST_DATE:%Y-%m-%d}): never stored"))
+    return keep_items, keep_rows
 
 
 _tstamp = attrgetter("reading.tstamp")

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from tessdb_core.durations import parse_duration
 from tessdb_core.settings import is_bool, is_int, is_str_list, rule
 
 from .photometer import (LENGTH_LIMITS, READING_RANGES, REGISTRATION_RANGES, SQLITE_INTEGER_MAX,
@@ -29,6 +30,14 @@ def _ordered(lo: str, hi: str):
 
 def _is_finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_duration(v: Any) -> bool:
+    try:
+        parse_duration(str(v))
+    except ValueError:
+        return False
+    return True
 
 
 def _is_name_pattern(v: Any) -> bool:
@@ -59,6 +68,7 @@ def settings_validators() -> list[Any]:
         *_range_rules(),
         *(rule(f"rules.{key}", "an integer number of characters 1..1000000", is_int(1, 1_000_000))
           for key in LENGTH_LIMITS),
+        rule("rules.max_clock_ahead", "a duration such as 10m or 1h", _is_duration),
         rule("filter.depth", "an odd integer >= 3", lambda v: is_int(3)(v) and v % 2 == 1),
         rule("filter.max_photometers", "an integer number of photometers 1..10000000", is_int(1, 10_000_000)),
         rule("filter.disabled_for", "a list of photometer names", is_str_list),

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from .photometer import compile_name_pattern, length_limit_of, name_pattern_of, range_of
+from tessdb_core.durations import parse_duration
+
+from .photometer import MAX_CLOCK_AHEAD, compile_name_pattern, length_limit_of, name_pattern_of, range_of
 
 __all__ = ["TessConfig", "config_of", "topic_filter_regex"]
 
@@ -77,6 +80,8 @@ class TessConfig:
     depth: int
     disabled_for: frozenset[str]
     divisors: dict[str, int]
+    #: ``[rules] max_clock_ahead``: how far a reading may be dated ahead of its arrival
+    max_clock_ahead: timedelta
     #: most photometers with filter state at once (bounds memory against a flood of names)
     max_photometers: int
     #: topic -> is a reading topic (memo)
@@ -148,7 +153,13 @@ class TessConfig:
             disabled_for=frozenset(get("filter.disabled_for") or ()),
             divisors=divisors,
             max_photometers=max(1, int(get("filter.max_photometers", 20_000))),
+            max_clock_ahead=max_clock_ahead_of(settings),
         )
+
+
+def max_clock_ahead_of(settings: Any) -> timedelta:
+    """The ``[rules] max_clock_ahead`` of a settings snapshot, as a timedelta."""
+    return parse_duration(str(settings.get("rules.max_clock_ahead", MAX_CLOCK_AHEAD) or MAX_CLOCK_AHEAD))
 
 
 # Snapshots are immutable, so identity is a safe key.  The snapshot itself is kept

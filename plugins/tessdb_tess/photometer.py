@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
 from tessdb_core.errors import BadValue
 
 __all__ = [
@@ -191,8 +192,13 @@ def in_range(value: float, low: float, high: float) -> bool:
     return low <= value <= high and math.isfinite(value)
 
 
+#: the default ``[rules] max_clock_ahead``: a reading dated further ahead of its arrival is
+#: ``bad_timestamp`` (a photometer's clock gone wrong, not a time to store)
+MAX_CLOCK_AHEAD = "10m"
+
+
 def _rules_defaults() -> dict[str, Any]:
-    out: dict[str, Any] = {"name_pattern": NAME_PATTERN}
+    out: dict[str, Any] = {"name_pattern": NAME_PATTERN, "max_clock_ahead": MAX_CLOCK_AHEAD}
     for r in REGISTRATION_RANGES + READING_RANGES:
         out[r.min_key] = r.low
         out[r.max_key] = r.high

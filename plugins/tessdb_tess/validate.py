@@ -133,6 +133,11 @@ def _reading_extras(r: Reading, cfg: TessConfig, out: list[Rejection]) -> None:
                             "hash", r.name))
 
 
+def _minutes(ahead: Any) -> str:
+    n = int(ahead.total_seconds() // 60)
+    return f"{n:,} minute{'s' if n != 1 else ''}"
+
+
 def validate(event: Registration | Reading, settings: Any) -> list[Rejection]:
     """The problems of one event; an empty list means it may go on."""
     cfg = config_of(settings)
@@ -152,6 +157,11 @@ def validate(event: Registration | Reading, settings: Any) -> list[Rejection]:
     if isinstance(event, Registration):
         _registration_rules(event, cfg, out)
         return out
+    ahead = event.tstamp - event.message.received
+    if ahead > cfg.max_clock_ahead:
+        out.append(_problem(Reason.BAD_TIMESTAMP, f"field 'tstamp' = {event.tstamp:%Y-%m-%d %H:%M:%S} is "
+                            f"{_minutes(ahead)} in the future (more than rules.max_clock_ahead ahead of its arrival "
+                            f"at {event.message.received:%Y-%m-%d %H:%M:%S}) in reading of {name!r}", "tstamp", name))
     if not _in_ranges(event, cfg):
         _reading_ranges(event, cfg, out)
     if event.hash is not None or event.az is not None or event.alt is not None \

@@ -163,3 +163,36 @@ def test_with_nowhere_to_send_the_service_is_not_watched(services):
     svc.stop()
     assert svc.log().count("the service is not watched") == 1
     assert not (svc.cwd / "tessdb-alarms.db").exists()
+
+
+def test_a_broker_that_loses_the_session_is_a_warning_a_metric_and_an_alarm(tmp_path, smtp):
+    from broker import Broker
+    from live_service import FaultService
+
+    lossy = Broker(tmp_path / "lossy-broker", extra="autosave_interval 3600").start()  # no save before the kill
+    svc = FaultService(tmp_path / "svc", lossy, extra_env={**NO_DAYLIGHT, **mail_env(smtp, CHECK_EVERY="1s")})
+    svc.cwd.mkdir()
+    lost = "lost the collector's session"
+    try:
+        svc.start()
+        # the control: the very first connection has no session either, and is no news
+        assert "(session present: False)" in svc.log() and lost not in svc.log()
+        assert svc.metric("tessdb_mqtt_sessions_lost_total") == 0
+        lossy.proc.kill()  # kill -9 before its first save: the session is gone with it
+        lossy.proc.wait()
+        lossy.proc = None
+        lossy.start()
+        wait_for(lambda: lost in svc.log(), 30, "the WARNING of the lost session")
+        line = next(x for x in svc.log().splitlines() if lost in x)
+        assert "WARNING" in line and "may be missing" in line and " between " in line, line
+        assert svc.metric("tessdb_mqtt_sessions_lost_total") == 1
+        body = svc.wait_health(200, 20, naming=lost)  # ready stays ready; the reason says it
+        assert "may be missing" in body["reason"]
+        wait_for(lambda: any(lost in str(m["Subject"]) + m.get_content() for m in smtp.messages), 30,
+                 "the alarm e-mail")
+        assert [a["kind"] for a in json.loads(svc.cli("alarms", "list", "--json").stdout)["alarms"]] == ["notice"]
+        assert svc.stop() == 0
+    finally:
+        if svc.proc is not None:
+            svc.kill9()
+        lossy.stop()

@@ -228,3 +228,21 @@ def test_the_outbox_is_bounded(tmp_path, monkeypatch):
             dropped += state.queue(conn, Notification(f"n{i}", "body", {}), ("email",), float(i))
     assert dropped == 2 and [p.note.subject for p in state.pending()] == ["n2", "n3", "n4"]
     state.close()
+
+
+def test_a_notice_of_the_service_opens_an_alarm_while_it_is_reported():
+    w = Watch(0, 0)
+    text = ("the broker lost the collector's session; readings published between 2026-12-07 00:10:00 UTC and "
+            "2026-12-07 00:10:05 UTC may be missing")
+    obs = Observation(1, {}, "ok; " + text, notices={"session_lost": text})
+    w, changed = advance(w, obs, 1)
+    opened, cleared = decide(w, obs, set(), 1200, 7200)
+    assert [(o.key, o.kind, o.detail) for o in opened] == [("notice:session_lost", "notice", text)] and not cleared
+    notes = compose([Alarm(1, "notice:session_lost", "notice", "session_lost", 1.0, text)], [], "box", 2.0, {})
+    assert "may be missing" in notes[0].subject + notes[0].body and notes[0].data["kind"] == "notice"
+    still, _ = decide(w, obs, {"notice:session_lost"}, 1200, 7200)
+    assert not still  # once per event, not once per check
+    quiet = Observation(2, {}, "ok")
+    w, _ = advance(w, quiet, 2)
+    opened, cleared = decide(w, quiet, {"notice:session_lost"}, 1200, 7200)
+    assert not opened and [c.key for c in cleared] == ["notice:session_lost"]

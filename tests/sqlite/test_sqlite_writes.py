@@ -199,3 +199,12 @@ def test_a_broken_database_raises_store_error_not_a_row_failure(store: SqliteSto
     other.close()
     with pytest.raises(StoreError, match="no such table: tess_readings_t"):
         store.write_readings([make.reading(v, T0)])
+
+
+def test_a_day_date_t_does_not_hold_is_never_stored():
+    from tessdb_star.readings import _in_calendar
+
+    bad: list = []
+    items, rows = _in_calendar(["ok", "late", "early"], [(20261207, 0), (21000101, 0), (19991231, 0)], bad)
+    assert items == ["ok"] and rows == [(20261207, 0)]
+    assert [b[0] for b in bad] == ["late", "early"] and "outside the days date_t holds" in bad[0][1]

@@ -101,3 +101,32 @@ def test_hash_shape(h, ok):
 def test_several_problems_in_order():
     p = validate(reading(name="bad", az=500.0, hash="x"), S)
     assert reasons(p) == [(Reason.BAD_NAME, "name"), (Reason.OUT_OF_RANGE, "az"), (Reason.WRONG_TYPE, "hash")]
+
+
+def test_a_reading_dated_ahead_of_its_arrival_is_a_bad_timestamp():
+    from datetime import datetime
+
+    from tessdb_core.events import Message
+
+    def at(tstamp, received):
+        r = reading(tstamp=tstamp)
+        r.message = Message("STARS4ALL/stars1/reading", b"{}", received)
+        return r
+
+    arrived = datetime(2026, 12, 7, 0, 0, 0)
+    assert validate(at(datetime(2026, 12, 7, 0, 10, 0), arrived), S) == []  # 10 minutes ahead: the default
+    p = validate(at(datetime(2026, 12, 7, 0, 10, 1), arrived), S)
+    assert reasons(p) == [(Reason.BAD_TIMESTAMP, "tstamp")] and "10 minutes in the future" in p[0].detail
+    p = validate(at(datetime(2100, 1, 1), arrived), S)
+    assert reasons(p) == [(Reason.BAD_TIMESTAMP, "tstamp")] and "in the future" in p[0].detail
+    assert validate(at(datetime(2026, 12, 7, 0, 50), arrived), settings(rules={"max_clock_ahead": "1h"})) == []
+
+
+def test_max_clock_ahead_must_be_a_duration():
+    from tessdb_core.settings import SettingsError, load
+    from tessdb_tess.checks import settings_validators
+    from tessdb_tess.photometer import RULES_DEFAULTS
+
+    with pytest.raises(SettingsError, match="rules.max_clock_ahead"):
+        load(plugin_defaults=[{"rules": RULES_DEFAULTS}], plugin_validators=settings_validators(),
+             environ={"TESSDB_RULES__MAX_CLOCK_AHEAD": "soon"})
