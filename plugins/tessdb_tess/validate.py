@@ -157,8 +157,8 @@ def validate(event: Registration | Reading, settings: Any) -> list[Rejection]:
     if isinstance(event, Registration):
         _registration_rules(event, cfg, out)
         return out
-    ahead = event.tstamp - event.message.received
-    if ahead > cfg.max_clock_ahead:
+    ahead = event.tstamp - event.message.received  # (an ingested line's received is whatever its file says)
+    if ahead > cfg.max_clock_ahead and not event.message.imported:
         out.append(_problem(Reason.BAD_TIMESTAMP, f"field 'tstamp' = {event.tstamp:%Y-%m-%d %H:%M:%S} is "
                             f"{_minutes(ahead)} in the future (more than rules.max_clock_ahead ahead of its arrival "
                             f"at {event.message.received:%Y-%m-%d %H:%M:%S}) in reading of {name!r}", "tstamp", name))

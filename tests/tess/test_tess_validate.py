@@ -120,6 +120,9 @@ def test_a_reading_dated_ahead_of_its_arrival_is_a_bad_timestamp():
     p = validate(at(datetime(2100, 1, 1), arrived), S)
     assert reasons(p) == [(Reason.BAD_TIMESTAMP, "tstamp")] and "in the future" in p[0].detail
     assert validate(at(datetime(2026, 12, 7, 0, 50), arrived), settings(rules={"max_clock_ahead": "1h"})) == []
+    ingested = at(datetime(2026, 12, 8), arrived)
+    ingested.message = Message("STARS4ALL/stars1/reading", b"{}", arrived, imported=True)
+    assert validate(ingested, S) == []  # a file's received time is not an arrival the collector saw
 
 
 def test_max_clock_ahead_must_be_a_duration():
