@@ -52,13 +52,10 @@ class AdminServer:
 
     def __init__(self, controls: Controls, settings: Any):
         self.controls = controls
-        token = settings.http.token or ""
-        if token and not (token.isascii() and token.isprintable() and " " not in token):
-            raise BadValue("setting http.token must be printable ASCII without spaces (it travels in an "
-                             "HTTP header)")
-        self.token = token.encode("ascii")
+        self.token = b""
         #: paths a GET may reach without the token
-        self.public_paths = {p.rstrip("/") for p in settings.get("http.public_paths", ()) or ()}
+        self.public_paths: set[str] = set()
+        self.use(settings)
         host, port = settings.http.host, int(settings.http.port)
         self.httpd = _BoundedServer((host, port), _handler(self))
         bound_port = self.httpd.server_address[1]
@@ -67,6 +64,17 @@ class AdminServer:
         self.hosts = None if host in ("0.0.0.0", "::", "") else {f"{n}:{bound_port}".lower() for n in names}
         self.origins = None if self.hosts is None else {f"http://{h}" for h in self.hosts}
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="tessdb-admin", daemon=True)
+
+    def use(self, settings: Any) -> None:
+        """Take the token and the public paths of a settings snapshot (at start and at each
+        reload: a token rotated because it leaked is refused from the reload on).  BadValue,
+        nothing changed, for a token that cannot travel in an HTTP header."""
+        token = settings.http.token or ""
+        if token and not (token.isascii() and token.isprintable() and " " not in token):
+            raise BadValue("setting http.token must be printable ASCII without spaces (it travels in an "
+                           "HTTP header)")
+        self.token, self.public_paths = (token.encode("ascii"),
+                                         {p.rstrip("/") for p in settings.get("http.public_paths", ()) or ()})
 
     def start(self) -> None:
         self.thread.start()
@@ -86,9 +94,10 @@ class AdminServer:
         origin = headers.get("Origin")
         if origin is not None and (self.origins is None or origin.lower() not in self.origins):
             raise HttpError(403, "cross-origin requests are refused")
-        if self.token and not (method == "GET" and path.split("?")[0].rstrip("/") in self.public_paths):
+        token = self.token  # (one read: a reload may swap it meanwhile)
+        if token and not (method == "GET" and path.split("?")[0].rstrip("/") in self.public_paths):
             given = (headers.get("Authorization") or "").encode("latin-1", "replace")
-            if not hmac.compare_digest(given, b"Bearer " + self.token):
+            if not hmac.compare_digest(given, b"Bearer " + token):
                 raise HttpError(401, "missing or wrong bearer token")
 
     @staticmethod

@@ -30,7 +30,11 @@ def request(settings: Any, method: str, path: str, body: Any = None, timeout: fl
             detail = json.loads(exc.read()).get("detail", exc.reason)
         except ValueError:
             detail = exc.reason
-        raise ServiceUnreachable(f"the service at {url} answered {exc.code}: {detail}") from None
+        hint = ""
+        if exc.code == 401:  # a token changed in the settings: the running service still has the old one
+            hint = ("; if [http] token was just changed, reload by signal, which needs no token: "
+                    "`systemctl reload tessdb-core` (or `kill -HUP` the service)")
+        raise ServiceUnreachable(f"the service at {url} answered {exc.code}: {detail}{hint}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ServiceUnreachable(f"no tessdb-core service answers at {url} ({reason}); is it running?") from None

@@ -59,6 +59,14 @@ def tessdb_service_started(controls: Controls, settings: Settings) -> None:
 
 
 @hookspec
+def tessdb_settings_reloaded(settings: Settings) -> None:
+    """Collect-all.  The live service swapped in a new, validated settings snapshot (SIGHUP,
+    ``tessdb-core reload``): a plugin that keeps what it read of the settings at
+    ``tessdb_service_started`` (the alarms' SMTP password) takes the new values here.  Called
+    in the service's thread; keep it short."""
+
+
+@hookspec
 def tessdb_cli_commands(cli: click.Group) -> None:
     """Collect-all.  Add click commands or groups to the ``tessdb-core`` command."""
 

@@ -77,6 +77,7 @@ class MqttSource:
             kwargs["clean_session"] = False  # the persistent session of MQTT 3.1.1
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, **kwargs)
         self.client.enable_logger(logger=_paho_logger())
+        self._credentials = (m.username or "", m.password or "")
         if m.username:
             self.client.username_pw_set(m.username, m.password or None)
         tls = m.get("tls") or {}
@@ -118,7 +119,10 @@ class MqttSource:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         try:
             if reason_code.is_failure:
-                self._set_state(f"refused by broker: {reason_code}", error=True)
+                self._set_state(f"refused by broker: {reason_code}", error=True,
+                                detail="; nothing acknowledged is lost (the inbox holds it) and the broker keeps the "
+                                       f"rest in the session; retrying with a backoff up to "
+                                       f"{self.settings.mqtt.reconnect_max} s")
                 return
             self.connected = True
             self.connection += 1
@@ -298,6 +302,31 @@ class MqttSource:
         self.arrived = []
         self._next_attempt = time.monotonic() + self._backoff
         self._set_state("disconnected on purpose: messages cannot be stored now", error=True)
+
+    def apply(self, settings: Any) -> None:
+        """A reload: new credentials reconnect at once (the persistent session carries over, and
+        what was not acknowledged is sent again); new topics are subscribed."""
+        m = settings.mqtt
+        credentials = (m.username or "", m.password or "")
+        if credentials != self._credentials:
+            self._credentials = credentials
+            self.client.username_pw_set(credentials[0] or None, credentials[1] or None)
+            log.warning("MQTT credentials changed by the reload: reconnecting with them")
+            self.settings = settings
+            self.topics = subscriptions(settings)
+            if self._socket_open:
+                try:
+                    self.client.disconnect()
+                except Exception as exc:  # noqa: BLE001 - reconnecting anyway
+                    log.debug("disconnect: {}", exc)
+                self._went_down()
+            self.connected = self.subscribed = self._socket_open = False
+            self.arrived = []
+            self._backoff = float(m.reconnect_min)
+            self._next_attempt = 0.0  # now
+            self.max_payload = int(m.get("max_payload", 65536))
+            return
+        self.resubscribe(settings)
 
     def resubscribe(self, settings: Any) -> None:
         """A reload changed the topics: subscribe to the new set at once."""

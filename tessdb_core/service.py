@@ -529,11 +529,15 @@ class Service:
 
     def do_reload(self) -> str:
         log.warning("reloading server configuration")
+        old = self.app.settings
         try:
             new = self.app.reload_settings()
-        except SettingsError as exc:
+            if self.admin is not None:
+                self.admin.use(new)  # the new token from now on (a rotated one: the old is refused)
+        except (SettingsError, BadValue) as exc:
+            self.app.settings = old
             log.error("Reload refused, the previous settings stay in force: {}", exc)
-            raise
+            raise SettingsError(str(exc)) from None
         self._apply(new)
         return "Server reloaded"
 
@@ -549,9 +553,13 @@ class Service:
                             key, old.get(key), new.get(key))
         if self.pipeline is not None:  # (else it is built later, on the settings in force then)
             self.pipeline.apply_settings(new)
+        for key in _SECRETS_RELOADED:
+            if old.get(key) != new.get(key):
+                log.warning("setting {} changed: applied", key)  # (never the value: a secret)
         logs.reconfigure_levels(new)
         if self.mqtt is not None:
-            self.mqtt.resubscribe(new)
+            self.mqtt.apply(new)
+        self.app.pm.hook.tessdb_settings_reloaded(settings=new)
 
     def shutdown(self) -> None:
         log.warning("Stopping: releasing the filter windows and writing every buffer")
@@ -675,6 +683,10 @@ def _problem(exc: LocalFileUnavailable) -> str:
 #: keys a reload cannot change (they are read at start)
 _NOT_RELOADABLE = ("mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.protocol", "dbase.url", "inbox.path",
                    "http.host", "http.port", "filter.chain", "plugins.disabled")
+
+
+#: secrets a reload applies at once (named in the log, their values never)
+_SECRETS_RELOADED = ("http.token", "mqtt.username", "mqtt.password", "alarms.smtp_password")
 
 
 def _flat(d: dict[str, Any], prefix: str = ""):

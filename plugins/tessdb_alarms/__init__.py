@@ -24,7 +24,7 @@ from typing import Any
 from tessdb_core import hookimpl
 
 __all__ = ["tessdb_cli_commands", "tessdb_service_started", "tessdb_settings_defaults",
-           "tessdb_settings_validators", "tessdb_shutdown"]
+           "tessdb_settings_reloaded", "tessdb_settings_validators", "tessdb_shutdown"]
 
 
 @hookimpl
@@ -46,6 +46,13 @@ def tessdb_service_started(controls: Any, settings: Any) -> None:
     from .monitor import start
 
     start(controls, settings)
+
+
+@hookimpl
+def tessdb_settings_reloaded(settings: Any) -> None:
+    from .monitor import reconfigure
+
+    reconfigure(settings)
 
 
 @hookimpl

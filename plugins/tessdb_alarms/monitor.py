@@ -177,6 +177,20 @@ def start(controls: Any, settings: Any) -> Monitor | None:
     return monitor
 
 
+def reconfigure(settings: Any) -> None:
+    """A reload: the running monitor sends with the new receivers and SMTP password from its
+    next check on (the state file, the check period and turning alarms on or off need a
+    restart)."""
+    with _lock:
+        monitor = _current
+    if monitor is None:
+        return
+    cfg = AlarmSettings.from_settings(settings)
+    if cfg.enabled:
+        monitor.cfg = cfg
+        log.info("Alarms: the reloaded settings are used from the next check on")
+
+
 def stop() -> None:
     global _current
     with _lock:

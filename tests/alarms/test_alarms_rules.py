@@ -15,7 +15,7 @@ from tessdb_core.settings import SettingsError, load
 
 from broker import free_port
 
-from .conftest import HOST, SmtpServer
+from .conftest import HOST, PASSWORD, SmtpServer
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -246,3 +246,29 @@ def test_a_notice_of_the_service_opens_an_alarm_while_it_is_reported():
     w, _ = advance(w, quiet, 2)
     opened, cleared = decide(w, quiet, {"notice:session_lost"}, 1200, 7200)
     assert not opened and [c.key for c in cleared] == ["notice:session_lost"]
+
+
+def test_tessdb_settings_reloaded_gives_the_monitor_a_rotated_smtp_password(tmp_path, tls_smtp):
+    from tessdb_alarms import monitor as monitor_mod
+    from tessdb_alarms import tessdb_settings_reloaded
+
+    def settings(password: str):
+        return _load(RECEIVERS='["ops@example.org"]', SENDER="tessdb@example.org", SMTP_HOST=HOST,
+                     SMTP_PORT=str(tls_smtp.port), SMTP_STARTTLS="true", SMTP_USER="tessdb", SMTP_PASSWORD=password,
+                     CA_FILE=str(tls_smtp.certs["ca"]), STATE_PATH=str(tmp_path / "alarms.db"),
+                     STALLED_AFTER="10s", CHECK_EVERY="1s")
+
+    clock = Clock()
+    cfg = AlarmSettings.from_settings(settings("Wr0ng-" + PASSWORD))
+    monitor = Monitor(FakeControls(), cfg, AlarmState(cfg.state_path), clock, clock)
+    monitor_mod._current = monitor
+    try:
+        _check_after(monitor, clock, 0, stored=1)
+        _check_after(monitor, clock, 11)  # the stall alarm: refused login, kept in the queue
+        assert not tls_smtp.messages and len(monitor.state.pending()) == 1
+        tessdb_settings_reloaded(settings=settings(PASSWORD))
+        monitor.deliver_pending()
+        assert tls_smtp.logins[-1] == "tessdb" and len(tls_smtp.messages) == 1
+    finally:
+        monitor_mod._current = None
+        monitor.state.close()
