@@ -113,7 +113,7 @@ class MqttSource:
         self.lost_window: tuple[float, float] | None = None
         self._down_since: float | None = None  # wall clock when the last connection ended
         #: batched PUBACK writes (paho_speedups): only on the paho versions they were written for
-        self._fast_acks = paho_speedups.activate() and not self._tls
+        self._fast_acks = paho_speedups.activate(wanted=str(m.get("speedups", "auto"))) and not self._tls
 
     # -- callbacks: record only ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:

@@ -12,9 +12,10 @@ them the live figure falls from ~20,000 to ~13,000 readings/s.
    burst of QoS 1 PUBACKs (four fixed bytes each in MQTT 3.1.1 and 5, no state kept
    by paho) as one buffer when nothing of paho's own waits to be written.
 
-Both use paho internals, so they are applied only to the versions in
-:data:`WRITTEN_FOR` and only when those internals look as expected; otherwise paho's
-own paths are used and one INFO line says so.  Nothing here runs at import.
+Both use paho internals, so they are applied only to the exact versions in
+:data:`WRITTEN_FOR` (the ones the tests ran on, not a prefix) and only when those
+internals look as expected; otherwise, or with ``[mqtt] speedups = "off"``, paho's own
+paths are used and one INFO line says so.  Nothing here runs at import.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from loguru import logger
 
 log = logger.bind(ns="mqtt")
 
-#: paho-mqtt versions (prefixes) whose internals these speed-ups were written and tested for
-WRITTEN_FOR = ("2.2.",)
+#: the exact paho-mqtt versions whose internals these speed-ups were written and tested for
+WRITTEN_FOR = ("2.2.0",)
+#: the values of ``[mqtt] speedups``
+CHOICES = ("auto", "off")
 #: a QoS 1 PUBACK: packet type 4, remaining length 2, the message id
 PUBACK = struct.Struct("!BBH")
 _PRIVATE = frozenset({"packetType", "types", "names", "properties"})
@@ -48,13 +51,19 @@ def paho_version() -> str:
 
 
 def supported(paho: str | None = None) -> bool:
-    return (paho or paho_version()).startswith(WRITTEN_FOR)
+    return (paho or paho_version()) in WRITTEN_FOR
 
 
-def activate(paho: str | None = None) -> bool:
+def activate(paho: str | None = None, wanted: str = "auto") -> bool:
     """Apply what applies to the installed paho (once per process) and say so once at INFO;
-    True when the PUBACK writer may be used."""
+    True when the PUBACK writer may be used.  ``wanted``: ``[mqtt] speedups``, "off" keeps
+    paho entirely as it is."""
     paho = paho or paho_version()
+    if wanted == "off":
+        if not _state["said"]:
+            _state["said"] = True
+            log.info("paho-mqtt {}: speed-ups off ([mqtt] speedups = \"off\"); paho's own paths are used", paho)
+        return False
     ok = supported(paho)
     shared = share_v5_property_tables() if ok else False
     if not _state["said"]:
@@ -64,7 +73,7 @@ def activate(paho: str | None = None) -> bool:
                      ", shared MQTT 5 property tables" if shared else "")
         else:
             log.info("paho-mqtt {}: speed-ups not applied (written for paho-mqtt {}); paho's own paths are used",
-                     paho, "/".join(v + "x" for v in WRITTEN_FOR))
+                     paho, ", ".join(WRITTEN_FOR))
     return ok
 
 

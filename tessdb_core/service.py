@@ -681,7 +681,8 @@ def _problem(exc: LocalFileUnavailable) -> str:
 
 
 #: keys a reload cannot change (they are read at start)
-_NOT_RELOADABLE = ("mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.protocol", "dbase.url", "inbox.path",
+_NOT_RELOADABLE = ("mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.protocol", "mqtt.speedups", "dbase.url",
+                   "inbox.path",
                    "http.host", "http.port", "filter.chain", "plugins.disabled")
 
 

@@ -237,6 +237,7 @@ def engine_validators() -> list[Validator]:
         rule("mqtt.tess_topics", "a list of topic filters", is_str_list),
         rule("mqtt.protocol", "\"5\" or \"3.1.1\"", lambda v: str(v) in ("5", "3.1.1")),
         rule("mqtt.qos", "0, 1 or 2", one_of(0, 1, 2)),
+        rule("mqtt.speedups", "\"auto\" or \"off\"", one_of("auto", "off")),
         rule("mqtt.session_expiry", "an integer number of seconds 0..4294967295", is_int(0, 4_294_967_295)),
         rule("mqtt.receive_maximum", "an integer number of messages 1..65535", is_int(1, 65_535)),
         rule("mqtt.reconnect_min", "a number of seconds 0.1..3600", is_number(0.1, 3600)),

@@ -95,3 +95,28 @@ def test_shared_property_tables_decode_each_message_on_its_own():
     assert (one.mid, one.properties.ContentType, one.payload) == (1, "application/json", b"{}")
     assert (two.mid, two.properties.ContentType) == (2, "text/plain")
     assert isinstance(one.properties, Properties) and type(one.properties).__name__ == "Properties"
+
+
+def test_only_the_exact_versions_tested_and_never_when_off(monkeypatch):
+    from paho.mqtt import _packet
+
+    assert paho_speedups.supported("2.2.0") and not paho_speedups.supported("2.2.1")
+    assert not paho_speedups.supported("2.2")
+    monkeypatch.setitem(paho_speedups._state, "said", False)
+    before = _packet.Properties
+    lines = []
+    sink = logger.add(lines.append, level="INFO", format="{message}")
+    try:
+        assert paho_speedups.activate("2.2.0", wanted="off") is False
+    finally:
+        logger.remove(sink)
+    assert _packet.Properties is before
+    assert any('speed-ups off ([mqtt] speedups = "off")' in line for line in lines)
+
+
+def test_speedups_must_be_auto_or_off():
+    from tessdb_core.settings import SettingsError, load
+
+    assert load(environ={"TESSDB_MQTT__SPEEDUPS": "off"}).mqtt.speedups == "off"
+    with pytest.raises(SettingsError, match="mqtt.speedups"):
+        load(environ={"TESSDB_MQTT__SPEEDUPS": "fast"})
