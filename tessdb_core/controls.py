@@ -61,3 +61,7 @@ class Controls(Protocol):
     def last_readings(self) -> dict[str, float]:
         """Photometer name -> UTC epoch seconds of its newest reading stored since the start
         (the reading's own timestamp): who is sending and who fell silent."""
+
+    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
+        """Photometer name -> (UTC epoch seconds, magnitudes per channel) of its newest reading
+        stored since the start: what the public status page shows, with no query."""

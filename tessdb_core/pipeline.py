@@ -51,6 +51,8 @@ class Pipeline:
         self._stale_checked = 0.0
         #: photometer name -> timestamp of its newest stored reading (since this pipeline began)
         self.last_reading: dict[str, datetime] = {}
+        #: photometer name -> magnitudes of that newest reading (one per channel)
+        self.last_magnitudes: dict[str, tuple[float, ...]] = {}
         #: why the last write did not go through (the batch and outcomes are kept); None when it did
         self.stalled: StoreUnavailable | LocalFileUnavailable | None = None
         self.buffer_size = buffer_size or int(settings.get("dbase.buffer_size", 1000))
@@ -328,12 +330,13 @@ class Pipeline:
     def _note_last_readings(self, batch: list[ResolvedReading]) -> None:
         """The newest stored reading time of each photometer (bounded by the catalogue:
         only resolved, so registered, photometers are in a batch)."""
-        last = self.last_reading
+        last, mags = self.last_reading, self.last_magnitudes
         for r in batch:
             reading = r.reading
             t = reading.tstamp
             if t > last.get(reading.name, _EPOCH):
                 last[reading.name] = t
+                mags[reading.name] = reading.mag
 
     def _record_outcomes(self) -> None:
         """Commit the quarantine rows and delete the inbox entries done; kept on failure."""

@@ -452,6 +452,13 @@ class Service:
             return {}
         return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in self.pipeline.last_reading.items()}
 
+    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
+        if self.pipeline is None:
+            return {}
+        mags = self.pipeline.last_magnitudes
+        return {name: (t.replace(tzinfo=timezone.utc).timestamp(), mags.get(name, ()))
+                for name, t in self.pipeline.last_reading.items()}
+
     def health(self) -> tuple[bool, str]:
         """Readiness, (ready, why): the faults that lose time first (they name the file), then
         the broker and the backlog.  Paused is ready (an operator's choice, with a note); a
@@ -657,6 +664,9 @@ class ServiceControls:
 
     def last_readings(self) -> dict[str, float]:
         return self._call(self._svc.last_readings)
+
+    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
+        return self._call(self._svc.newest_readings)
 
 
 #: a loop that has not turned for this long is not alive (a turn takes well under a second)

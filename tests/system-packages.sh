@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The programs the tests run for real, from Debian/Ubuntu packages: mosquitto (the live
 # tests), the PostgreSQL server binaries (tests/pgserver.py starts its own throwaway
-# cluster on 127.0.0.1) and promtool (the metrics check). Installs only what is missing;
+# cluster on 127.0.0.1), promtool (the metrics check) and chromium (the status page's browser
+# tests, headless, driven by Playwright's Python package). Installs only what is missing;
 # as root, or through sudo. Elsewhere it says what to install and exits 1.
 set -euo pipefail
 
@@ -9,11 +10,12 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "tests/system-packages.sh: install ${need[*]} (mosquitto, the PostgreSQL server, promtool) with your package manager" >&2
+    echo "tests/system-packages.sh: install ${need[*]} (mosquitto, the PostgreSQL server, promtool, chromium) with your package manager" >&2
     exit 1
 fi
 sudo=""

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "smtp_host": "",
     "smtp_port": 587,
     "smtp_starttls": True,
+    "smtp_implicit_tls": False,
     "smtp_user": "",
     "smtp_password": "",  # a secret (its name ends in _password): .secrets.toml or TESSDB_ALARMS__SMTP_PASSWORD
     "sender": "",
@@ -79,6 +80,7 @@ def validators() -> list[Validator]:
         rule(f"{key}smtp_host", "a host name or address, or empty", is_str),
         rule(f"{key}smtp_port", "an integer port 1..65535", is_int(1, 65535)),
         rule(f"{key}smtp_starttls", "true or false", is_bool),
+        rule(f"{key}smtp_implicit_tls", "true or false", is_bool),
         rule(f"{key}smtp_user", "a user name, or empty for no login", is_str),
         rule(f"{key}smtp_password", "a string", is_str),
         rule(f"{key}sender", "an e-mail address, or empty", lambda v: v == "" or _address(v)),
@@ -103,6 +105,8 @@ class Smtp:
     sender: str
     receivers: tuple[str, ...]
     ca_file: str
+    #: TLS from the first byte (SMTPS, port 465) instead of STARTTLS
+    implicit_tls: bool = False
 
     @property
     def where(self) -> str:
@@ -130,7 +134,8 @@ class AlarmSettings:
         smtp = None
         if receivers:
             smtp = Smtp(get("smtp_host"), int(get("smtp_port")), bool(get("smtp_starttls")), get("smtp_user"),
-                        get("smtp_password"), get("sender"), receivers, get("ca_file"))
+                        get("smtp_password"), get("sender"), receivers, get("ca_file"),
+                        bool(get("smtp_implicit_tls")))
         return cls(seconds(get("check_every")), seconds(get("stalled_after")), seconds(get("photometer_silent_after")),
                    Path(get("state_path")), smtp, get("webhook_url"), get("ca_file"), socket.gethostname())
 

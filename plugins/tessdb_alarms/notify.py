@@ -1,4 +1,4 @@
-"""Delivery: e-mail with :mod:`smtplib` (STARTTLS, login) and a JSON webhook with
+"""Delivery: e-mail with :mod:`smtplib` (STARTTLS or implicit TLS on port 465, login) and a JSON webhook with
 :mod:`urllib`.  Every failure is a :class:`DeliveryError` of one line naming the server
 (``SMTP mail.example.org:587: 535 5.7.8 Authentication credentials invalid``), with the
 SMTP password blanked out of it; the webhook is named by its scheme and host only, since
@@ -54,13 +54,18 @@ def email_message(smtp: Smtp, note: Notification) -> EmailMessage:
 
 
 def send_email(smtp: Smtp, note: Notification, timeout: float = SEND_TIMEOUT) -> None:
-    if smtp.user and not smtp.starttls and not _loopback(smtp.host):
+    if smtp.user and not (smtp.starttls or smtp.implicit_tls) and not _loopback(smtp.host):
         raise DeliveryError(f"{smtp.where}: refusing to send the password of alarms.smtp_user unencrypted; "
-                            "set alarms.smtp_starttls = true")
+                            "set alarms.smtp_starttls = true (or alarms.smtp_implicit_tls = true for port 465)")
     try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
+        if smtp.implicit_tls:  # SMTPS: TLS from the first byte, then no STARTTLS
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout,
+                                      context=ssl.create_default_context(cafile=smtp.ca_file or None))
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        with client:
             client.ehlo()
-            if smtp.starttls:
+            if smtp.starttls and not smtp.implicit_tls:
                 client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file or None))
                 client.ehlo()
             if smtp.user:

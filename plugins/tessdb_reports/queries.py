@@ -137,3 +137,11 @@ class ReportQueries(Protocol):
     def export_rows(self, name: str | None, since: datetime | None, until: datetime | None
                     ) -> Iterator[ExportRow]:
         """Export rows of the name (every reading when None) in [since, until), by time."""
+
+    def fleet(self) -> list[dict[str, Any]]:
+        """Every Current name with its Current version and site: name, mac_address, model,
+        nchannels, place, town, country, longitude, latitude (no contact)."""
+
+    def newest_readings(self) -> dict[str, tuple[datetime, tuple[float, ...]]]:
+        """name -> (time, magnitudes per channel) of each Current name's newest reading."""
+

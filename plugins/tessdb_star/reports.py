@@ -396,3 +396,47 @@ class StarReports:
             if len(rows) < self.page_size:
                 return
             after = rows[-1][:2]
+
+    # -- the public fleet view (tessdb_web) -------------------------------------------------------------
+    def fleet(self) -> list[dict[str, Any]]:
+        """Every Current name with the Current version of its MAC and that version's site:
+        name, mac_address, model, nchannels, place, town, country, longitude, latitude
+        (no contact column: this feeds a public page)."""
+        sql = ("SELECT m.name, i.mac_address, i.model, i.nchannels, l.place, l.town, l.country, l.longitude, "
+               "l.latitude FROM name_to_mac_t AS m "
+               "JOIN tess_t AS i ON i.mac_address = m.mac_address AND i.valid_state = 'Current' "
+               "LEFT JOIN location_t AS l ON l.location_id = i.location_id "
+               "WHERE m.valid_state = 'Current' ORDER BY m.name, i.tess_id")
+        keys = ("name", "mac_address", "model", "nchannels", "place", "town", "country", "longitude", "latitude")
+        rows = self.store.run("reports: fleet", lambda conn: conn.execute(sql).fetchall())
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            out.setdefault(r[0], dict(zip(keys, r)))
+        return list(out.values())
+
+    def newest_readings(self) -> dict[str, tuple[datetime, tuple[float, ...]]]:
+        """name -> (time, magnitudes per channel) of the newest reading of every Current name
+        since its mapping began: one probe of the (tess_id, date_id, time_id) index per
+        version and fact table, all in one read transaction."""
+        tables = self._tables()
+
+        def read(conn: Connection) -> dict[str, tuple[datetime, tuple[float, ...]]]:
+            found: dict[str, tuple[datetime, tuple[float, ...]]] = {}
+            current = conn.execute("SELECT m.name, m.mac_address, m.valid_since, t.tess_id FROM name_to_mac_t m "
+                                   "JOIN tess_t t ON t.mac_address = m.mac_address "
+                                   "WHERE m.valid_state = 'Current'").fetchall()
+            for name, _mac, since_text, tess_id in current:
+                since = ts_key(parse_ts(since_text))
+                for table, measures, _n in tables:
+                    mags = ", ".join(measures[1::2])
+                    row = conn.execute(f"SELECT date_id, time_id, {mags} FROM {table} WHERE tess_id = ? "
+                                       "ORDER BY date_id DESC, time_id DESC LIMIT 1", (tess_id,)).fetchone()
+                    if row is None or row[0] * _KEY + row[1] < since:
+                        continue
+                    when = key_datetime(row[0], row[1])
+                    if name not in found or found[name][0] < when:
+                        found[name] = (when, tuple(row[2:]))
+            return found
+
+        return self.store.run("reports: newest readings", read)
+

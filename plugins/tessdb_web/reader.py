@@ -1,0 +1,120 @@
+"""The web's reads of the database: one store of its own, read-only, through the store
+plugin's ``"reports"`` queries (the web speaks no SQL).
+
+Read-only twice over: PostgreSQL sessions start with ``default_transaction_read_only``
+(set in the connection URL, so a reconnection keeps it); a SQLite connection is put in
+``query_only`` mode.  Nothing here asks for a write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from tessdb_core.errors import NotFound
+
+from .fleet import Instrument, Newest, Site
+
+#: the readings' public columns, per channel count (export rows carry more)
+_W_COLUMNS = ("timestamp", "sequence_number", "frequency", "magnitude", "sky_temperature", "box_temperature")
+_C_EXTRA = ("frequency2", "magnitude2", "frequency3", "magnitude3", "frequency4", "magnitude4")
+#: the version fields shown in a photometer's history
+_VERSION_FIELDS = ("mac_address", "model", "firmware", "nchannels", "valid_state")
+
+
+def read_only_url(url: str) -> str:
+    """``url`` with PostgreSQL sessions read-only (other URLs unchanged)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return url
+    option = "options=" + quote("-c default_transaction_read_only=on")
+    return f"{url}{'&' if '?' in url else '?'}{option}"
+
+
+def open_store(settings: Any, url: str, pm: Any | None = None) -> tuple[Any, Any]:
+    """(store, reports queries) for ``url``, opened read-only.  ``pm``: the plugin manager
+    (the running service's plugin is handed none: it builds one from the same entry points)."""
+    if pm is None:
+        from tessdb_core.plugins import build
+
+        pm = build(settings)
+    store = pm.hook.tessdb_store(url=read_only_url(url), settings=settings)
+    if store is None:
+        raise NotFound(f"no installed store plugin handles {url!r}")
+    store.open()
+    _read_only(store)
+    queries = pm.hook.tessdb_queries(store=store, kind="reports", settings=settings)
+    if queries is None:
+        store.close()
+        raise NotFound(f"no installed plugin provides reports queries for {url!r}")
+    return store, queries
+
+
+def _read_only(store: Any) -> None:
+    def switch(conn: Any) -> None:
+        try:
+            conn.execute("PRAGMA query_only = ON")
+        except Exception:  # not SQLite: the URL made the PostgreSQL session read-only
+            pass
+    if not str(getattr(store, "url", "")).startswith(("postgresql://", "postgres://")):
+        store.run("web: read-only", switch)
+
+
+def _utc(dt: datetime) -> float:
+    return dt.replace(tzinfo=timezone.utc).timestamp()
+
+
+def _text(dt: datetime | None) -> str | None:
+    return None if dt is None or dt.year >= 2999 else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WebReader:
+    """What the listener reads from the database."""
+
+    def __init__(self, queries: Any) -> None:
+        self.q = queries
+
+    def instruments(self) -> dict[str, Instrument]:
+        out = {}
+        for r in self.q.fleet():
+            site = None
+            if any(r[k] is not None for k in ("place", "town", "country", "longitude", "latitude")):
+                site = Site(r["place"], r["town"], r["country"], r["longitude"], r["latitude"])
+            out[r["name"]] = Instrument(r["name"], r["mac_address"], r["model"], int(r["nchannels"] or 1), site)
+        return out
+
+    def newest(self) -> dict[str, Newest]:
+        return {name: Newest(_utc(t), tuple(m for m in mags if m is not None))
+                for name, (t, mags) in self.q.newest_readings().items()}
+
+    def detail(self, name: str) -> dict[str, Any]:
+        """The versions of the photometer (ZP and filter history) and its name's mappings."""
+        versions = self.q.versions_of(name)
+        if not versions:
+            raise NotFound(f"no photometer named {name!r}")
+        history = []
+        for v in versions:
+            n = int(v.get("nchannels") or 1)
+            item = {k: v.get(k) for k in _VERSION_FIELDS}
+            item.update({"since": _text(v["since"]), "until": _text(v["until"]),
+                         "zp": [v.get(f"zp{i}") for i in range(1, n + 1)],
+                         "filters": [v.get(f"filter{i}") for i in range(1, n + 1)]})
+            history.append(item)
+        names = [{"mac_address": m["mac_address"], "since": _text(m["since"]), "until": _text(m["until"]),
+                  "valid_state": m["valid_state"]} for m in self.q.mappings(name)]
+        return {"versions": history, "mappings": names}
+
+    def readings(self, name: str, nchannels: int, since: datetime, until: datetime
+                 ) -> tuple[tuple[str, ...], Iterator[tuple]]:
+        """(columns, rows) of the readings in [since, until), oldest first, read lazily in pages."""
+        columns = _W_COLUMNS + (_C_EXTRA if nchannels > 1 else ())
+        keys = ("timestamp", "sequence_number", "frequency", "magnitude", "sky_temperature", "box_temperature",
+                *(_C_EXTRA if nchannels > 1 else ()))
+
+        def rows() -> Iterator[tuple]:
+            for r in self.q.export_rows(name, since, until):
+                t = r["timestamp"]
+                r["timestamp"] = (t if t.endswith("Z") else t + "Z") if isinstance(t, str) else t
+                yield tuple(r[k] for k in keys)
+        return columns, rows()
