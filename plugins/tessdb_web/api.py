@@ -51,6 +51,8 @@ class Web:
 
     def __init__(self, cfg: WebSettings, cache: FleetCache, reader: WebReader) -> None:
         self.cfg, self.cache, self.reader = cfg, cache, reader
+        #: (geojson, query) -> (snapshot, second, body, ETag, media type) of the last fleet answer
+        self.made: dict[tuple[bool, str], tuple[Any, int, bytes, str, str]] = {}
 
     def rows(self, now: float) -> list[dict[str, Any]]:
         snap = self.cache.snapshot
@@ -99,12 +101,36 @@ async def photometers_geojson(request: Request) -> Response:
 
 
 def _fleet(request: Request, geojson: bool) -> Response:
+    """The fleet view: made at most once a second per query from the in-memory snapshot, the
+    same bytes (and ETag) served to every client meanwhile."""
+    web = _web(request)
+    now = _now()
+    key = (geojson, request.url.query)
+    made = web.made.get(key)
+    if made is not None and made[0] is web.cache.snapshot and made[1] == int(now):
+        return _cached(request, made[2], made[3], made[4])
+    response = _make_fleet(request, geojson, now)
+    if response.status_code == 200:
+        if len(web.made) >= 64:
+            web.made.clear()
+        web.made[key] = (web.cache.snapshot, int(now), response.body, response.headers["etag"],
+                         response.media_type)
+    return response
+
+
+def _cached(request: Request, body: bytes, tag: str, media_type: str) -> Response:
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if tag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _make_fleet(request: Request, geojson: bool, now: float) -> Response:
     q = request.query_params
     params.known(q, ("status", "silent", "country"))
     wanted = params.statuses(q.get("status"))
     silent_for = params.duration(q.get("silent"), "silent")
     country = params.text(q["country"], "country") if "country" in q else None
-    now = _now()
     every = _web(request).rows(now)
     rows = fleet.select(every, wanted, silent_for, country, now)
     meta = {"generated": fleet.iso(now), "silent_after_seconds": _web(request).cfg.silent_after,

@@ -111,6 +111,6 @@ def test_the_page_and_its_files_come_from_the_package(served):
         assert src in page
         assert served.client.request(src)[0] == 200
     assert "http://" not in page and "https://" not in page  # nothing from elsewhere
-    status, _h, body = served.client.request("/static/vendor/world-atlas/countries-50m.geojson")
+    status, _h, body = served.client.request("/static/vendor/world-atlas/countries.geojson")
     assert status == 200 and len(json.loads(body)["features"]) > 200
     assert EMAIL not in page

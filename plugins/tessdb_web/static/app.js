@@ -37,13 +37,14 @@
     .setView([40, -3], 4);
   map.attributionControl.setPrefix(false);
   const outlines = L.geoJSON(null, {
-    interactive: false,
+    interactive: false, renderer: L.canvas({ padding: 0.2 }),
     style: { color: "#3b4d74", weight: 0.8, fillColor: "#1a2540", fillOpacity: 1 },
   }).addTo(map);
   map.attributionControl.addAttribution("Natural Earth");
 
   const cluster = L.markerClusterGroup({
     maxClusterRadius: 36, showCoverageOnHover: false, chunkedLoading: true, disableClusteringAtZoom: 10,
+    animate: false,
     iconCreateFunction: clusterIcon,
   });
   map.addLayer(cluster);
@@ -100,6 +101,8 @@
           status: row.status, riseOnHover: true,
         });
         marker.on("click", () => choose(row.name));
+        const name = row.name;  // the tooltip is made when shown, from the newest row
+        marker.bindTooltip(() => tooltip(state.byName.get(name)), { direction: "top", offset: [0, -8] });
         state.markers.set(row.name, marker);
         added.push(marker);
       } else if (marker.options.status !== row.status) {
@@ -108,7 +111,6 @@
         cluster.refreshClusters(marker);
       }
       marker.setLatLng([row.latitude, row.longitude]);
-      marker.unbindTooltip().bindTooltip(tooltip(row), { direction: "top", offset: [0, -8] });
     }
     if (added.length) cluster.addLayers(added);
     for (const [name, marker] of state.markers) {
@@ -117,7 +119,7 @@
     if (!state.fitted && state.markers.size) {
       state.fitted = true;
       const bounds = L.latLngBounds([...state.markers.values()].map((m) => m.getLatLng()));
-      map.fitBounds(bounds.pad(0.15), { maxZoom: 7 });
+      map.fitBounds(bounds.pad(0.15), { maxZoom: 7, animate: false });
     }
   }
 
@@ -308,11 +310,14 @@
   async function refresh() {
     try {
       const data = await getJSON("/api/v1/photometers");
+      performance.mark("fleet-fetched");
       state.rows = data.photometers;
       state.byName = new Map(state.rows.map((r) => [r.name, r]));
       renderCounts(data.counts);
       updateMarkers();
+      performance.mark("markers-shown");
       renderTable();
+      performance.mark("table-shown");
       if (state.chosen && state.byName.has(state.chosen)) {
         const row = state.byName.get(state.chosen);
         const badge = $("detail-status");
@@ -320,6 +325,7 @@
         badge.className = "badge status-" + row.status;
       }
       $("updated").textContent = "updated " + when(data.generated) + " UTC";
+      if (!document.body.dataset.ready) requestAnimationFrame(() => performance.mark("painted"));
       document.body.dataset.ready = "1";
       document.body.dataset.generated = data.generated;
     } catch (err) {
@@ -328,6 +334,7 @@
   }
 
   async function start() {
+    const first = refresh();  // the fleet, the settings and the outlines are fetched at once
     try { state.about = await getJSON("/api/v1/about"); } catch (err) { state.about = { silent_after_seconds: 10800, tile_url: "" }; }
     if (state.about.tile_url) {
       const tiles = L.tileLayer(state.about.tile_url, { maxZoom: 16, attribution: "map tiles" });
@@ -337,10 +344,14 @@
       });
       tiles.addTo(map);
     }
-    fetch("/static/vendor/world-atlas/countries-50m.geojson")
-      .then((r) => r.json()).then((geo) => { outlines.addData(geo); outlines.bringToBack(); })
+    fetch("/static/vendor/world-atlas/countries.geojson")
+      .then((r) => r.json()).then((geo) => {
+        outlines.addData(geo);
+        outlines.bringToBack();
+        performance.mark("outlines-shown");
+      })
       .catch(() => { /* the markers still show */ });
-    await refresh();
+    await first;
     const every = Math.min(30, Math.max(1, state.about.silent_after_seconds / 4)) * 1000;
     setInterval(refresh, every);
   }
