@@ -3,6 +3,8 @@ read-only connection (a second machine, or a database the collector writes elsew
 
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import replace
 
 import click
@@ -25,8 +27,12 @@ def web_command(app, db: str | None, host: str | None, port: int | None) -> None
     cfg = replace(cfg, host=host or cfg.host, port=cfg.port if port is None else port)
     runtime = WebRuntime(app.settings, db or app.settings.dbase.url, pm=app.pm, cfg=cfg)
     click.echo(f"Serving the public listener on http://{cfg.host}:{cfg.port}/ (read-only; Ctrl-C stops)", err=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
     try:
-        runtime.listener.serve_forever()
+        stop.wait()
     finally:
-        runtime.cache.stop()
-        runtime.store.close()
+        runtime.stop()
+    click.echo("Stopped.", err=True)

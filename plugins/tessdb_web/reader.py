@@ -1,17 +1,18 @@
 """The web's reads of the database: one store of its own, read-only, through the store
 plugin's ``"reports"`` queries (the web speaks no SQL).
 
-Read-only twice over: PostgreSQL sessions start with ``default_transaction_read_only``
-(set in the connection URL, so a reconnection keeps it); a SQLite connection is put in
-``query_only`` mode.  Nothing here asks for a write transaction.
+Read-only: a SQLite connection is put in ``query_only`` mode, a PostgreSQL session's
+transactions are read-only (a reconnection after a lost server opens a new session without it:
+give ``tessdb-core web`` a role with SELECT rights only, docs/operations.md).  Nothing here
+asks for a write transaction.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 
 from tessdb_core.errors import NotFound
 
@@ -24,14 +25,6 @@ _C_EXTRA = ("frequency2", "magnitude2", "frequency3", "magnitude3", "frequency4"
 _VERSION_FIELDS = ("mac_address", "model", "firmware", "nchannels", "valid_state")
 
 
-def read_only_url(url: str) -> str:
-    """``url`` with PostgreSQL sessions read-only (other URLs unchanged)."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        return url
-    option = "options=" + quote("-c default_transaction_read_only=on")
-    return f"{url}{'&' if '?' in url else '?'}{option}"
-
-
 def open_store(settings: Any, url: str, pm: Any | None = None) -> tuple[Any, Any]:
     """(store, reports queries) for ``url``, opened read-only.  ``pm``: the plugin manager
     (the running service's plugin is handed none: it builds one from the same entry points)."""
@@ -39,7 +32,7 @@ def open_store(settings: Any, url: str, pm: Any | None = None) -> tuple[Any, Any
         from tessdb_core.plugins import build
 
         pm = build(settings)
-    store = pm.hook.tessdb_store(url=read_only_url(url), settings=settings)
+    store = pm.hook.tessdb_store(url=url, settings=settings)
     if store is None:
         raise NotFound(f"no installed store plugin handles {url!r}")
     store.open()
@@ -52,13 +45,15 @@ def open_store(settings: Any, url: str, pm: Any | None = None) -> tuple[Any, Any
 
 
 def _read_only(store: Any) -> None:
+    """Make the store's session read-only: ``query_only`` on SQLite, the session's default
+    transaction read-only on PostgreSQL (set after the store's own session set-up, which
+    makes temporary tables)."""
     def switch(conn: Any) -> None:
-        try:
+        if isinstance(conn, sqlite3.Connection):
             conn.execute("PRAGMA query_only = ON")
-        except Exception:  # not SQLite: the URL made the PostgreSQL session read-only
-            pass
-    if not str(getattr(store, "url", "")).startswith(("postgresql://", "postgres://")):
-        store.run("web: read-only", switch)
+        else:
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    store.run("web: read-only", switch)
 
 
 def _utc(dt: datetime) -> float:

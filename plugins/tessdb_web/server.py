@@ -95,10 +95,6 @@ class Listener:
             time.sleep(0.02)
         log.info("Web: the public listener serves http://{}:{}/", self.cfg.host, self.port)
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until SIGINT / SIGTERM (the standalone command)."""
-        self.server.run()
-
     def stop(self) -> None:
         self.server.should_exit = True
         if self._thread is not None:

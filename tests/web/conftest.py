@@ -145,14 +145,14 @@ class Served:
     db: FleetDb
 
 
-def serve(db: FleetDb, **web: Any) -> Served:
+def serve(db: FleetDb, url: str | None = None, **web: Any) -> Served:
     from tessdb_core import app as app_mod
     from tessdb_web.config import WebSettings
     from tessdb_web.runtime import WebRuntime
 
     app = app_mod.create(configure_logs=False)
     cfg = replace(WebSettings.from_settings(app.settings), host=HOST, port=0, **web)
-    runtime = WebRuntime(app.settings, str(db.path), pm=app.pm, cfg=cfg)
+    runtime = WebRuntime(app.settings, url or str(db.path), pm=app.pm, cfg=cfg)
     runtime.start()
     return Served(Client(runtime.listener.port), runtime, db)
 
