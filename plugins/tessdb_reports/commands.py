@@ -188,9 +188,13 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
 @click.option("--all", "all_names", is_flag=True, help="Every reading of every photometer.")
 @click.option("--from", "date_from", help="First day (UTC), YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day (UTC, included), YYYY-MM-DD.")
-@click.option("--format", "form", type=click.Choice(["csv", "json", "parquet"], case_sensitive=False),
+@click.option("--format", "form", type=click.Choice(["csv", "json", "parquet", "ecsv"], case_sensitive=False),
               help="csv (default; with a header line), json (JSON Lines: one object a line, numbers as numbers, "
-                   "null if empty) or parquet (needs --out and the extra 'parquet').")
+                   "null if empty), parquet (needs --out and the extra 'parquet') or ecsv (an astropy time series "
+                   "with units and the sky context, tess-ida-tools' column names; extra 'sky').")
+@click.option("--context", is_flag=True,
+              help="Add the sky context columns (docs/reports.md): Sun and Moon altitude and azimuth, the Moon's "
+                   "illumination, waxing, moon up, sky state, night, site known, clouds (extra 'sky').")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="Field separator (CSV).")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
@@ -199,8 +203,8 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
 @_db
 @pass_cli
 def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
-                    form: str | None, sep: str, as_json: bool, out_file: str | None, progress: bool | None,
-                    db: str | None) -> None:
+                    form: str | None, context: bool, sep: str, as_json: bool, out_file: str | None,
+                    progress: bool | None, db: str | None) -> None:
     """The readings of NAME (or --all), in time order, as CSV with a header line (or
     --format json: JSON Lines; --format parquet: a Parquet file), written as they are read.
 
@@ -208,8 +212,9 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
     magnitude, zp1, sky_temperature, box_temperature (the README's sample query 2; TESS4C:
     channel 1), then name (the name of the MAC at the reading's time), model, longitude,
     latitude, location_id, town (the reading's site), and frequency2, magnitude2, zp2 ..
-    frequency4, magnitude4, zp4 (TESS4C channels 2-4; empty for a TESS-W)."""
-    from .tools import date_window, export_csv, export_parquet, known_names
+    frequency4, magnitude4, zp4 (TESS4C channels 2-4; empty for a TESS-W); with --context
+    the sky context columns after them (always in --format ecsv)."""
+    from .tools import date_window, export_csv, export_ecsv, export_parquet, known_names
 
     form = form.lower() if form else None
     if as_json and form not in (None, "json"):
@@ -221,15 +226,26 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
         if not out_file:
             raise BadValue("--format parquet needs --out FILE (a Parquet file is not written to stdout)")
         require("pyarrow", "parquet", "readings export --format parquet")
+    if context or form == "ecsv":
+        from .skycols import sky_api
+
+        sky_api(f"readings export {'--format ecsv' if form == 'ecsv' else '--context'}")
     since, until = date_window(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     target = writable_file(out_file) if out_file else None
+    settings = opts.app(console=False).settings
+
+    def write(queries: Any, stream: Any) -> int:
+        if form == "ecsv":
+            return export_ecsv(queries, name, since, until, stream, settings, progress)
+        return export_csv(queries, name, since, until, stream, sep, progress, form == "json", context, settings)
+
     with report_queries(opts, db) as queries:
         if name:
             (name,) = known_names(queries, [name])
         if target is None:
             try:
-                export_csv(queries, name, since, until, sys.stdout, sep, progress, form == "json")
+                write(queries, sys.stdout)
                 sys.stdout.flush()
             except BrokenPipeError:  # `... | head`: the reader has all it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -237,10 +253,10 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         try:
             if form == "parquet":
-                n = export_parquet(queries, name, since, until, tmp, progress)
+                n = export_parquet(queries, name, since, until, tmp, progress, context=context, settings=settings)
             else:
                 with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                    n = export_csv(queries, name, since, until, fh, sep, progress, form == "json")
+                    n = write(queries, fh)
             tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -280,7 +296,9 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
     Sun's and the Moon's altitude, the twilights shaded, the Moon's illumination and the
     ZP changes marked."""
     require("matplotlib", "plots", "plot night")
-    require("ephem", "plots", "plot night")
+    from .skycols import sky_api
+
+    sky_api("plot night")
     from .plots import night_data, night_figure, save
     from .tools import known_names
 
@@ -289,7 +307,7 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
     with report_queries(opts, db) as queries:
         (name,) = known_names(queries, [name])
         data = night_data(queries, name, when)
-    save(night_figure(data, width, height), path)
+    save(night_figure(data, width, height, opts.app(console=False).settings), path)
     click.echo(f"wrote {path} ({len(data.readings)} readings)")
 
 

@@ -1,4 +1,5 @@
-"""Night and month plots (matplotlib, Agg backend; the Sun and Moon from ``ephem``).
+"""Night and month plots (matplotlib, Agg backend; the Sun, the Moon and the clouds from
+``tessdb_sky``).
 
 ``night_data`` / ``month_data`` gather what a plot needs through the ``ReportQueries``
 protocol; ``night_figure`` / ``month_figure`` build the matplotlib Figure (returned,
@@ -8,7 +9,6 @@ SVG or PDF (the file's suffix).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -114,56 +114,112 @@ def month_data(queries: ReportQueries, name: str, month: Month) -> MonthData:
 
 
 # -- the Sun and the Moon -------------------------------------------------------------------------
+def _site(location: dict[str, Any]) -> Any:
+    from tessdb_sky.series import Site
+
+    site = Site.of(location)
+    if site is None:
+        raise BadValue(f"location {location.get('location_id')} has no coordinates: "
+                       "cannot compute the Sun and Moon altitudes")
+    return site
+
+
 def sun_moon_altitudes(location: dict[str, Any], since: datetime, until: datetime,
                        step: timedelta = timedelta(minutes=5)) -> tuple[list[datetime], list[float], list[float]]:
-    """Altitudes in degrees of the Sun and the Moon seen from the location (naive UTC times)."""
-    import ephem
+    """Altitudes in degrees of the Sun and the Moon seen from the location (naive UTC times),
+    every ``step`` from ``since`` to ``until`` (both included)."""
+    import numpy as np
 
-    lat, lon = location.get("latitude"), location.get("longitude")
-    if lat is None or lon is None:
-        raise BadValue(f"location {location.get('location_id')} has no coordinates: "
-                         "cannot compute the Sun and Moon altitudes")
-    obs = ephem.Observer()
-    obs.lat, obs.lon = str(lat), str(lon)
-    obs.elevation = float(location.get("elevation") or 0.0)
-    obs.pressure = 0  # geometric altitudes, no refraction
-    sun, moon = ephem.Sun(), ephem.Moon()
-    times, sun_alt, moon_alt = [], [], []
-    t = since
-    while t <= until:
-        obs.date = ephem.Date(t)
-        sun.compute(obs)
-        moon.compute(obs)
-        times.append(t)
-        sun_alt.append(math.degrees(float(sun.alt)))
-        moon_alt.append(math.degrees(float(moon.alt)))
-        t += step
-    return times, sun_alt, moon_alt
+    from tessdb_sky.api import sky_context
+
+    site = _site(location)
+    n = int((until - since) / step) + 1
+    times = [since + i * step for i in range(n)]
+    ctx = sky_context(np.array(times, dtype="datetime64[ns]"), site.longitude, site.latitude, site.height_m,
+                      site.timezone)
+    return times, [float(a) for a in ctx.sun_alt], [float(a) for a in ctx.moon_alt]
 
 
-#: (label, upper, lower Sun altitude in degrees, colour) of the twilight bands, then the night
-TWILIGHTS = (("civil twilight", 0.0, -6.0, "#c6dbef"), ("nautical twilight", -6.0, -12.0, "#9ecae1"),
+#: (label, upper, lower Sun altitude in degrees, colour) of the twilight bands, then the night;
+#: the day ends at sunset (tessdb_sky's SUNSET_ALTITUDE, -0.833°)
+TWILIGHTS = (("civil twilight", -0.833, -6.0, "#c6dbef"), ("nautical twilight", -6.0, -12.0, "#9ecae1"),
              ("astronomical twilight", -12.0, -18.0, "#6baed6"), ("night", -18.0, -91.0, "#4a6f9a"))
+
+
+def twilight_spans(location: dict[str, Any], since: datetime, until: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The spans (naive UTC) of each band of ``TWILIGHTS`` between ``since`` and ``until``, their
+    ends where the Sun crosses each level: the altitude every minute, each crossing placed
+    by linear interpolation between its two minutes (within seconds of astropy)."""
+    import numpy as np
+
+    from tessdb_sky.api import sky_context
+
+    site = _site(location)
+    minutes = int((until - since) / timedelta(minutes=1))
+    t = np.datetime64(since, "ns") + np.arange(minutes + 1) * np.timedelta64(60, "s")
+    alt = sky_context(t, site.longitude, site.latitude, site.height_m, site.timezone).sun_alt
+    cuts = [since, until]
+    for _label, upper, _lower, _colour in TWILIGHTS:
+        d = alt - upper
+        for i in np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]:
+            cuts.append(since + timedelta(minutes=float(i + d[i] / (d[i] - d[i + 1]))))
+    cuts.sort()
+    spans: dict[str, list[tuple[datetime, datetime]]] = {label: [] for label, *_ in TWILIGHTS}
+    for a, b in zip(cuts, cuts[1:]):
+        if b <= a:
+            continue
+        mid = (a - since + (b - a) / 2) / timedelta(minutes=1)
+        level = float(np.interp(mid, np.arange(len(alt)), alt))
+        for label, upper, lower, _colour in TWILIGHTS:
+            if lower <= level < upper:
+                run = spans[label]
+                if run and run[-1][1] == a:
+                    run[-1] = (run[-1][0], b)
+                else:
+                    run.append((a, b))
+    return spans
 
 
 def moon_phase(location: dict[str, Any], when: datetime) -> tuple[float, str]:
     """The fraction of the Moon's disc lit at ``when`` (naive UTC), 0..1, and the phase's
     name (new, waxing crescent, first quarter, waxing gibbous, full, waning ...)."""
-    import ephem
+    import numpy as np
 
-    def lit(t: datetime) -> float:
-        return float(ephem.Moon(ephem.Date(t)).moon_phase)
+    from tessdb_sky.api import sky_context
 
-    now, later = lit(when), lit(when + timedelta(hours=6))
+    site = _site(location)
+    ctx = sky_context(np.array([when], dtype="datetime64[ns]"), site.longitude, site.latitude, site.height_m,
+                      site.timezone)
+    now, waxing = float(ctx.moon_illumination[0]), bool(ctx.moon_waxing[0])
     if now < 0.03:
         name = "new Moon"
     elif now > 0.97:
         name = "full Moon"
     elif 0.45 <= now <= 0.55:
-        name = "first quarter" if later > now else "last quarter"
+        name = "first quarter" if waxing else "last quarter"
     else:
-        name = ("waxing " if later > now else "waning ") + ("crescent" if now < 0.5 else "gibbous")
+        name = ("waxing " if waxing else "waning ") + ("crescent" if now < 0.5 else "gibbous")
     return now, name
+
+
+def reading_context(data: NightData, settings: Any = None) -> dict[str, Any]:
+    """tessdb_sky's context columns for the night's readings (one photometer, one site):
+    the cloud verdict screens channel 1 (a TESS4C's ``[sky] tess4c_channel``)."""
+    import numpy as np
+
+    from tessdb_sky.api import cloud_settings, context_columns
+
+    cloud = cloud_settings(settings)
+    ch = cloud.tess4c_channel - 1 if data.readings and data.readings[-1]["nchannels"] == 4 else 0
+    times = np.array([r["utc"] for r in data.readings], dtype="datetime64[ns]")
+
+    def num(v: Any) -> float:
+        return np.nan if v is None else float(v)
+
+    mag = np.array([num(r["mag"][ch]) if len(r["mag"]) > ch else np.nan for r in data.readings])
+    tsky = np.array([num(r.get("sky_temperature")) for r in data.readings])
+    tamb = np.array([num(r.get("box_temperature")) for r in data.readings])
+    return context_columns(times, _site(data.location), mag, tsky, tamb, cloud)
 
 
 def _runs(times: list[datetime], mask: list[bool]) -> list[tuple[datetime, datetime]]:
@@ -187,11 +243,19 @@ def _aware(t: datetime) -> datetime:
 
 
 # -- figures ----------------------------------------------------------------------------------------
-def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figure:
+def _screened(settings: Any) -> int:
+    from tessdb_sky.api import cloud_settings
+
+    return cloud_settings(settings).tess4c_channel - 1
+
+
+def night_figure(data: NightData, width: int = 1200, height: int = 700, settings: Any = None) -> Figure:
     """Sky brightness through the night (local time axis), Sun and Moon altitude on a
     second axis, the twilights as shaded bands (civil, nautical, astronomical; the night
-    darkest), the Moon's illumination at local midnight in the title and the legend, ZP
-    changes as vertical lines; the legend outside the data, on the right.  Saturated
+    darkest; their edges where the Sun crosses each level), the Moon's illumination at local
+    midnight in the title and the legend, a gold bar along the top while the Moon is above
+    the horizon, the readings screened cloudy crossed (``tessdb_sky``, ``[sky]`` settings),
+    ZP changes as vertical lines; the legend outside the data, on the right.  Saturated
     readings (magnitude 0) are not plotted as brightness."""
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
@@ -200,16 +264,27 @@ def night_figure(data: NightData, width: int = 1200, height: int = 700) -> Figur
     ax.patch.set_visible(False)
     times, sun, moon = sun_moon_altitudes(data.location, data.since, data.until)
     aware = [_aware(t) for t in times]
-    for label, upper, lower, colour in TWILIGHTS:
-        spans = _runs(times, [lower <= a < upper for a in sun])
+    colours = {label: colour for label, _u, _l, colour in TWILIGHTS}
+    for label, spans in twilight_spans(data.location, data.since, data.until).items():
         for k, (a, b) in enumerate(spans):
-            alt.axvspan(_aware(a), _aware(b), color=colour, alpha=0.35, linewidth=0,
+            alt.axvspan(_aware(a), _aware(b), color=colours[label], alpha=0.35, linewidth=0,
                         label=label if k == 0 else None, gid=f"twilight-{label.split()[0]}")
+    context = reading_context(data, settings)
+    up = [bool(u) for u in context["moon_up"]]
+    for k, (a, b) in enumerate(_runs([r["utc"] for r in data.readings], up)):
+        alt.axvspan(_aware(a), _aware(b), ymin=0.97, ymax=1.0, color="gold", alpha=0.9, linewidth=0,
+                    label="Moon above the horizon" if k == 0 else None, gid="moon-up")
     for i, label in enumerate(data.channels):
         pts = [(_aware(r["utc"]), r["mag"][i]) for r in data.readings
                if len(r["mag"]) > i and r["mag"][i] is not None and r["mag"][i] > 0]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], ".", markersize=4, label=f"{label} (mag/arcsec²)",
                 gid=f"brightness-{i + 1}")
+    ch = _screened(settings) if data.readings[-1]["nchannels"] == 4 else 0
+    cloudy = [(_aware(r["utc"]), r["mag"][ch]) for r, c in zip(data.readings, context["clouds"])
+              if c == "cloudy" and len(r["mag"]) > ch and r["mag"][ch] is not None and r["mag"][ch] > 0]
+    if cloudy:
+        ax.plot([p[0] for p in cloudy], [p[1] for p in cloudy], "x", color="crimson", markersize=5,
+                label="cloudy (screened)", gid="cloudy")
     midnight = data.since + (data.until - data.since) / 2
     lit, phase = moon_phase(data.location, midnight)
     alt.plot(aware, sun, "-", color="orange", linewidth=1.2, label="Sun altitude", gid="sun")

@@ -29,11 +29,12 @@ EXPORT_COLUMNS = ("julian_day", "timestamp", "sequence_number", "place", "mac_ad
                   "frequency4", "magnitude4", "zp4")
 GEOLIST_COLUMNS = ("name", "model", "longitude", "latitude")
 #: the export formats of `readings export --format`
-EXPORT_FORMATS = ("csv", "json", "parquet")
+EXPORT_FORMATS = ("csv", "json", "parquet", "ecsv")
 #: the rows of one Parquet row group (the most an export holds in memory)
 PARQUET_ROWS = 50_000
 _INT_COLUMNS = {"sequence_number", "location_id"}
-_TEXT_COLUMNS = {"timestamp", "place", "mac_address", "name", "model", "town"}
+_TEXT_COLUMNS = {"timestamp", "place", "mac_address", "name", "model", "town", "sky_state", "night", "clouds"}
+_BOOL_COLUMNS = {"moon_waxing", "moon_up", "site_known"}
 
 
 def known_names(queries: ReportQueries, names: Iterable[str]) -> list[str]:
@@ -314,46 +315,78 @@ def date_window(start: date | None, end: date | None) -> tuple[datetime | None, 
     return since, until
 
 
+def export_columns(context: bool = False) -> tuple[str, ...]:
+    """``EXPORT_COLUMNS``, then with ``context`` tessdb_sky's ``CONTEXT_COLUMNS``."""
+    if not context:
+        return EXPORT_COLUMNS
+    from .skycols import sky_api
+
+    return EXPORT_COLUMNS + tuple(sky_api("readings export --context").CONTEXT_COLUMNS)
+
+
 def export_csv(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
-               stream: TextIO, sep: str = ",", show_progress: bool | None = None, as_json: bool = False) -> int:
-    """Write every export row (``EXPORT_COLUMNS``), in time order, as they are read: CSV with
-    a header line, or with ``as_json`` JSON Lines (one object a line, numbers as numbers,
-    null for an empty value).  Returns the number of rows."""
+               stream: TextIO, sep: str = ",", show_progress: bool | None = None, as_json: bool = False,
+               context: bool = False, settings: Any = None) -> int:
+    """Write every export row (``EXPORT_COLUMNS``, and with ``context`` the sky context
+    columns), in time order, as they are read: CSV with a header line, or with ``as_json``
+    JSON Lines (one object a line, numbers as numbers, null for an empty value).  Returns the
+    number of rows."""
     if sep not in (",", ";"):
         raise BadValue(f"--sep {sep!r} is not supported: expected ',' or ';'")
-    rows = _export_rows(queries, name, since, until, show_progress)
+    columns = export_columns(context)
+    rows = _export_rows(queries, name, since, until, show_progress, context, settings)
     n = 0
     if as_json:
         for row in rows:
-            stream.write(json.dumps({c: row.get(c) for c in EXPORT_COLUMNS}) + "\n")
+            stream.write(json.dumps({c: row.get(c) for c in columns}) + "\n")
             n += 1
         return n
     writer = csv.writer(stream, delimiter=sep, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else fmt(row[c]) for c in EXPORT_COLUMNS])
+        writer.writerow(["" if row.get(c) is None else fmt(row[c]) for c in columns])
         n += 1
     return n
 
 
+def export_ecsv(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
+                stream: TextIO, settings: Any = None, show_progress: bool | None = None) -> int:
+    """Write the export with its sky context as an ECSV time series (``skycols.ECSV_COLUMNS``):
+    astropy's ``TimeSeries.read(path, format="ascii.ecsv")`` loads it with units."""
+    from .skycols import write_ecsv
+
+    rows = _export_rows(queries, name, since, until, show_progress, True, settings)
+    meta = {"source": "tessdb-core readings export", "photometer": name or "all",
+            "from": since.isoformat() if since else "", "to": until.isoformat() if until else ""}
+    return write_ecsv(rows, stream, meta)
+
+
 def _export_rows(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
-                 show_progress: bool | None) -> Iterator[dict[str, Any]]:
+                 show_progress: bool | None, context: bool = False, settings: Any = None) -> Iterator[dict[str, Any]]:
     if name is not None:
         (name,) = known_names(queries, [name])
     show = sys.stderr.isatty() if show_progress is None else show_progress
     total = queries.export_count(name, since, until) if show else None
-    return progress(queries.export_rows(name, since, until), total, "export", show, unit="row")
+    rows = progress(queries.export_rows(name, since, until), total, "export", show, unit="row")
+    if context:
+        from .skycols import with_context
+
+        return with_context(queries, rows, settings)
+    return rows
 
 
-def parquet_schema(pa: Any) -> Any:
-    """The Arrow schema of an export: ``EXPORT_COLUMNS`` typed (int64, string, else float64), all nullable."""
+def parquet_schema(pa: Any, columns: tuple[str, ...] = EXPORT_COLUMNS) -> Any:
+    """The Arrow schema of an export: the columns typed (int64, string, bool, else float64), all nullable."""
     def kind(c: str) -> Any:
-        return pa.int64() if c in _INT_COLUMNS else pa.string() if c in _TEXT_COLUMNS else pa.float64()
-    return pa.schema([(c, kind(c)) for c in EXPORT_COLUMNS])
+        if c in _INT_COLUMNS:
+            return pa.int64()
+        return pa.string() if c in _TEXT_COLUMNS else pa.bool_() if c in _BOOL_COLUMNS else pa.float64()
+    return pa.schema([(c, kind(c)) for c in columns])
 
 
 def export_parquet(queries: ReportQueries, name: str | None, since: datetime | None, until: datetime | None,
-                   path: str | Path, show_progress: bool | None = None, rows_per_group: int = PARQUET_ROWS) -> int:
+                   path: str | Path, show_progress: bool | None = None, rows_per_group: int = PARQUET_ROWS,
+                   context: bool = False, settings: Any = None) -> int:
     """Write every export row to the Parquet file ``path`` (pyarrow, extra ``parquet``), one
     row group of ``rows_per_group`` rows at a time: only one group is ever in memory.  An
     export without rows is a file with the schema and no row.  Returns the number of rows."""
@@ -363,10 +396,11 @@ def export_parquet(queries: ReportQueries, name: str | None, since: datetime | N
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema(pa)
-    rows = _export_rows(queries, name, since, until, show_progress)
+    names = export_columns(context)
+    schema = parquet_schema(pa, names)
+    rows = _export_rows(queries, name, since, until, show_progress, context, settings)
     n = 0
-    columns: dict[str, list[Any]] = {c: [] for c in EXPORT_COLUMNS}
+    columns: dict[str, list[Any]] = {c: [] for c in names}
 
     def flush(writer: Any) -> None:
         writer.write_table(pa.Table.from_pydict(columns, schema=schema), row_group_size=rows_per_group)
@@ -375,7 +409,7 @@ def export_parquet(queries: ReportQueries, name: str | None, since: datetime | N
 
     with pq.ParquetWriter(str(path), schema) as writer:
         for row in rows:
-            for c in EXPORT_COLUMNS:
+            for c in names:
                 columns[c].append(row.get(c))
             n += 1
             if n % rows_per_group == 0:

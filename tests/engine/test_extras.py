@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-BLOCK = "psycopg", "matplotlib", "ephem", "amqtt"
+BLOCK = "psycopg", "matplotlib", "ephem", "amqtt", "erfa"
 
 
 def run_without_extras(tmp_path, *args: str) -> subprocess.CompletedProcess:
@@ -25,7 +25,7 @@ def test_every_plugin_loads_without_the_extras(tmp_path):
     assert out.returncode == 0, out.stderr
     states = {p["name"]: p["state"] for p in json.loads(out.stdout)}
     assert set(states.values()) == {"active"}, states
-    assert {"postgres", "reports", "demo"} <= set(states)
+    assert {"postgres", "reports", "demo", "sky"} <= set(states)
     assert "failed" not in out.stderr
 
 
@@ -35,5 +35,7 @@ def test_a_command_that_needs_an_extra_names_it(tmp_path):
     assert out.returncode == 2 and out.stderr.strip().endswith("pip install 'tessdb-core[postgres]'")
     out = run_without_extras(tmp_path, "plot", "night", "stars1", "--date", "2026-11-30", "--out", "n.png")
     assert out.returncode == 2 and "pip install 'tessdb-core[plots]'" in out.stderr
+    out = run_without_extras(tmp_path, "readings", "export", "stars1", "--context")
+    assert out.returncode == 2 and out.stderr.strip().endswith("pip install 'tessdb-core[sky]'"), out.stderr
     out = run_without_extras(tmp_path, "report", "geolist")  # reports without plots still work
     assert out.returncode == 0, out.stderr

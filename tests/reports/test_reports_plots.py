@@ -162,8 +162,8 @@ def test_night_figure_shades_the_twilights_and_gives_the_moon(ingested_db, queri
     # the Moon's illumination at local midnight, in the title and the legend
     import ephem
 
-    lit = ephem.Moon(ephem.Date(datetime(2026, 10, 14, 22))).moon_phase
-    assert abs(fig.moon[0] - lit) < 0.01
+    assert abs(fig.moon[0] - ephem.Moon(ephem.Date(datetime(2026, 10, 14, 22))).moon_phase) < 0.01
+    lit = fig.moon[0]
     title = fig.axes[0].get_title()
     assert f"Moon {lit:.0%} illuminated" in title
     legend = fig.legends[0]

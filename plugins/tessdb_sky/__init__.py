@@ -1,0 +1,37 @@
+"""tessdb_sky: the sky around each reading (entry point ``sky`` in group ``tessdb``).
+
+A library the report, web and other plugins import, plus a plugin that declares the
+``[sky]`` settings.  Derived science only: computed from the readings and the site, never
+written into the legacy tables.
+
+* :mod:`.ephemeris`  topocentric Sun and Moon, vectorised (pyerfa)
+* :mod:`.context`    ``sky_context`` (per-reading columns), ``night_of``, ``twilight_edges``
+* :mod:`.clouds`     ``screen_clouds``: clear / cloudy / unknown per reading
+* :mod:`.config`     the ``[sky]`` settings and their typed view ``cloud_settings``
+* :mod:`.api`        the public names in one import: ``from tessdb_sky.api import ...``
+
+This module imports nothing heavy (numpy and pyerfa come with the ``sky`` extra and are
+loaded by :mod:`.api`): the CLI loads it for every command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessdb_core import hookimpl
+
+__all__ = ["tessdb_settings_defaults", "tessdb_settings_validators"]
+
+
+@hookimpl
+def tessdb_settings_defaults() -> dict[str, Any]:
+    from .config import DEFAULTS, SECTION
+
+    return {SECTION: {k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()}}
+
+
+@hookimpl
+def tessdb_settings_validators() -> list[Any]:
+    from .config import validators
+
+    return validators()

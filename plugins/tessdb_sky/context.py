@@ -1,0 +1,188 @@
+"""The sky around each reading: Sun, Moon, sky state and the night it belongs to.
+
+Pure and vectorised: ``sky_context`` takes a numpy array of UTC times and one site and
+returns numpy columns (one value per time).  It never touches a database: callers query
+the readings, then compute the context for each site's run of readings (see README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from .ephemeris import bodies, sun_altitude
+
+__all__ = ["SKY_STATES", "SUNSET_ALTITUDE", "TWILIGHT_ALTITUDES", "MOON_UP_ALTITUDE", "SkyContext",
+           "TwilightEdges", "night_of", "sky_context", "sky_state", "site_timezone", "twilight_edges"]
+
+#: the sky states, from the Sun's geometric altitude (degrees) of the disc's centre:
+#: ``day`` above SUNSET_ALTITUDE, ``civil`` down to -6, ``nautical`` to -12,
+#: ``astronomical`` to -18, ``night`` below; ``unknown`` without a site
+SKY_STATES = ("day", "civil", "nautical", "astronomical", "night", "unknown")
+#: sunrise / sunset as almanacs give them: the upper limb on the horizon with the standard
+#: refraction (34') and semi-diameter (16')
+SUNSET_ALTITUDE = -0.833
+#: the lower edge of each twilight (degrees)
+TWILIGHT_ALTITUDES = {"civil": -6.0, "nautical": -12.0, "astronomical": -18.0}
+#: the Moon counts as up when its centre is above this geometric altitude (degrees)
+MOON_UP_ALTITUDE = 0.0
+_EDGES = np.array([-18.0, -12.0, -6.0, SUNSET_ALTITUDE])  # ascending, for searchsorted
+_STATE_BY_BIN = np.array(["night", "astronomical", "nautical", "civil", "day"])
+_HOUR_NS = 3_600 * 10**9
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=4096)
+def site_timezone(longitude: float, latitude: float) -> str:
+    """The IANA time zone at a place (timezonefinder, offline); ``Etc/UTC`` at sea."""
+    from timezonefinder import TimezoneFinder
+
+    return _finder(TimezoneFinder).timezone_at(lng=float(longitude), lat=float(latitude)) or "Etc/UTC"
+
+
+_FINDER: list = []
+
+
+def _finder(cls):
+    if not _FINDER:
+        _FINDER.append(cls())
+    return _FINDER[0]
+
+
+def sky_state(sun_alt: np.ndarray) -> np.ndarray:
+    """``day`` / ``civil`` / ``nautical`` / ``astronomical`` / ``night`` from the Sun's
+    altitude (degrees); ``unknown`` where it is NaN (no site)."""
+    alt = np.asarray(sun_alt, dtype=float)
+    out = _STATE_BY_BIN[np.searchsorted(_EDGES, np.nan_to_num(alt, nan=0.0), side="right")].astype(object)
+    out[np.isnan(alt)] = "unknown"
+    return out
+
+
+def _utc_offsets_ns(ns: np.ndarray, tz: ZoneInfo) -> np.ndarray:
+    """The zone's UTC offset (ns) at each time, looked up once per quarter-hour touched
+    (every offset in use changes on a whole quarter-hour)."""
+    quarter = 900 * 10**9
+    q = np.floor_divide(ns, quarter)
+    uq, inv = np.unique(q, return_inverse=True)
+    offs = np.array([datetime.fromtimestamp(int(v) * 900, timezone.utc).astimezone(tz).utcoffset()
+                     // timedelta(microseconds=1) * 1000 for v in uq], dtype=np.int64)
+    return offs[inv]
+
+
+def night_of(times: np.ndarray, tz: str | ZoneInfo | None) -> np.ndarray:
+    """The night each UTC time belongs to: the local date of its evening, i.e. the local
+    date 12 hours earlier (a night runs from local noon to the next local noon).  Without
+    a zone (a reading at location -1, site unknown) nights are split at UTC noon."""
+    ns = np.asarray(times, dtype="datetime64[ns]").view(np.int64)
+    if tz is not None:
+        zone = tz if isinstance(tz, ZoneInfo) else _zone(tz)
+        ns = ns + _utc_offsets_ns(ns, zone)
+    return (ns - 12 * _HOUR_NS).astype("datetime64[ns]").astype("datetime64[D]")
+
+
+@dataclass(frozen=True)
+class SkyContext:
+    """One value per reading.  Angles in degrees; NaN (and ``unknown``) where the site is not
+    known.  Column names (``columns()``) are the stable public names."""
+
+    sun_alt: np.ndarray
+    sun_az: np.ndarray
+    moon_alt: np.ndarray
+    moon_az: np.ndarray
+    moon_illumination: np.ndarray   # 0..1, the lit fraction of the disc
+    moon_waxing: np.ndarray         # bool (False where unknown)
+    moon_up: np.ndarray             # bool: centre above MOON_UP_ALTITUDE
+    sky_state: np.ndarray           # object array of SKY_STATES
+    night: np.ndarray               # datetime64[D]: the local date of the evening
+    site_known: np.ndarray          # bool: False for location -1 (nights split at UTC noon)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns by their public names (as in exports): ``sun_alt`` ... ``site_known``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __len__(self) -> int:
+        return len(self.sun_alt)
+
+
+def sky_context(times: np.ndarray, longitude: float | None, latitude: float | None,
+                height_m: float | None = 0.0, timezone: str | None = None) -> SkyContext:
+    """Sun, Moon, sky state and night for every UTC time (``datetime64``, any unit) at one site.
+
+    ``timezone``: the site's IANA zone (``location_t.timezone``); found from the coordinates
+    when None.  ``longitude`` / ``latitude`` None (location -1): angles NaN, states
+    ``unknown``, nights split at UTC noon and ``site_known`` False.
+    """
+    t = np.asarray(times, dtype="datetime64[ns]")
+    n = len(t)
+    if longitude is None or latitude is None:
+        nan = np.full(n, np.nan)
+        false = np.zeros(n, dtype=bool)
+        return SkyContext(nan, nan.copy(), nan.copy(), nan.copy(), nan.copy(), false, false.copy(),
+                          np.full(n, "unknown", dtype=object), night_of(t, None), false.copy())
+    b = bodies(t, longitude, latitude, height_m or 0.0)
+    zone = timezone or site_timezone(float(longitude), float(latitude))
+    return SkyContext(b.sun_alt, b.sun_az, b.moon_alt, b.moon_az, b.moon_illumination, b.moon_waxing,
+                      b.moon_alt > MOON_UP_ALTITUDE, sky_state(b.sun_alt), night_of(t, zone),
+                      np.ones(n, dtype=bool))
+
+
+@dataclass(frozen=True)
+class TwilightEdges:
+    """When the Sun crosses each altitude in one night (aware UTC datetimes; None when it
+    does not cross it that night: a polar summer or winter)."""
+
+    night: date
+    timezone: str
+    since: datetime   # local noon of the evening, UTC
+    until: datetime   # local noon of the next day, UTC
+    #: name -> (evening crossing, morning crossing); names: sunset, civil, nautical, astronomical
+    edges: dict[str, tuple[datetime | None, datetime | None]]
+
+    def evening(self, name: str) -> datetime | None:
+        return self.edges[name][0]
+
+    def morning(self, name: str) -> datetime | None:
+        return self.edges[name][1]
+
+
+def _noon(day: date, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=zone).astimezone(timezone.utc)
+
+
+def twilight_edges(night: date, longitude: float, latitude: float, height_m: float | None = 0.0,
+                   timezone_name: str | None = None) -> TwilightEdges:
+    """Sunset, the ends of civil / nautical / astronomical twilight in the evening and their
+    starts in the morning, for the night whose evening is ``night`` (local noon to noon).
+
+    The Sun's altitude is computed every minute of the night and each crossing placed by
+    linear interpolation between its two minutes (the altitude is straight to far below
+    a second over a minute)."""
+    zone_name = timezone_name or site_timezone(float(longitude), float(latitude))
+    zone = _zone(zone_name)
+    since, until = _noon(night, zone), _noon(night + timedelta(days=1), zone)
+    start = np.datetime64(since.replace(tzinfo=None), "ns")
+    minutes = int((until - since) / timedelta(minutes=1))
+    t = start + np.arange(minutes + 1) * np.timedelta64(60, "s")
+    alt = sun_altitude(t, longitude, latitude, height_m or 0.0)
+    names = {"sunset": SUNSET_ALTITUDE, **TWILIGHT_ALTITUDES}
+    edges: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for name, level in names.items():
+        d = alt - level
+        cross = np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]
+        down = [i for i in cross if d[i] > d[i + 1]]
+        up = [i for i in cross if d[i] < d[i + 1]]
+
+        def at(i: int) -> datetime:
+            frac = d[i] / (d[i] - d[i + 1])
+            return since + timedelta(minutes=float(i + frac))
+
+        edges[name] = (at(down[0]) if down else None, at(up[-1]) if up else None)
+    return TwilightEdges(night, zone_name, since, until, edges)
