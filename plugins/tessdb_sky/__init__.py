@@ -11,7 +11,8 @@ written into the legacy tables.
 * :mod:`.api`        the public names in one import: ``from tessdb_sky.api import ...``
 
 This module imports nothing heavy (numpy and pyerfa come with the ``sky`` extra and are
-loaded by :mod:`.api`): the CLI loads it for every command.
+loaded by :mod:`.api`): the CLI loads it for every command.  The public names are also
+reachable here (``from tessdb_sky import sky_context``), loaded on first use.
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ from typing import Any
 from tessdb_core import hookimpl
 
 __all__ = ["tessdb_settings_defaults", "tessdb_settings_validators"]
+
+
+def __getattr__(name: str) -> Any:
+    """The public API (``tessdb_sky.api``), imported when first asked for."""
+    if name.startswith("__") or name == "api":
+        raise AttributeError(name)
+    import importlib
+
+    api = importlib.import_module(f"{__name__}.api")
+    if name in api.__all__:
+        return getattr(api, name)
+    raise AttributeError(f"module 'tessdb_sky' has no attribute {name!r}")
 
 
 @hookimpl

@@ -122,3 +122,14 @@ def test_nights_split_at_local_noon_and_unknown_sites_at_utc_noon():
 def test_time_zone_found_from_the_coordinates_when_not_given():
     t = np.array(["2025-07-01T09:59", "2025-07-01T10:00"], dtype="datetime64[ns]")
     assert [str(d) for d in sky_context(t, -3.70, 40.42).night] == ["2025-06-30", "2025-07-01"]
+
+
+def test_the_plugin_imports_nothing_heavy_and_the_package_gives_the_api():
+    import subprocess
+    import sys
+
+    code = ("import sys, tessdb_sky; assert 'numpy' not in sys.modules and 'erfa' not in sys.modules; "
+            "from tessdb_sky import sky_context, bodies, CONTEXT_COLUMNS; import tessdb_sky.api as api; "
+            "assert sky_context is api.sky_context and 'clouds' in CONTEXT_COLUMNS; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr
