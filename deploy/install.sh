@@ -92,6 +92,18 @@ fi
 
 # 3. the program, in its own virtual environment
 "$python" -m venv "${venv_args[@]}" "$venv"
+if [ ${#venv_args[@]} -gt 0 ]; then
+    # A venv made by another venv's Python sees the base interpreter's packages, not that venv's:
+    # name that venv's site folders in a .pth, so --system-site-packages means "that Python's packages".
+    "$python" - "$venv/bin/python" <<'PY'
+import site, subprocess, sys
+from pathlib import Path
+if sys.prefix != sys.base_prefix:
+    purelib = subprocess.run([sys.argv[1], "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "tessdb-python-site-packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+PY
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pip_args[@]}" "${package:-$src}"
 install -m 0644 "$src/README.md" "$R/opt/tessdb-core/README.md"
 

@@ -8,9 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LOCAL_IDA = REPO / "tests" / "fixtures" / "ida"
-SHARED_IDA = REPO.parent / "shared" / "fixtures" / "ida"
-IDA_DIR = LOCAL_IDA if (LOCAL_IDA / "idafix-data.sql").is_file() else SHARED_IDA
+IDA_DIR = REPO / "tests" / "fixtures" / "ida"
 
 
 def envelope(topic: str, payload: dict, received: str) -> str:

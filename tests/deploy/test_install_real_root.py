@@ -75,7 +75,8 @@ def real_root(source_and_wheel, tmp_path_factory):
         pytest.skip(why)
     src, wheel = source_and_wheel
     t = tmp_path_factory.mktemp("realroot")
-    extra = closed_ancestors(Path(sys.base_prefix))
+    # the Python and, in a virtual environment, that venv (whose packages install.sh's venv sees)
+    extra = list(dict.fromkeys(closed_ancestors(Path(sys.base_prefix)) + closed_ancestors(Path(sys.prefix))))
     before = this_machine()
     run = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
                           "--propagation", "private", "bash", "-c", DRIVER, "driver", str(t), str(src), str(wheel),

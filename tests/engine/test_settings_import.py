@@ -1,7 +1,7 @@
 """``tessdb-core settings import`` (issue 11, part 6): a tessdb-server installation's settings become
 a settings file the real loader accepts, with the secrets apart and never shown.
 
-Each reference installation in ``REF`` (reference fixtures beside the repository, not shipped) is
+Each reference installation in ``REF`` (tests/fixtures/reference-config) is
 imported by the real command and loaded back by ``tessdb-core --settings OUT/settings.toml settings
 show --json``.
 """
@@ -23,7 +23,7 @@ from tessdb_core.settings import REDACTED, SettingsError
 from tessdb_core.settings_import import REDACTED_OUT, parse_env, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-REF = ROOT.parent / "shared" / "fixtures" / "reference-config"
+REF = ROOT / "tests" / "fixtures" / "reference-config"
 MQTT_SECRET = "mqtt-pw #7 'quoted'"
 SMTP_SECRET = "smtp-pw-5813"
 

@@ -13,10 +13,9 @@ from tessdb_core import app as app_mod
 from tessdb_core.cli import main
 from tessdb_sqlite import SqliteStore
 
-from report_data import IDA_DIR, LOCAL_IDA, MADRID, SHARED_IDA, envelope, iso, night_mag, rd, rd4c, reg, reg4c  # noqa: F401
+from report_data import IDA_DIR, MADRID, envelope, iso, night_mag, rd, rd4c, reg, reg4c  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
-#: the copy in this repository (so the comparison never skips), else the shared original
 
 
 @dataclass

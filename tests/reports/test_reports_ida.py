@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import filecmp
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from .conftest import IDA_DIR, REPO, SHARED_IDA
+from .conftest import IDA_DIR, REPO
 
 REFERENCE_FILES = sorted(str(p.relative_to(IDA_DIR)) for p in IDA_DIR.glob("stars*/*.dat"))
 
@@ -66,15 +65,6 @@ def generate(tdb, db: Path, out: Path, *args: str):
     r = tdb("report", "ida", *args, "--out", out, "--db", db)
     assert r.code == 0, r.err
     return r
-
-
-def test_the_fixture_copy_is_the_shared_one():
-    if not SHARED_IDA.is_dir() or IDA_DIR == SHARED_IDA:
-        pytest.skip("no shared fixtures beside the repository")
-    shared = sorted(str(p.relative_to(SHARED_IDA)) for p in SHARED_IDA.rglob("*") if p.is_file())
-    assert shared == sorted(str(p.relative_to(IDA_DIR)) for p in IDA_DIR.rglob("*") if p.is_file())
-    for rel in shared:
-        assert filecmp.cmp(SHARED_IDA / rel, IDA_DIR / rel, shallow=False), rel
 
 
 def test_ida_files_equal_the_reference_except_the_documented_fixes(tdb, ida_db, tmp_path):

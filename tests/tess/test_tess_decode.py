@@ -14,7 +14,7 @@ from tessdb_tess.normalise import normalise_mac, parse_tstamp, round_to_second
 from .tess_helpers import REGISTER_TOPIC, message, settings, tess4c_payload, tessw_payload
 
 S = settings()
-CAPTURE = Path("/work/shared/fixtures/payloads/tess-publisher-0.9.2-capture.txt")
+CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "payloads" / "tess-publisher-0.9.2-capture.txt"
 
 
 def dec(payload, topic="STARS4ALL/stars1/reading", s=S, **kw):
