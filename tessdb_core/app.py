@@ -1,21 +1,22 @@
 """Start-up order in one place: settings bootstrap -> plugins -> full settings -> logs.
 
-Settings and plugins depend on each other (plugins contribute defaults and
-validators; the settings say which plugins are disabled or required), so the
-settings are read twice: once leniently for the ``[plugins]`` section, then in
-full with every plugin's contribution, validated.
+Settings and plugins depend on each other (plugins declare their sections; the
+settings say which plugins are disabled or required), so the settings are read
+twice by the one loader: first with the engine's sections only, keeping just
+``[plugins]`` (a plugin's section is not known yet, so it is left aside, not
+refused), then in full with every plugin's sections, validated.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from . import logs, settings as settings_mod
 from .plugins import PluginManager, build
+from .schema import Schema
 from .settings import Settings, SettingsError
 from .stages import Stages
 from .errors import NotFound
@@ -28,6 +29,7 @@ class App:
     stages: Stages
     settings_file: str | None = None
     env: str | None = None
+    schema: Schema | None = None
 
     def store(self, url: str | None = None):
         """The store for ``url`` (default ``dbase.url``), made by whichever plugin speaks it."""
@@ -42,9 +44,13 @@ class App:
 
     def reload_settings(self) -> Settings:
         """Build and validate a new snapshot; raise SettingsError and keep the old one if bad."""
-        new = load_settings(self.pm, self.settings_file, self.env)
+        new = settings_mod.load(self.settings_file, self.env, self.schema or schema_of(self.pm))
         self.settings = new
         return new
+
+    def settings_changes(self, old: Settings, new: Settings) -> list[tuple[str, bool]]:
+        """Each key whose value differs, with whether a reload applies it (from the schema)."""
+        return (self.schema or schema_of(self.pm)).changes(old.to_dict(), new.to_dict())
 
 
 def tune_gc_for_throughput() -> None:
@@ -58,29 +64,22 @@ def tune_gc_for_throughput() -> None:
 
 
 def _bootstrap_plugins_section(settings_file: str | None, env: str | None) -> dict[str, Any]:
-    """The ``[plugins]`` section only, read before any plugin is loaded."""
-    base = dict(settings_mod.bundled_defaults()["default"]["plugins"])
-    if settings_file:
-        data = settings_mod._read_toml(settings_file)  # noqa: SLF001 - same module family
-        envs = data if "default" in data or "production" in data else {"default": data}
-        for name in ("default", (env or os.environ.get("TESSDB_ENV") or "default").lower()):
-            base.update(envs.get(name, {}).get("plugins", {}))
-    for key in ("disabled", "required"):
-        raw = os.environ.get(f"TESSDB_PLUGINS__{key.upper()}")
-        if raw:
-            import tomllib
-            try:
-                base[key] = tomllib.loads(f"v = {raw}")["v"]
-            except tomllib.TOMLDecodeError:
-                raise SettingsError(f"environment variable TESSDB_PLUGINS__{key.upper()} = {raw!r} is not valid: "
-                                    "expected a TOML list such as '[\"sqlite\"]'") from None
-    return base
+    """The ``[plugins]`` section only, read before any plugin is loaded: the same loader, the
+    engine's sections, the sections it does not know yet left aside."""
+    return settings_mod.load_section("plugins", settings_file, env).to_dict()
+
+
+def schema_of(pm: PluginManager) -> Schema:
+    """The engine's sections and those of every loaded plugin, each named by its owner."""
+    owned = []
+    for impl in pm.hook.tessdb_settings_schema.get_hookimpls():
+        for section in impl.function() or ():
+            owned.append((f"plugin {impl.plugin_name}", section))
+    return settings_mod.settings_schema(owned)
 
 
 def load_settings(pm: PluginManager, settings_file: str | None, env: str | None) -> Settings:
-    defaults = [d for d in pm.hook.tessdb_settings_defaults() if d]
-    validators = [v for group in pm.hook.tessdb_settings_validators() if group for v in group]
-    return settings_mod.load(settings_file, env, defaults, validators)
+    return settings_mod.load(settings_file, env, schema_of(pm))
 
 
 def create(settings_file: str | None = None, env: str | None = None,
@@ -89,7 +88,8 @@ def create(settings_file: str | None = None, env: str | None = None,
     """Everything a command needs, in start-up order."""
     plugins_section = _bootstrap_plugins_section(settings_file, env)
     pm = build(Settings({"plugins": plugins_section}), extra=extra_plugins, entrypoints=entrypoints)
-    settings = load_settings(pm, settings_file, env)
+    schema = schema_of(pm)
+    settings = settings_mod.load(settings_file, env, schema)
     if configure_logs:
         logs.setup(settings, console=console, debug=debug)
-    return App(settings, pm, Stages(pm), settings_file, env)
+    return App(settings, pm, Stages(pm), settings_file, env, schema)

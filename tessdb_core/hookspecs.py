@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # only for the annotations: the engine never needs these at i
     from .contracts import ReadingFilter, ResolvedReading, Store
     from .controls import Controls
     from .events import Event, Message, Reading, Registration, Rejection
+    from .schema import SettingsSection
     from .settings import Settings
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -28,16 +29,13 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 # -- settings and lifecycle ---------------------------------------------------------------
 @hookspec
-def tessdb_settings_defaults() -> dict[str, Any]:
-    """Collect-all.  Return ``{section: {key: default}}`` for the keys the plugin
-    reads.  They lie beneath ``settings/settings.toml``, the ``--settings`` file and
-    the ``TESSDB_...`` environment, so an operator can override every one."""
-
-
-@hookspec
-def tessdb_settings_validators() -> list[Any]:
-    """Collect-all.  Return ``dynaconf.Validator`` objects for the plugin's keys
-    (build them with :func:`tessdb_core.settings.rule` for uniform messages)."""
+def tessdb_settings_schema() -> list[SettingsSection]:
+    """Collect-all.  Return the :class:`tessdb_core.schema.SettingsSection` objects the plugin
+    owns: each key declared once, with its default, what a good value is (and the check of it),
+    unit, description, whether it is secret and whether a reload applies it.  The defaults lie
+    beneath the ``--settings`` file and the ``TESSDB_...`` environment; the validators, the
+    unknown-key check, docs/settings.md and a reload's "applied" or "needs a restart" come from
+    these declarations.  A section name another owner declares is refused at start."""
 
 
 @hookspec

@@ -1,15 +1,16 @@
 """Settings: dynaconf layers in, one validated immutable snapshot out.
 
-Layers, lowest first: plugin defaults (``tessdb_settings_defaults``), the bundled
-``settings/settings.toml``, the operator's ``--settings FILE``, ``.secrets.toml``
-beside it (or in the working directory), and ``TESSDB_<SECTION>__<KEY>`` environment
-variables.  Environments ``[default]`` and ``[production]`` are chosen with
-``--env`` or ``TESSDB_ENV``.  A reload builds a new snapshot the same way and
-swaps it only if it validates.
+What the keys are comes from the schema (:mod:`tessdb_core.schema`): the engine's sections
+(:mod:`tessdb_core.engine_settings`) and the plugins' (``tessdb_settings_schema``) give the
+defaults, the validators and the known keys.  Layers, lowest first: those defaults (with the
+``production`` ones under ``--env production``), the operator's ``--settings FILE``,
+``.secrets.toml`` beside it (or in the working directory), and ``TESSDB_<SECTION>__<KEY>``
+environment variables.  Environments ``[default]``, ``[development]`` and ``[production]`` are
+chosen with ``--env`` or ``TESSDB_ENV``.  A reload builds a new snapshot the same way and swaps
+it only if it validates.
 
-Every key must be declared by a default (bundled or a plugin's): an unknown key is
-refused, in a file or in a variable.  Secrets (:func:`is_secret`) are kept verbatim:
-an environment value is not read as TOML, dynaconf's ``@`` tokens are not applied,
+An unknown key is refused, in a file or in a variable.  Secrets (:func:`is_secret`) are kept
+verbatim: an environment value is not read as TOML, dynaconf's ``@`` tokens are not applied,
 and no message, ``repr`` or ``redacted()`` output shows them.
 """
 
@@ -19,7 +20,6 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,24 +27,15 @@ from typing import Any
 from dynaconf import Dynaconf, ValidationError, Validator
 from dynaconf.utils.parse_conf import boolean_fix, parse_conf_data
 
+# the checks and the secret rule live with the schema; here for the plugins that import them from here
+from .schema import (ENVIRONMENTS, LOG_LEVEL_NAMES, SECRET_KEYS, Schema, Setting, SettingsSection,  # noqa: F401
+                     is_bool, is_int, is_level, is_level_table, is_number, is_regex, is_secret, is_str,
+                     is_str_list, is_table_of, is_text, one_of, rule)
+
 ENV_PREFIX = "TESSDB"
-#: names of secret settings, in any section; also any name ending in ``_<one of them>``
-SECRET_KEYS = frozenset({"password", "token", "secret", "key_password"})
 REDACTED = "********"
 #: the shortest secret value that is also blanked out of free text such as error messages
 _SCRUB_MIN = 4
-
-
-def is_secret(key: str) -> bool:
-    """The one rule for what is a secret: a setting (dotted name) with a part named
-    ``password``, ``token``, ``secret`` or ``key_password``, or ending in ``_password``,
-    ``_token`` or ``_secret``: ``mqtt.password``, ``http.token`` and any plugin key so named.
-
-    Secrets are read verbatim (no TOML, no dynaconf ``@`` tokens), and never shown."""
-    for part in key.lower().split("."):
-        if part in SECRET_KEYS or part.rpartition("_")[2] in SECRET_KEYS and "_" in part:
-            return True
-    return False
 
 
 class SettingsError(Exception):
@@ -93,8 +84,8 @@ class Settings(Section):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Settings":
-        """Build a snapshot directly (tests): bundled defaults merged under ``data``."""
-        return cls(_merge(bundled_defaults().get("default", {}), _lower(data)))
+        """Build a snapshot directly (tests): the engine's defaults merged under ``data``, unchecked."""
+        return cls(_merge(settings_schema().defaults(), _lower(data)))
 
     def get(self, dotted: str, default: Any = None) -> Any:  # type: ignore[override]
         node: Any = self
@@ -158,141 +149,14 @@ def _scrub(text: str, secrets: Iterable[Any]) -> str:
     return text
 
 
-# -- validators -------------------------------------------------------------------------------
-def rule(key: str, expected: str, check: Callable[[Any], bool], *, required: bool = True) -> Validator:
-    """A dynaconf validator whose message names the key, the value and what is expected
-    (the value is left out when the key is a secret)."""
-
-    def condition(value: Any) -> bool:
-        try:
-            return bool(check(value))
-        except Exception:  # a check that cannot even run on the value means "wrong type"
-            return False
-
-    shown = "" if is_secret(key) else " = {value!r}"
-    validator = Validator(
-        key,
-        must_exist=True if required else None,
-        condition=condition,
-        messages={
-            "condition": f"setting {key}{shown} is not valid: expected {expected}",
-            "must_exist_true": f"setting {key} is missing: expected {expected}",
-        },
-    )
-    validator.tessdb_rule = True  # type: ignore[attr-defined]  # its messages never show a secret
-    return validator
-
-
-def is_int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
-def is_number(lo: float | None = None, hi: float | None = None) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
-def is_bool(v: Any) -> bool:
-    return isinstance(v, bool)
-
-
-def is_str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def is_str_list(v: Any) -> bool:
-    return isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)
-
-
-def is_regex(v: Any) -> bool:
-    re.compile(v)
-    return isinstance(v, str)
-
-
-def one_of(*choices: Any) -> Callable[[Any], bool]:
-    return lambda v: v in choices
-
-
-LEVELS = ("trace", "debug", "info", "success", "warning", "warn", "error", "critical", "none")
-
-
-def is_level(v: Any) -> bool:
-    return isinstance(v, str) and v.lower() in LEVELS
-
-
-def is_level_table(v: Any) -> bool:
-    return isinstance(v, Mapping) and all(is_level(x) for x in v.values())
-
-
-def engine_validators() -> list[Validator]:
-    """Validators for the engine's own sections (plugins add theirs by hook)."""
-    port = "an integer port 1..65535"
-    return [
-        rule("mqtt.host", "a host name or address", lambda v: isinstance(v, str) and v != ""),
-        rule("mqtt.port", port, is_int(1, 65535)),
-        rule("mqtt.client_id", "a string", is_str),
-        rule("mqtt.username", "a string", is_str),
-        rule("mqtt.password", "a string", is_str),
-        rule("mqtt.keepalive", "an integer number of seconds 5..3600", is_int(5, 3600)),
-        rule("mqtt.tess_topic_register", "a topic string (empty disables registrations)", is_str),
-        rule("mqtt.tess_topics", "a list of topic filters", is_str_list),
-        rule("mqtt.protocol", "\"5\" or \"3.1.1\"", lambda v: str(v) in ("5", "3.1.1")),
-        rule("mqtt.qos", "0, 1 or 2", one_of(0, 1, 2)),
-        rule("mqtt.speedups", "\"auto\" or \"off\"", one_of("auto", "off")),
-        rule("mqtt.session_expiry", "an integer number of seconds 0..4294967295", is_int(0, 4_294_967_295)),
-        rule("mqtt.receive_maximum", "an integer number of messages 1..65535", is_int(1, 65_535)),
-        rule("mqtt.reconnect_min", "a number of seconds 0.1..3600", is_number(0.1, 3600)),
-        rule("mqtt.reconnect_max", "a number of seconds 1..86400", is_number(1, 86_400)),
-        rule("mqtt.silent_after", "a number of seconds 1..86400", is_number(1, 86_400)),
-        rule("mqtt.shared_group", "a group name without '/', or empty", lambda v: isinstance(v, str) and "/" not in v),
-        rule("mqtt.max_payload", "an integer number of bytes 1024..268435455", is_int(1024, 268_435_455)),
-        rule("mqtt.tls.enabled", "true or false", is_bool),
-        rule("mqtt.tls.ca", "a file path or empty", is_str),
-        rule("mqtt.tls.certfile", "a file path or empty", is_str),
-        rule("mqtt.tls.keyfile", "a file path or empty", is_str),
-        rule("dbase.url", "a SQLite file path or a database URL", lambda v: isinstance(v, str) and v != ""),
-        rule("dbase.buffer_size", "an integer number of readings 1..100000", is_int(1, 100_000)),
-        rule("dbase.ingest_buffer_size", "an integer number of readings 1..1000000", is_int(1, 1_000_000)),
-        rule("inbox.path", "a file path", lambda v: isinstance(v, str) and v != ""),
-        rule("inbox.chunk", "an integer number of messages 1..100000", is_int(1, 100_000)),
-        rule("inbox.flush_interval", "a number of seconds 0..60", is_number(0, 60)),
-        rule("quarantine.max_mb", "a number of MiB 1..1000000", is_number(1, 1_000_000)),
-        rule("quarantine.keep_days", "a number of days 0..36500 (0: no age limit)", is_number(0, 36_500)),
-        rule("http.host", "a host name or address", lambda v: isinstance(v, str) and v != ""),
-        rule("http.port", port, is_int(1, 65535)),
-        rule("http.enabled", "true or false", is_bool),
-        rule("http.token", "a string", is_str),
-        rule("http.public_paths", "a list of paths starting with /", lambda v: is_str_list(v)
-             and all(p.startswith("/") for p in v)),
-        rule("filter.chain", "a list of filter names", is_str_list),
-        rule("plugins.disabled", "a list of plugin names", is_str_list),
-        rule("plugins.required", "a list of plugin names", is_str_list),
-        rule("logs.level", f"one of {', '.join(LEVELS)}", is_level),
-        rule("logs.console", "true or false", is_bool),
-        rule("logs.file", "a file path, or empty for no log file", is_str),
-        rule("logs.rotation", "a loguru rotation such as '10 MB' or '1 day'", is_str),
-        rule("logs.retention", "a loguru retention such as '30 days' or '10 files'", is_str),
-        rule("logs.json", "true or false", is_bool),
-        rule("logs.namespaces", "a table of namespace = level", is_level_table),
-        rule("logs.photometers", "a table of photometer name = level", is_level_table),
-        rule("stats.interval", "an integer number of seconds 1..86400", is_int(1, 86_400)),
-    ]
-
-
 # -- loading ----------------------------------------------------------------------------------
-def bundled_path() -> Path:
-    return Path(str(resources.files("tessdb_core.defaults") / "settings.toml"))
+def settings_schema(sections: Iterable[SettingsSection | tuple[str, SettingsSection]] = ()) -> Schema:
+    """The engine's sections and ``sections`` (a plugin's, or ``(owner, section)`` pairs)."""
+    from .engine_settings import ENGINE_SECTIONS
 
-
-_BUNDLED: dict[str, Any] | None = None
-
-
-def bundled_defaults() -> dict[str, Any]:
-    """The bundled settings.toml, parsed once, keys lower-cased."""
-    global _BUNDLED
-    if _BUNDLED is None:
-        with open(bundled_path(), "rb") as fh:
-            _BUNDLED = _lower(tomllib.load(fh))
-    return _BUNDLED
+    owned = [("engine", s) for s in ENGINE_SECTIONS]
+    owned += [s if isinstance(s, tuple) else ("a plugin", s) for s in sections]
+    return Schema(owned)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -307,11 +171,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _check_known(path: Path, data: Mapping[str, Any], known: Mapping[str, Any]) -> None:
     """Refuse sections and keys nobody reads: a typo must not be silently ignored."""
-    envs = data if any(k in ("default", "production", "development") for k in data) else {"default": data}
+    envs = data if any(k in ENVIRONMENTS for k in data) else {"default": data}
     for env, sections in envs.items():
-        if env not in ("default", "production", "development", "dynaconf_merge"):
+        if env not in (*ENVIRONMENTS, "dynaconf_merge"):
             raise SettingsError(f"settings file {path}: unknown environment or section [{env}]; "
-                                f"expected [default], [production] or a section of settings.toml")
+                                f"expected [default], [development], [production] or a settings section")
         for section, values in sections.items():
             if section not in known:
                 raise SettingsError(f"settings file {path}: unknown section [{section}] "
@@ -344,53 +208,49 @@ def _unknown_key(tree: Mapping[str, Any], known: Any, prefix: str) -> tuple[str,
     return None
 
 
-def known_sections(plugin_defaults: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    known = _merge({}, bundled_defaults().get("default", {}))
-    for d in plugin_defaults:
-        known = _merge(known, _lower(d))
-    return known
-
-
 def load(
     settings_file: str | os.PathLike | None = None,
     env: str | None = None,
-    plugin_defaults: Iterable[Mapping[str, Any]] = (),
-    plugin_validators: Iterable[Validator] = (),
+    sections: Iterable[SettingsSection | tuple[str, SettingsSection]] | Schema = (),
     environ: Mapping[str, str] | None = None,
+    only: str | None = None,
 ) -> Settings:
-    """Build and validate a snapshot; raise SettingsError naming the bad key."""
-    plugin_defaults = list(plugin_defaults)
+    """Build and validate a snapshot of the engine's sections and ``sections`` (the plugins',
+    or a whole :class:`Schema`); raise SettingsError naming the bad key.
+
+    ``only``: read that one section from the files and the variables, and leave the others
+    aside unchecked (the ``[plugins]`` section, read before any plugin's section is known)."""
+    schema = sections if isinstance(sections, Schema) else settings_schema(sections)
     environ = os.environ if environ is None else environ
-    known = known_sections(plugin_defaults)
+    known = schema.defaults()
     env_name = (env or environ.get(f"{ENV_PREFIX}_ENV") or "default").lower()
-    if env_name not in ("default", "production"):
-        raise SettingsError(f"unknown settings environment {env_name!r}: expected 'default' or 'production'")
+    if env_name not in ENVIRONMENTS:
+        raise SettingsError(f"unknown settings environment {env_name!r}: expected one of "
+                            f"{', '.join(repr(e) for e in ENVIRONMENTS)}")
     layers: list[dict[str, Any]] = []
     secrets = Path(".secrets.toml")
     if settings_file is not None:
         path = Path(settings_file)
-        data = _read_toml(path)
+        data = _only(_read_toml(path), only)
         _check_known(path, data, known)
         layers.append(_for_env(data, env_name))
         secrets = path.with_name(".secrets.toml")
     if secrets.exists():
-        data = _read_toml(secrets)
+        data = _only(_read_toml(secrets), only)
         _check_known(secrets, data, known)
         layers.append(_for_env(data, env_name))
+    if only is not None:
+        environ = {k: v for k, v in environ.items() if k.upper().startswith(f"{ENV_PREFIX}_{only.upper()}__")
+                   or k.upper() == f"{ENV_PREFIX}_ENV"}
     env_values, env_secrets = _environment(environ, known)
-    bundled = bundled_defaults()
-    base: dict[str, Any] = {}
-    for d in plugin_defaults:  # beneath everything the operator wrote
-        base = _merge(base, _lower(d))
-    base = _merge(base, bundled.get("default", {}))
-    layers.insert(0, _merge(base, bundled.get(env_name, {}) if env_name != "default" else {}))
+    layers.insert(0, schema.defaults(env_name))  # beneath everything the operator wrote
     # The layers are merged here so that tables merge key by key while a list given by the
     # operator replaces the default; the TESSDB_... variables were read (and checked) above,
     # dynaconf does not read the environment itself (envvar_prefix=None).
     dyn = Dynaconf(envvar_prefix=None, environments=False, merge_enabled=False, load_dotenv=False,
                    settings_files=[])
     secrets: dict[str, Any] = {}
-    for layer in layers:  # bundled defaults, the operator's file, the secrets; then the environment on top
+    for layer in layers:  # the declared defaults, the operator's file, the secrets; then the environment on top
         for key, value in _leaves(layer):
             if is_secret(key):
                 secrets[key] = value
@@ -403,7 +263,7 @@ def load(
         dyn.set(key, "")
     # dynaconf re-parses a whole table whenever a validator sets one of its keys, so the secrets
     # stay placeholders in it; the validators of secrets run on a plain copy holding the real values
-    validators = [*engine_validators(), *plugin_validators]
+    validators = schema.validators()
     details: list[tuple[int, str]] = []
     on_secrets = [i for i, v in enumerate(validators) if any(is_secret(n) for n in _names(v))]
     try:
@@ -425,6 +285,23 @@ def load(
         messages = [msg for _, msg in sorted(details, key=lambda d: d[0])]
         raise SettingsError(_scrub("; ".join(messages), secrets.values()))
     return Settings(data)
+
+
+def load_section(name: str, settings_file: str | os.PathLike | None = None, env: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> Section:
+    """One engine section, read through the same layers before the plugins are known; what the
+    files and the variables say about other sections is left for the full load to check."""
+    return load(settings_file, env, environ=environ, only=name)[name]
+
+
+def _only(data: dict[str, Any], section: str | None) -> dict[str, Any]:
+    """A file's data reduced to one section (in each environment), or all of it."""
+    if section is None:
+        return data
+    if any(k in ENVIRONMENTS for k in data):
+        return {env: {section: v[section]} if isinstance(v, Mapping) and section in v else {}
+                for env, v in data.items() if env in ENVIRONMENTS}
+    return {section: data[section]} if section in data else {}
 
 
 def _names(validator: Any) -> list[str]:
@@ -484,7 +361,7 @@ def _leaves(d: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]
 
 def _for_env(data: dict[str, Any], env_name: str) -> dict[str, Any]:
     """A file may be flat (sections at the top) or split in [default] / [production]."""
-    if not any(k in ("default", "production", "development") for k in data):
+    if not any(k in ENVIRONMENTS for k in data):
         return data
     return _merge(data.get("default", {}), data.get(env_name, {}) if env_name != "default" else {})
 

@@ -23,22 +23,15 @@ from typing import Any
 
 from tessdb_core import hookimpl
 
-__all__ = ["tessdb_cli_commands", "tessdb_service_started", "tessdb_settings_defaults",
-           "tessdb_settings_reloaded", "tessdb_settings_validators", "tessdb_shutdown"]
+__all__ = ["tessdb_cli_commands", "tessdb_service_started", "tessdb_settings_reloaded", "tessdb_settings_schema",
+           "tessdb_shutdown"]
 
 
 @hookimpl
-def tessdb_settings_defaults() -> dict[str, Any]:
-    from .config import DEFAULTS, SECTION
+def tessdb_settings_schema() -> list[Any]:
+    from .config import ALARMS_SECTION
 
-    return {SECTION: {k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()}}
-
-
-@hookimpl
-def tessdb_settings_validators() -> list[Any]:
-    from .config import validators
-
-    return validators()
+    return [ALARMS_SECTION]
 
 
 @hookimpl

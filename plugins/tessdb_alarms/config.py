@@ -15,30 +15,11 @@ from typing import Any
 
 from dynaconf import Validator
 
-from tessdb_core.settings import is_bool, is_int, is_str, is_str_list, rule
+from tessdb_core.settings import Setting, SettingsSection, is_bool, is_int, is_str, is_str_list, is_text, rule
 from tessdb_core.durations import parse_duration
 from tessdb_core.errors import BadValue
 
 SECTION = "alarms"
-
-#: ``[alarms]``: every key and its default (documented in the plugin's README).  None of
-#: them is reloadable: the monitor reads them when the service starts.
-DEFAULTS: dict[str, Any] = {
-    "check_every": "1m",
-    "stalled_after": "20m",
-    "photometer_silent_after": "2h",
-    "state_path": "tessdb-alarms.db",
-    "smtp_host": "",
-    "smtp_port": 587,
-    "smtp_starttls": True,
-    "smtp_implicit_tls": False,
-    "smtp_user": "",
-    "smtp_password": "",  # a secret (its name ends in _password): .secrets.toml or TESSDB_ALARMS__SMTP_PASSWORD
-    "sender": "",
-    "receivers": [],
-    "ca_file": "",
-    "webhook_url": "",
-}
 
 #: how long one SMTP conversation or one webhook request may take
 SEND_TIMEOUT = 15.0
@@ -61,36 +42,56 @@ def _address(v: Any) -> bool:
     return isinstance(v, str) and "@" in v.strip("@") and not any(c.isspace() for c in v)
 
 
-def validators() -> list[Validator]:
-    key = f"{SECTION}."
-    duration = "a duration such as 90s, 20m or 2h"
-    receivers_set = Validator(f"{key}receivers", condition=lambda v: bool(v))
-    when_mailing = []
-    for name, expected in (("smtp_host", "a host name or address, since alarms.receivers is set"),
-                           ("sender", "an e-mail address, since alarms.receivers is set")):
-        check = (lambda v: isinstance(v, str) and v != "") if name == "smtp_host" else _address
-        v = rule(f"{key}{name}", expected, check)
+def _when_mailing() -> tuple[Validator, ...]:
+    """smtp_host and sender are required once receivers is set (a rule across keys)."""
+    receivers_set = Validator(f"{SECTION}.receivers", condition=lambda v: bool(v))
+    out = []
+    for name, expected, check in (("smtp_host", "a host name or address, since alarms.receivers is set", is_text),
+                                  ("sender", "an e-mail address, since alarms.receivers is set", _address)):
+        v = rule(f"{SECTION}.{name}", expected, check)
         v.when = receivers_set  # only checked when e-mail is wanted
-        when_mailing.append(v)
-    return [
-        rule(f"{key}check_every", f"{duration}, from 1s to 1d", _duration(1.0, _LONGEST_CHECK)),
-        rule(f"{key}stalled_after", f"{duration}, 1s or more", _duration(1.0)),
-        rule(f"{key}photometer_silent_after", f"{duration}, 1s or more", _duration(1.0)),
-        rule(f"{key}state_path", "a file path", lambda v: isinstance(v, str) and v != ""),
-        rule(f"{key}smtp_host", "a host name or address, or empty", is_str),
-        rule(f"{key}smtp_port", "an integer port 1..65535", is_int(1, 65535)),
-        rule(f"{key}smtp_starttls", "true or false", is_bool),
-        rule(f"{key}smtp_implicit_tls", "true or false", is_bool),
-        rule(f"{key}smtp_user", "a user name, or empty for no login", is_str),
-        rule(f"{key}smtp_password", "a string", is_str),
-        rule(f"{key}sender", "an e-mail address, or empty", lambda v: v == "" or _address(v)),
-        rule(f"{key}receivers", "a list of e-mail addresses", lambda v: is_str_list(v) and all(map(_address, v))),
-        rule(f"{key}ca_file", "an existing CA certificate file (PEM), or empty for the system CAs",
-             lambda v: v == "" or Path(v).is_file()),
-        rule(f"{key}webhook_url", "an http:// or https:// URL, or empty",
-             lambda v: v == "" or (isinstance(v, str) and v.startswith(("http://", "https://")) and " " not in v)),
-        *when_mailing,
-    ]
+        out.append(v)
+    return tuple(out)
+
+
+_DURATION = "a duration such as 90s, 20m or 2h"
+
+#: ``[alarms]``: every key, declared once.  Only the SMTP password is reloadable (the
+#: ``tessdb_settings_reloaded`` hook); the monitor reads the rest when the service starts.
+ALARMS_SECTION = SettingsSection(SECTION, "E-mail and webhook alarms on the running service (plugin alarms).", (
+    Setting("check_every", "1m", "How often the service is checked.", f"{_DURATION}, from 1s to 1d",
+            _duration(1.0, _LONGEST_CHECK), unit="duration"),
+    Setting("stalled_after", "20m", "Alarm when no reading was stored for this long.", f"{_DURATION}, 1s or more",
+            _duration(1.0), unit="duration"),
+    Setting("photometer_silent_after", "2h", "Alarm when a photometer that was sending stored nothing for this "
+            "long.", f"{_DURATION}, 1s or more", _duration(1.0), unit="duration"),
+    Setting("state_path", "tessdb-alarms.db", "The plugin's own SQLite file: alarms and undelivered notifications "
+            "(not the inbox file).", "a file path", is_text),
+    Setting("smtp_host", "", "SMTP server; e-mail is sent when receivers is not empty (smtp_host and sender are "
+            "then required).", "a host name or address, or empty", is_str),
+    Setting("smtp_port", 587, "SMTP port.", "an integer port 1..65535", is_int(1, 65535), unit="port number"),
+    Setting("smtp_starttls", True, "Use STARTTLS.", "true or false", is_bool),
+    Setting("smtp_implicit_tls", False, "TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS; "
+            "smtp_starttls is then unused.", "true or false", is_bool),
+    Setting("smtp_user", "", "Login user; empty for no login. A login is refused without STARTTLS, except to a "
+            "loopback host.", "a user name, or empty for no login", is_str),
+    Setting("smtp_password", "", "SMTP password: put it in .secrets.toml or TESSDB_ALARMS__SMTP_PASSWORD; never "
+            "shown, never logged. A reload applies it to the next e-mail.", "a string", is_str, secret=True,
+            reloadable=True),
+    Setting("sender", "", "The From address of the e-mails.", "an e-mail address, or empty",
+            lambda v: v == "" or _address(v)),
+    Setting("receivers", [], "Who gets the e-mails.", "a list of e-mail addresses",
+            lambda v: is_str_list(v) and all(map(_address, v))),
+    Setting("ca_file", "", "CA certificate (PEM) that verifies the SMTP server (and an https webhook); empty: the "
+            "system CAs.", "an existing CA certificate file (PEM), or empty for the system CAs",
+            lambda v: v == "" or Path(v).is_file()),
+    Setting("webhook_url", "", "A URL that receives a JSON POST per notification; empty for none.",
+            "an http:// or https:// URL, or empty",
+            lambda v: v == "" or (isinstance(v, str) and v.startswith(("http://", "https://")) and " " not in v)),
+), validators=_when_mailing())
+
+#: the defaults, by key
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in ALARMS_SECTION.settings}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from tessdb_core import hookimpl
 
-__all__ = ["tessdb_settings_defaults", "tessdb_settings_validators"]
+__all__ = ["tessdb_settings_schema"]
 
 
 def __getattr__(name: str) -> Any:
@@ -37,14 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 @hookimpl
-def tessdb_settings_defaults() -> dict[str, Any]:
-    from .config import DEFAULTS, SECTION
+def tessdb_settings_schema() -> list[Any]:
+    from .config import SKY_SECTION
 
-    return {SECTION: {k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()}}
-
-
-@hookimpl
-def tessdb_settings_validators() -> list[Any]:
-    from .config import validators
-
-    return validators()
+    return [SKY_SECTION]

@@ -1,4 +1,4 @@
-"""The ``[sky]`` settings: their defaults, their validators and the typed view
+"""The ``[sky]`` settings, declared once, and the typed view
 (:class:`~tessdb_sky.clouds.CloudSettings`) that the cloud screening reads.
 
 Durations are written as ``15m``, ``45m`` (the engine's duration parser).  Every key is
@@ -10,30 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from tessdb_core.durations import parse_duration
-from tessdb_core.settings import is_int, is_number, one_of, rule
+from tessdb_core.settings import Setting, SettingsSection, is_int, is_number, one_of
 
 SECTION = "sky"
 
 METHODS = ("variability", "infrared")
 VARIABILITY = ("sad", "chi2")
-
-#: ``[sky]``: every key and its default.  None is reloadable (the commands read them).
-DEFAULTS: dict[str, Any] = {
-    "cloud_methods": ["variability", "infrared"],
-    "variability": "sad",
-    "sad_readings": 10,
-    "sad_max_span": "15m",
-    "sad_cloudy_above": 1.0,
-    "chi2_half_window": "45m",
-    "chi2_min_readings": 5,
-    "chi2_sigma": 0.05,
-    "chi2_cloudy_above": 3.0,
-    "ir_clear_below": -8.0,
-    "ir_cloudy_above": -1.0,
-    "screen_sun_below": -18.0,
-    "tess4c_channel": 1,
-}
-
 
 def _seconds(v: Any) -> float:
     return parse_duration(v).total_seconds() if isinstance(v, str) else float("nan")
@@ -48,25 +30,41 @@ def _duration(lo: float, hi: float):
     return check
 
 
-def validators() -> list[Any]:
-    k = f"{SECTION}."
-    return [
-        rule(f"{k}cloud_methods", f"a list of methods among {', '.join(METHODS)}",
-             lambda v: isinstance(v, (list, tuple)) and all(m in METHODS for m in v)),
-        rule(f"{k}variability", " or ".join(VARIABILITY), one_of(*VARIABILITY)),
-        rule(f"{k}sad_readings", "an integer from 3 to 120", is_int(3, 120)),
-        rule(f"{k}sad_max_span", "a duration such as 15m, from 1m to 6h", _duration(60, 6 * 3600)),
-        rule(f"{k}sad_cloudy_above", "a number of magnitudes, above 0", is_number(1e-9, 100)),
-        rule(f"{k}chi2_half_window", "a duration such as 45m, from 1m to 6h", _duration(60, 6 * 3600)),
-        rule(f"{k}chi2_min_readings", "an integer from 3 to 1000", is_int(3, 1000)),
-        rule(f"{k}chi2_sigma", "a number of magnitudes, above 0", is_number(1e-9, 10)),
-        rule(f"{k}chi2_cloudy_above", "a number above 0", is_number(1e-9, 1e9)),
-        rule(f"{k}ir_clear_below", "a temperature difference in °C, from -100 to 50", is_number(-100, 50)),
-        rule(f"{k}ir_cloudy_above", "a temperature difference in °C, from -100 to 50, not below ir_clear_below",
-             is_number(-100, 50)),
-        rule(f"{k}screen_sun_below", "a Sun altitude in degrees, from -90 to 0", is_number(-90, 0)),
-        rule(f"{k}tess4c_channel", "a channel number from 1 to 4", is_int(1, 4)),
-    ]
+#: ``[sky]``: every key, declared once.  None is reloadable (the commands read them).
+SKY_SECTION = SettingsSection(SECTION, "The Sun, the Moon and the cloud screening added to exports, plots and night "
+                              "summaries (plugin sky); computed, never stored (docs/reports.md gives each source).", (
+    Setting("cloud_methods", ["variability", "infrared"], 'Methods used to tell clear from cloudy: "variability" '
+            '(the brightness) and/or "infrared".', f"a list of methods among {', '.join(METHODS)}",
+            lambda v: isinstance(v, (list, tuple)) and all(m in METHODS for m in v)),
+    Setting("variability", "sad", 'Variability measure: "sad" (sum of absolute differences of the last readings, '
+            'Unihedron) or "chi2" (reduced chi-squared of a straight line over a centred window).',
+            " or ".join(VARIABILITY), one_of(*VARIABILITY)),
+    Setting("sad_readings", 10, "sad: readings in the window.", "an integer from 3 to 120", is_int(3, 120),
+            unit="readings"),
+    Setting("sad_max_span", "15m", "sad: the longest span the window's readings may cover.",
+            "a duration such as 15m, from 1m to 6h", _duration(60, 6 * 3600), unit="duration"),
+    Setting("sad_cloudy_above", 1.0, "sad: the cloudy limit.", "a number of magnitudes, above 0",
+            is_number(1e-9, 100), unit="mag"),
+    Setting("chi2_half_window", "45m", "chi2: half width of the window.", "a duration such as 45m, from 1m to 6h",
+            _duration(60, 6 * 3600), unit="duration"),
+    Setting("chi2_min_readings", 5, "chi2: fewest readings in the window.", "an integer from 3 to 1000",
+            is_int(3, 1000), unit="readings"),
+    Setting("chi2_sigma", 0.05, "chi2: scatter of one reading.", "a number of magnitudes, above 0",
+            is_number(1e-9, 10), unit="mag"),
+    Setting("chi2_cloudy_above", 3.0, "chi2: the cloudy limit.", "a number above 0", is_number(1e-9, 1e9)),
+    Setting("ir_clear_below", -8.0, "Infrared: sky minus ambient temperature below which the sky is clear.",
+            "a temperature difference in °C, from -100 to 50", is_number(-100, 50), unit="degC"),
+    Setting("ir_cloudy_above", -1.0, "Infrared: sky minus ambient temperature above which the sky is cloudy.",
+            "a temperature difference in °C, from -100 to 50, not below ir_clear_below", is_number(-100, 50),
+            unit="degC"),
+    Setting("screen_sun_below", -18.0, "No verdict while the Sun is above this altitude (-18: day and every "
+            "twilight).", "a Sun altitude in degrees, from -90 to 0", is_number(-90, 0), unit="degrees"),
+    Setting("tess4c_channel", 1, "The TESS4C channel whose brightness is screened.", "a channel number from 1 to 4",
+            is_int(1, 4)),
+))
+
+#: the defaults, by key
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SKY_SECTION.settings}
 
 
 def cloud_settings(settings: Any = None):

@@ -26,11 +26,11 @@ validation, registration, resolution, the [rules] settings) and :mod:`.stage_fil
 
 from __future__ import annotations
 
-from .checks import settings_validators
+from .checks import rules_section
 from .decode import decode
 from .filters import Daylight, Decimation
 from .registration import decide
 from .resolve import resolve
 from .validate import validate
 
-__all__ = ["decode", "validate", "decide", "resolve", "Decimation", "Daylight", "settings_validators"]
+__all__ = ["decode", "validate", "decide", "resolve", "Decimation", "Daylight", "rules_section"]

@@ -1,27 +1,49 @@
-"""Settings validators for the keys this plugin reads ([rules], [filter], lists, auth).
+"""The ``[rules]`` section this plugin owns, declared once: its keys, defaults and checks.
 
 Why: a bad value must stop start-up (or a reload) with a message naming the key,
-not surface later as an exception inside the per-reading path.
+not surface later as an exception inside the per-reading path.  The descriptions here are
+what docs/settings.md and settings/settings.toml show.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from tessdb_core.durations import parse_duration
-from tessdb_core.settings import is_bool, is_int, is_str_list, rule
+from tessdb_core.settings import Setting, SettingsSection, is_int, rule
 
-from .photometer import (LENGTH_LIMITS, READING_RANGES, REGISTRATION_RANGES, SQLITE_INTEGER_MAX,
-                         SQLITE_INTEGER_MIN, compile_name_pattern)
+from .photometer import (LENGTH_LIMITS, MAX_CLOCK_AHEAD, NAME_PATTERN, READING_RANGES, REGISTRATION_RANGES, SQLITE_INTEGER_MAX,
+                         SQLITE_INTEGER_MIN, Range, compile_name_pattern)
 
-__all__ = ["settings_validators"]
+__all__ = ["rules_section"]
 
-
-def _is_divisor_table(v: Any) -> bool:
-    return isinstance(v, Mapping) and all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v.values())
+#: why each range is what it is: shown in the settings reference
+RANGE_WHY = {
+    "zp": "Zero point accepted in a registration (calib, Fi.calib).",
+    "offset": "Frequency offset accepted in a registration (offsethz, Fi.offsethz).",
+    "freq": "Frequency of a reading (freq, Fi.freq): 0 Hz (dark) to 10 MHz, twenty times the TSL237 sensor's "
+            "saturation (~500 kHz).",
+    "mag": "Magnitude of a reading (mag, Fi.mag): what zero points 10-30 give for 10 MHz down to 1 mHz; 0 is the "
+           "saturated daytime reading, real night skies lie in 15-23.",
+    "temperature": "Box and sky temperatures (tamb, tsky): absolute zero to above the 382 degC limit of the "
+                   "MLX90614 infrared sensor; the stored placeholder -273.15 (no temperature) always passes.",
+    "wdbm": "WiFi signal strength (wdBm), an integer: real RSSI lies in -100..0; ESP8266 reports 31 when it cannot "
+            "tell; the stored placeholder 99 (no wdBm) always passes.",
+    "az": "Optional azimuth of a reading (either 0..360 or -180..180).",
+    "alt": "Optional altitude of a reading.",
+    "lat": "Optional latitude of a reading.",
+    "long": "Optional longitude of a reading.",
+    "height": "Optional height of a reading, from below the Dead Sea shore to above the highest observatories.",
+    "seq": "Sequence number (seq), an integer: a device's 32-bit counter, which restarts at 0 or 1 on every boot; "
+           "both limits are integers within SQLite's INTEGER.",
+}
+LENGTH_WHY = {
+    "firmware_max_length": "Longest firmware text of a registration (the stored \"<firmware> (<date>)\"), the "
+                           "width the reference schema declares for tess_t.",
+    "model_max_length": "Longest model name of a registration, the width the reference schema declares.",
+    "filter_max_length": "Longest filter (band) name of a registration, the width the reference schema declares.",
+}
 
 
 def _ordered(lo: str, hi: str):
@@ -45,36 +67,34 @@ def _is_name_pattern(v: Any) -> bool:
     return isinstance(v, str) and bool(v)
 
 
-def _range_rules() -> list[Any]:
-    """``<key>_min`` and ``<key>_max`` of every range: finite, ordered; integer ranges hold
-    integers within SQLite's INTEGER (a wider one could not be stored)."""
-    out = []
-    for r in REGISTRATION_RANGES + READING_RANGES:
-        unit = f" ({r.unit})" if r.unit else ""
-        for key in (r.min_key, r.max_key):
-            if r.integer:
-                out.append(rule(f"rules.{key}", f"an integer in [{SQLITE_INTEGER_MIN}, {SQLITE_INTEGER_MAX}]",
-                                is_int(SQLITE_INTEGER_MIN, SQLITE_INTEGER_MAX)))
-            else:
-                out.append(rule(f"rules.{key}", f"a finite number{unit}", _is_finite))
-        out.append(rule("rules", f"{r.min_key} < {r.max_key}", _ordered(r.min_key, r.max_key)))
-    return out
+def _range_settings(r: Range) -> list[Setting]:
+    """``<key>_min`` and ``<key>_max`` of a range: finite numbers; integer ranges hold integers within
+    SQLite's INTEGER (a wider one could not be stored)."""
+    if r.integer:
+        expected, check = (f"an integer in [{SQLITE_INTEGER_MIN}, {SQLITE_INTEGER_MAX}]",
+                           is_int(SQLITE_INTEGER_MIN, SQLITE_INTEGER_MAX))
+    else:
+        expected, check = f"a finite number{f' ({r.unit})' if r.unit else ''}", _is_finite
+    why = RANGE_WHY[r.key]
+    return [Setting(r.min_key, r.low, f"{why} Lowest value accepted.", expected, check, unit=r.unit,
+                    reloadable=True),
+            Setting(r.max_key, r.high, f"{why} Highest value accepted.", expected, check, unit=r.unit,
+                    reloadable=True)]
 
 
-def settings_validators() -> list[Any]:
-    """dynaconf validators, built with :func:`tessdb_core.settings.rule` for uniform messages."""
-    return [
-        rule("rules.name_pattern", "a non-empty Python regular expression", _is_name_pattern),
-        *_range_rules(),
-        *(rule(f"rules.{key}", "an integer number of characters 1..1000000", is_int(1, 1_000_000))
-          for key in LENGTH_LIMITS),
-        rule("rules.max_clock_ahead", "a duration such as 10m or 1h", _is_duration),
-        rule("filter.depth", "an odd integer >= 3", lambda v: is_int(3)(v) and v % 2 == 1),
-        rule("filter.max_photometers", "an integer number of photometers 1..10000000", is_int(1, 10_000_000)),
-        rule("filter.disabled_for", "a list of photometer names", is_str_list),
-        rule("filter.enable.daylight", "true or false", is_bool),
-        rule("filter.divisor", "a table of photometer name = integer >= 1", _is_divisor_table, required=False),
-        rule("mqtt.tess_whitelist", "a list of photometer names", is_str_list),
-        rule("mqtt.tess_blacklist", "a list of photometer names", is_str_list),
-        rule("dbase.auth_filter", "true or false", is_bool),
-    ]
+from tessdb_core.durations import parse_duration
+def rules_section() -> SettingsSection:
+    """``[rules]``: a value outside a range is quarantined as out_of_range naming the field."""
+    ranges = REGISTRATION_RANGES + READING_RANGES
+    return SettingsSection("rules", "The input rules of the TESS plugin: names, ranges, lengths.", (
+        Setting("name_pattern", NAME_PATTERN, "Accepted photometer names (Python regular expression, ASCII: \\d "
+                "means 0-9 only), matched against the WHOLE name after lower-casing: \"stars901\\n\" is refused "
+                "(bad_name).", "a non-empty Python regular expression", _is_name_pattern, reloadable=True),
+        Setting("max_clock_ahead", MAX_CLOCK_AHEAD, "How far ahead of its arrival a reading may be dated: a reading "
+                "dated further ahead is quarantined as bad_timestamp (\"N minutes in the future\"), replayable once "
+                "the photometer's clock is understood.", "a duration such as 10m or 1h", _is_duration,
+                unit="duration", reloadable=True),
+        *(s for r in ranges for s in _range_settings(r)),
+        *(Setting(key, default, LENGTH_WHY[key], "an integer number of characters 1..1000000",
+                  is_int(1, 1_000_000), unit="characters", reloadable=True) for key, default in LENGTH_LIMITS.items()),
+    ), validators=tuple(rule("rules", f"{r.min_key} < {r.max_key}", _ordered(r.min_key, r.max_key)) for r in ranges))

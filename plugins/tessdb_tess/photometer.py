@@ -8,7 +8,7 @@ and nothing here imports the rest of the plugin, a database or the engine, so a
 store or a command can use it without loading the TESS stages.
 
 The ranges are defaults: a site widens them in ``[rules]`` (see
-:data:`RULES_DEFAULTS`, contributed through ``tessdb_settings_defaults``).
+:data:`RULES_DEFAULTS`, declared with a description each in :mod:`tessdb_tess.checks`).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _channels(field: str) -> tuple[str, ...]:
 
 #: reading fields.  Generous on purpose: every real payload (the 4.x/5.x captures, the spec's
 #: examples, the simulator's fleet) lies well inside, and what lies outside is no measurement
-#: (freq 1.7e308, mag -1.7e308, tamb 1e300, wdBm 1e18).  Why each bound: see settings.toml.
+#: (freq 1.7e308, mag -1.7e308, tamb 1e300, wdBm 1e18).  Why each bound: see checks.RANGE_WHY.
 READING_RANGES: tuple[Range, ...] = (
     Range("freq", _channels("freq"), 0.0, 10_000_000.0, "Hz"),
     Range("mag", _channels("mag"), -10.0, 50.0, "mag/arcsec^2"),
@@ -207,5 +207,5 @@ def _rules_defaults() -> dict[str, Any]:
 
 
 #: the ``[rules]`` settings section with its defaults, as the plugin contributes it through
-#: ``tessdb_settings_defaults`` (``settings/settings.toml`` documents each key, commented out)
+#: ``tessdb_settings_schema`` (:mod:`tessdb_tess.checks` declares each key; docs/settings.md shows them)
 RULES_DEFAULTS: dict[str, Any] = _rules_defaults()

@@ -7,9 +7,8 @@ from typing import Any
 
 from tessdb_core import hookimpl
 
-from .checks import settings_validators
+from .checks import rules_section
 from .config import config_of
-from .photometer import RULES_DEFAULTS
 from .registration import decide
 from .resolve import resolve
 from .validate import validate
@@ -31,11 +30,6 @@ def tessdb_register(registration, catalog):
 
 
 @hookimpl
-def tessdb_settings_validators() -> list[Any]:
-    return settings_validators()
-
-
-@hookimpl
 def tessdb_photometer_name(name, settings):
     """An operator's spelling of a name, checked like a payload's (lower case, then
     ``[rules] name_pattern``)."""
@@ -44,6 +38,6 @@ def tessdb_photometer_name(name, settings):
 
 
 @hookimpl
-def tessdb_settings_defaults() -> dict[str, Any]:
-    """The ``[rules]`` section: name pattern, ranges and length limits (see :mod:`.photometer`)."""
-    return {"rules": dict(RULES_DEFAULTS)}
+def tessdb_settings_schema() -> list[Any]:
+    """The ``[rules]`` section: name pattern, ranges and length limits (see :mod:`.checks`)."""
+    return [rules_section()]

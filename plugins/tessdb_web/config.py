@@ -1,4 +1,4 @@
-"""The ``[web]`` settings: their defaults, their validators and the typed view the listener reads.
+"""The ``[web]`` settings, declared once, and the typed view the listener reads.
 
 The public listener is off by default (``enabled = false``): an operator turns it on and
 puts it behind a reverse proxy with TLS (docs/operations.md).  None of the keys is
@@ -10,24 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dynaconf import Validator
-
 from tessdb_core.durations import parse_duration
 from tessdb_core.errors import BadValue
-from tessdb_core.settings import is_bool, is_int, is_str, is_str_list, rule
+from tessdb_core.settings import Setting, SettingsSection, is_bool, is_int, is_str, is_str_list
 
 SECTION = "web"
-
-#: ``[web]``: every key and its default (documented in settings/settings.toml and docs/web.md)
-DEFAULTS: dict[str, Any] = {
-    "enabled": False,
-    "host": "127.0.0.1",
-    "port": 8090,
-    "cors_origins": [],
-    "silent_after": "3h",
-    "tile_url": "",
-    "max_connections": 100,
-}
 
 #: the longest ``from``..``to`` window of one readings request (a month and a day)
 MAX_SPAN_DAYS = 32
@@ -64,18 +51,28 @@ def _origins(v: Any) -> bool:
                                   for o in v)
 
 
-def validators() -> list[Validator]:
-    key = f"{SECTION}."
-    return [
-        rule(f"{key}enabled", "true or false", is_bool),
-        rule(f"{key}host", "an address to listen on", lambda v: is_str(v) and v != ""),
-        rule(f"{key}port", "an integer port 1..65535", is_int(1, 65535)),
-        rule(f"{key}cors_origins", "a list of origins such as \"https://map.example.org\", or [\"*\"]", _origins),
-        rule(f"{key}silent_after", "a duration such as 90m or 3h, 1s or more", _duration_at_least(1.0)),
-        rule(f"{key}tile_url", "a tile URL template with {z}, {x} and {y}, or empty for the outlines only",
-             _tile_url),
-        rule(f"{key}max_connections", "an integer 1..10000", is_int(1, 10_000)),
-    ]
+#: ``[web]``: every key, declared once (docs/settings.md and docs/web.md)
+WEB_SECTION = SettingsSection(SECTION, "The public, read-only listener with the network's map, its status page and "
+                              "a JSON API (plugin web, docs/web.md): GET and HEAD only, no control, no metrics, no "
+                              "secret, no contact.", (
+    Setting("enabled", False, "Serve it from the running service (`tessdb-core web` serves it on its own, "
+            "read-only).", "true or false", is_bool),
+    Setting("host", "127.0.0.1", "Address to listen on; keep it on loopback behind a reverse proxy with TLS.",
+            "an address to listen on", lambda v: is_str(v) and v != ""),
+    Setting("port", 8090, "Port to listen on.", "an integer port 1..65535", is_int(1, 65535), unit="port number"),
+    Setting("cors_origins", [], 'Origins allowed to read the API from a browser page elsewhere (CORS); ["*"] for '
+            "any.", 'a list of origins such as "https://map.example.org", or ["*"]', _origins),
+    Setting("silent_after", "3h", "A photometer whose newest reading is older than this is shown as silent.",
+            "a duration such as 90m or 3h, 1s or more", _duration_at_least(1.0), unit="duration"),
+    Setting("tile_url", "", 'Map tiles under the country outlines, e.g. "https://tiles.example.org/{z}/{x}/{y}.png"; '
+            "empty: the outlines shipped with the plugin only.",
+            "a tile URL template with {z}, {x} and {y}, or empty for the outlines only", _tile_url),
+    Setting("max_connections", 100, "Most connections served at once; beyond it a request gets 503.",
+            "an integer 1..10000", is_int(1, 10_000), unit="connections"),
+))
+
+#: the defaults, by key
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in WEB_SECTION.settings}
 
 
 @dataclass(frozen=True)

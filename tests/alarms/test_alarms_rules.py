@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tessdb_alarms import tessdb_settings_defaults, tessdb_settings_validators
+from tessdb_alarms import tessdb_settings_schema
 from tessdb_alarms.checks import Observation, Watch, advance, decide
 from tessdb_alarms.config import AlarmSettings, Smtp
 from tessdb_alarms.messages import compose
@@ -20,7 +20,7 @@ from .conftest import HOST, PASSWORD, SmtpServer
 
 # -- settings ---------------------------------------------------------------------------------
 def _load(**env: str):
-    return load(plugin_defaults=[tessdb_settings_defaults()], plugin_validators=tessdb_settings_validators(),
+    return load(sections=tessdb_settings_schema(),
                 environ={f"TESSDB_ALARMS__{k}": v for k, v in env.items()})
 
 

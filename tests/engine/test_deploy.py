@@ -19,7 +19,7 @@ def test_env_example_names_valid_settings():
     env = dict(line.split("=", 1) for line in (DEPLOY / "tessdb.env.example").read_text().splitlines()
                if line and not line.startswith("#"))
     assert set(env) >= {"TESSDB_MQTT__PASSWORD", "TESSDB_HTTP__TOKEN"}
-    known = s.known_sections()
+    known = s.settings_schema().defaults()
     for var in env:
         section, key = var.removeprefix("TESSDB_").lower().split("__")
         assert key in known[section], f"{var} names no setting"

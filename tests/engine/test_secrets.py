@@ -35,21 +35,17 @@ REFERENCE = "reference-secret-value"
 TOY_PLUGIN = '''
 from dynaconf import Validator
 from tessdb_core import hookimpl
-from tessdb_core.settings import rule
+from tessdb_core.settings import Setting, SettingsSection
 
 
 @hookimpl
-def tessdb_settings_defaults():
-    return {"toyplug": {"level": 1, "api_token": "", "names": {}}}
-
-
-@hookimpl
-def tessdb_settings_validators():
-    return [
-        rule("toyplug.level", "an integer 1..9", lambda v: isinstance(v, int) and 1 <= v <= 9),
-        rule("toyplug.api_token", "empty or at least 12 characters", lambda v: v == "" or len(v) >= 12),
-        Validator("toyplug.api_token", len_max=40),  # a plain dynaconf validator: its message shows values
-    ]
+def tessdb_settings_schema():
+    return [SettingsSection("toyplug", "A toy plugin.", (
+        Setting("level", 1, "A level.", "an integer 1..9", lambda v: isinstance(v, int) and 1 <= v <= 9),
+        Setting("api_token", "", "A token.", "empty or at least 12 characters", lambda v: v == "" or len(v) >= 12,
+                secret=True),
+        Setting("names", {}, "A table.", "a table", lambda v: True),
+    ), validators=(Validator("toyplug.api_token", len_max=40),))]  # a plain dynaconf validator: its message shows values
 '''
 
 
@@ -103,9 +99,15 @@ def test_other_values_are_still_read_as_toml():
     assert st.mqtt.username == "tess"
 
 
+TOY = s.SettingsSection("toyplug", "A toy plugin.", (
+    s.Setting("level", 1, "A level.", "an integer", s.is_int()),
+    s.Setting("api_token", "", "A token.", "a string", s.is_str, secret=True),
+    s.Setting("names", {}, "A table.", "a table", lambda v: True),
+))
+
+
 def test_a_plugin_secret_is_a_secret_too():
-    defaults = [{"toyplug": {"level": 1, "api_token": "", "names": {}}}]
-    st = s.load(plugin_defaults=defaults, environ={"TESSDB_TOYPLUG__API_TOKEN": "84736251",
+    st = s.load(sections=[TOY], environ={"TESSDB_TOYPLUG__API_TOKEN": "84736251",
                                                    "TESSDB_TOYPLUG__LEVEL": "3"})
     assert st.toyplug.api_token == "84736251" and st.toyplug.level == 3
     assert st.redacted()["toyplug"] == {"level": 3, "api_token": REDACTED, "names": {}}
@@ -138,11 +140,12 @@ def test_a_refused_secret_is_named_without_its_value(tmp_path):
 
 
 def test_validator_messages_never_show_a_secret():
-    defaults = [{"toyplug": {"api_token": "", "level": 1}}]
-    validators = [s.rule("toyplug.api_token", "at least 12 characters", lambda v: len(v) >= 12),
-                  Validator("toyplug.api_token", len_max=5)]
+    section = s.SettingsSection("toyplug", "A toy plugin.", (
+        s.Setting("api_token", "", "A token.", "at least 12 characters", lambda v: len(v) >= 12, secret=True),
+        s.Setting("level", 1, "A level.", "an integer", s.is_int()),
+    ), validators=(Validator("toyplug.api_token", len_max=5),))
     with pytest.raises(SettingsError) as err:
-        s.load(plugin_defaults=defaults, plugin_validators=validators,
+        s.load(sections=[section],
                environ={"TESSDB_TOYPLUG__API_TOKEN": "84736251"})
     message = str(err.value)
     assert "setting toyplug.api_token is not valid: expected at least 12 characters" in message

@@ -205,8 +205,7 @@ def test_config_carries_max_photometers():
 def test_validator_refuses_bad_max_photometers(monkeypatch, value):
     monkeypatch.setenv("TESSDB_FILTER__MAX_PHOTOMETERS", value)  # dynaconf reads the process environment
     with pytest.raises(SettingsError) as exc:
-        load(plugin_defaults=[stage_rules.tessdb_settings_defaults()],
-             plugin_validators=stage_rules.tessdb_settings_validators(), environ=dict(os.environ))
+        load(sections=stage_rules.tessdb_settings_schema(), environ=dict(os.environ))
     assert "filter.max_photometers" in str(exc.value)
 
 
@@ -216,8 +215,7 @@ def test_validator_accepts_good_max_photometers(monkeypatch, value, expected):
         monkeypatch.delenv("TESSDB_FILTER__MAX_PHOTOMETERS", raising=False)
     else:
         monkeypatch.setenv("TESSDB_FILTER__MAX_PHOTOMETERS", value)
-    s = load(plugin_defaults=[stage_rules.tessdb_settings_defaults()],
-             plugin_validators=stage_rules.tessdb_settings_validators(), environ=dict(os.environ))
+    s = load(sections=stage_rules.tessdb_settings_schema(), environ=dict(os.environ))
     assert s.get("filter.max_photometers") == expected
 
 

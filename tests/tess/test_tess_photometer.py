@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import ast
 import importlib
-import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from tessdb_core.settings import bundled_path, load
+from tessdb_core.settings import load
 from tessdb_tess import normalise, photometer, stage_rules
 from tessdb_tess.photometer import (NAME_PATTERN, RULES_DEFAULTS, check_photometer_name, is_mac,
                                     is_photometer_name, normalise_mac)
@@ -80,29 +79,21 @@ def test_photometer_imports_nothing_of_the_plugin_or_the_engine():
 
 
 def _load(environ):
-    return load(plugin_defaults=[stage_rules.tessdb_settings_defaults()],
-                plugin_validators=stage_rules.tessdb_settings_validators(), environ=environ)
+    return load(sections=stage_rules.tessdb_settings_schema(), environ=environ)
 
 
 def test_rules_defaults_come_from_the_plugin_and_validate():
-    assert stage_rules.tessdb_settings_defaults() == {"rules": RULES_DEFAULTS}
+    (section,) = stage_rules.tessdb_settings_schema()
+    assert section.name == "rules" and {s.name: s.default for s in section.settings} == RULES_DEFAULTS
     s = _load({})
     assert s.get("rules.freq_max") == 10_000_000.0 and s.get("rules.name_pattern") == NAME_PATTERN
     assert s.get("rules.seq_max") == 2 ** 32 - 1
 
 
 def test_settings_toml_documents_every_rules_key_with_its_default():
-    """settings.toml keeps [rules] readable: each key commented out with its exact default."""
-    text = bundled_path().read_text()
-    section = text[text.index("[default.rules]"):]
-    section = section[:section.index("\n[default.", 1)]
-    documented = {}
-    for line in section.splitlines():
-        m = re.fullmatch(r"# ([a-z_]+) = (.+)", line.strip())
-        if m:
-            documented[m.group(1)] = tomllib.loads(f"v = {m.group(2)}")["v"]
-    assert documented == RULES_DEFAULTS
-    assert tomllib.loads(section)["default"]["rules"] == {}  # the values themselves live in the plugin
+    """settings.toml (generated from the schema) shows [rules] with the plugin's exact defaults."""
+    text = (REPO / "settings" / "settings.toml").read_text()
+    assert tomllib.loads(text)["default"]["rules"] == RULES_DEFAULTS
 
 
 def test_a_site_widens_seq_to_sqlite_integer(monkeypatch):

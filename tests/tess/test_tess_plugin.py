@@ -50,16 +50,12 @@ def test_decode_hook_other_topic_is_none(pm):
     assert pm.hook.tessdb_decode(message=message(tessw_payload(), "x/y"), settings=settings()) is None
 
 
-def _validators():
-    return stage_rules.tessdb_settings_validators()
-
-
-def _defaults():
-    return [stage_rules.tessdb_settings_defaults()]
+def _sections():
+    return stage_rules.tessdb_settings_schema()
 
 
 def test_default_settings_validate():
-    s = load(plugin_defaults=_defaults(), plugin_validators=_validators(), environ={})
+    s = load(sections=_sections(), environ={})
     assert s.get("filter.depth") == 7
 
 
@@ -87,12 +83,15 @@ def test_bad_settings_name_the_key(monkeypatch, var, value, key):
     monkeypatch.setenv(var, value)
     import os
     with pytest.raises(SettingsError) as exc:
-        load(plugin_defaults=_defaults(), plugin_validators=_validators(), environ=dict(os.environ))
+        load(sections=_sections(), environ=dict(os.environ))
     assert key in str(exc.value)
 
 
 def test_divisor_table_check():
-    from tessdb_tess.checks import _is_divisor_table
+    from tessdb_core.engine_settings import FILTER
+
+    (divisor,) = [s for s in FILTER.settings if s.name == "divisor"]
+    _is_divisor_table = divisor.check
 
     assert _is_divisor_table({"stars1": 6}) and _is_divisor_table({})
     assert not _is_divisor_table({"stars1": 0}) and not _is_divisor_table({"stars1": True})

@@ -127,9 +127,8 @@ def test_a_reading_dated_ahead_of_its_arrival_is_a_bad_timestamp():
 
 def test_max_clock_ahead_must_be_a_duration():
     from tessdb_core.settings import SettingsError, load
-    from tessdb_tess.checks import settings_validators
-    from tessdb_tess.photometer import RULES_DEFAULTS
+    from tessdb_tess.checks import rules_section
 
     with pytest.raises(SettingsError, match="rules.max_clock_ahead"):
-        load(plugin_defaults=[{"rules": RULES_DEFAULTS}], plugin_validators=settings_validators(),
+        load(sections=[rules_section()],
              environ={"TESSDB_RULES__MAX_CLOCK_AHEAD": "soon"})

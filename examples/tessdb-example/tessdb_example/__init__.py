@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tessdb_core import hookimpl
 from tessdb_core.events import Reading, Reason, Rejection, TimestampSource
-from tessdb_core.settings import is_str_list, rule
+from tessdb_core.settings import Setting, SettingsSection, is_str_list
 
 FIELDS = ("seq", "freq", "mag", "tamb", "tsky")
 
@@ -21,13 +21,11 @@ def _matches(topic: str, pattern: str) -> bool:
 
 
 @hookimpl
-def tessdb_settings_defaults():
-    return {"example": {"topics": ["EXAMPLE/+/csv"]}}
-
-
-@hookimpl
-def tessdb_settings_validators():
-    return [rule("example.topics", "a list of topic filters", is_str_list)]
+def tessdb_settings_schema():
+    return [SettingsSection("example", "The example CSV decoder.", (
+        Setting("topics", ["EXAMPLE/+/csv"], "Topic filters of the CSV readings.", "a list of topic filters",
+                is_str_list, reloadable=True),
+    ))]
 
 
 @hookimpl
