@@ -48,6 +48,11 @@ class Pipeline:
         self.batch: list[ResolvedReading] = []
         #: inbox ids whose outcome is final; deleted from the inbox with the next quarantine commit
         self.done: list[int] = []
+        #: inbox ids of registrations the store committed but may not have synced yet (a SQLite
+        #: file in WAL mode syncs them with the next batch): final once the next write returns
+        self.registered: list[int] = []
+        #: registrations were applied since the last write (the store owes a sync)
+        self._unsynced = False
         self._stale_checked = 0.0
         #: photometer name -> timestamp of its newest stored reading (since this pipeline began)
         self.last_reading: dict[str, datetime] = {}
@@ -145,7 +150,12 @@ class Pipeline:
                                                         stage="store", plugin="store", name=registration.name))
             return
         self.catalog.apply(applied)
-        self._done(registration.message)
+        if plan.changes_anything:  # durable with the next write (one sync for a burst of registrations)
+            self._unsynced = True
+            if registration.message.inbox_id is not None:
+                self.registered.append(registration.message.inbox_id)
+        else:
+            self._done(registration.message)
         counters = self.stats.register
         counters["num_registered"] += 1
         counters["num_" + applied.case] += 1
@@ -292,17 +302,24 @@ class Pipeline:
             raise
 
     def write(self) -> None:
-        """Write the pending batch (its commit durable), then record every final outcome
-        (quarantine rows and the inbox entries done) in one transaction.  Duplicates are
+        """Write the pending batch (its commit durable, and with it every registration the
+        store committed before: a SQLite store syncs a burst of registrations once, here;
+        with no batch, the store's ``sync()`` if it has one), then record every final
+        outcome (quarantine rows and the inbox entries done) in one transaction.  Duplicates are
         counted; only rows refused for their own content are quarantined.  When the
         database cannot take the batch (StoreUnavailable, StoreBusy among them) nothing
         is lost: the batch is kept, the other outcomes are still recorded, ``stalled``
         is set and the exception raised; the same for the inbox file
         (LocalFileUnavailable: the outcomes are kept for the next commit)."""
         batch = self.batch
-        if batch:
+        if batch or self._unsynced:
             try:
-                report = self.store.write_readings(batch)
+                if batch:  # its commit also makes every earlier commit of the store durable
+                    report = self.store.write_readings(batch)
+                else:
+                    sync = getattr(self.store, "sync", None)  # a store whose commits are each durable has none
+                    if sync is not None:
+                        sync()
             except Exception as exc:
                 if not isinstance(exc, StoreUnavailable):  # a store that broke its contract: keep, retry
                     log.error("Batch of {} readings not written: {}: {}", len(batch), type(exc).__name__, exc)
@@ -310,6 +327,10 @@ class Pipeline:
                 self.stalled = exc
                 self._record_outcomes()
                 raise exc from None
+            self._unsynced = False
+            self.done += self.registered
+            self.registered = []
+        if batch:
             self.batch = []
             self.stats.stored += report.stored
             self._note_last_readings(batch)

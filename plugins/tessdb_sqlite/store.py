@@ -13,6 +13,7 @@ locking and retrying, and the bulk write of readings.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -75,6 +76,9 @@ class SqliteStore:
         self._watch = FileWatch(path)
         #: times the file was found deleted or replaced and put back from the open connection
         self.rescues = 0
+        #: a registration was committed without a sync of its own (WAL mode): the next
+        #: synced commit, or :meth:`sync`, makes it durable
+        self._unsynced = False
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, open={self._conn is not None})"
@@ -164,6 +168,10 @@ class SqliteStore:
         """Close the connection (pause, stop); a later open() reconnects."""
         with self._lock:
             if self._conn is not None:
+                try:
+                    self.sync()
+                except StoreUnavailable as exc:  # the registrations stay in the inbox: replayed
+                    log.warning("{}", exc)
                 self._drop_connection()
                 log.info("Closed database {}", self.path)
 
@@ -242,9 +250,23 @@ class SqliteStore:
         if not plan.changes_anything:
             return plan
 
+        lazy = self.journal_mode == "wal"
+
         def apply(conn: sqlite3.Connection) -> RegistrationPlan:
-            with _transaction(conn):
-                return apply_registration(conn, SQLITE, self._open_layout(), plan)
+            if not lazy:
+                with _transaction(conn):
+                    return apply_registration(conn, SQLITE, self._open_layout(), plan)
+            # WAL: commit without a sync; the WAL is appended in order, so the next synced
+            # commit (a batch of readings) or sync() makes this one durable too: a burst of
+            # registrations (a fleet rebooting, an offline ingest) costs one sync, not one each
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with _transaction(conn):
+                    applied = apply_registration(conn, SQLITE, self._open_layout(), plan)
+                self._unsynced = True
+                return applied
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
 
         with self._lock:
             self._still_ours()
@@ -283,6 +305,8 @@ class SqliteStore:
             try:
                 self._retrying("readings write", write_all)
                 report.stored = len(w_rows) + len(c_rows)
+                if report.stored:  # a synced commit that wrote: every earlier commit is durable too
+                    self._unsynced = False
             except _ROW_ERRORS as exc:
                 log.warning("Writing {} readings as one block failed ({}); writing them one by one",
                             len(w_rows) + len(c_rows), _first_line(exc))
@@ -292,6 +316,7 @@ class SqliteStore:
                 report.stored, report.duplicates, failed = self._retrying(
                     "readings write (row by row)", lambda conn: _write_each(conn, todo))
                 report.failed.extend(failed)
+            self.sync()  # a batch that wrote nothing synced nothing: the earlier commits now
         report.failed.extend(bad)
         for item, why in report.failed:  # the pipeline logs them as errors when it quarantines them
             log.debug("Reading of {} at {} (seq {}) not stored: {}", item.reading.name, item.reading.tstamp,
@@ -300,6 +325,25 @@ class SqliteStore:
             log.info("Rejected [{}/{}] readings: {} duplicated, {} failed", len(report.duplicates) + len(report.failed),
                      len(batch), len(report.duplicates), len(report.failed))
         return report
+
+    def sync(self) -> None:
+        """Make every commit so far durable: registrations commit without a sync of their
+        own in WAL mode (an ``fdatasync`` of the WAL, the file every commit went to).
+        Raises StoreUnavailable (an I/O error: nothing is known to be durable)."""
+        with self._lock:
+            if not self._unsynced:
+                return
+            if self._conn is None:  # close() could not sync: after the next open()
+                raise StoreUnavailable(f"database {self.path} is not open")
+            try:
+                fd = os.open(self.path.with_name(self.path.name + "-wal"), os.O_RDONLY)
+                try:
+                    os.fdatasync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot sync {self.path}: {exc.strerror or exc}") from None
+            self._unsynced = False
 
     # -- for the query modules of the tools (reports, maintenance) --------------------------------
     def run(self, what: str, action: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
