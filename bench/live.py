@@ -11,6 +11,15 @@ P photometers, then:
   every few milliseconds and the k-th row's commit time is compared with the
   k-th reading's publish time (p50, p99).
 
+Each throughput figure has its floor measured in the same run, under the same
+publisher and broker: a bare consumer (paho, QoS 1 with paho's own automatic
+acknowledgement, ``json.loads``, one ``executemany`` per burst into a database made
+by the same ``tessdb-core init``; no inbox, no fsync, no checks, no filters).  On
+SQLite it writes with ``synchronous=OFF``; on PostgreSQL through psycopg with
+``synchronous_commit=off``.  The ratio service / floor is the figure to compare
+between runs on a shared machine (the targets: >= 1.2x on SQLite, >= 0.8x on
+PostgreSQL, the service with its inbox synced before every acknowledgement).
+
     python bench/live.py --photometers 100 1000 --readings 60000
     python bench/live.py --store postgres --collectors 1 2 --photometers 1000 --latency-readings 0
 """
@@ -69,6 +78,54 @@ json.dump(stamps, open(out, "w"))
 c.disconnect()
 '''
 
+BARE = r'''
+import json, sqlite3, sys, time
+import paho.mqtt.client as mqtt
+port, url = int(sys.argv[1]), sys.argv[2]
+W = ("INSERT INTO tess_readings_t (date_id, time_id, tess_id, location_id, observer_id, units_id,"
+     " sequence_number, frequency, magnitude, box_temperature, sky_temperature, signal_strength)"
+     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+if url.startswith("postgres"):
+    import psycopg
+    conn = psycopg.connect(url)
+    conn.execute("SET synchronous_commit = off")
+    W = W.replace("?", "%s")
+    def write(rows):
+        with conn.cursor() as cur:
+            cur.executemany(W, rows)
+        conn.commit()
+else:
+    conn = sqlite3.connect(url, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    def write(rows):
+        conn.execute("BEGIN")
+        conn.executemany(W, rows)
+        conn.execute("COMMIT")
+ids = {}
+rows = []
+def on_message(client, userdata, msg):
+    d = json.loads(msg.payload)
+    t = d["tstamp"]
+    rows.append((int(t[0:4] + t[5:7] + t[8:10]), int(t[11:13] + t[14:16] + t[17:19]),
+                 ids.setdefault(d["name"], len(ids) + 1), -1, -1, 1, d["seq"], d["freq"], d["mag"],
+                 d["tamb"], d["tsky"], d["wdBm"]))
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-bare", protocol=mqtt.MQTTv5)
+c.on_message = on_message
+c.on_subscribe = lambda *a: print("subscribed", flush=True)
+c.max_inflight_messages_set(1000)
+c.connect("127.0.0.1", port)
+c.subscribe("STARS4ALL/+/reading", qos=1)
+while True:
+    c.loop(0.02)
+    n = -1
+    while n != len(rows) < 5000:  # read on while the socket has data, as the service does
+        n = len(rows)
+        c.loop_read()
+    if rows:
+        write(rows)
+        rows = []
+'''
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (Linux /proc)."""
@@ -100,7 +157,9 @@ class Rows:
         self.conn.close()
 
 
-def run(photometers: int, readings: int, rate: float, work: Path, store: str = "", collectors: int = 1) -> dict:
+def run(photometers: int, readings: int, rate: float, work: Path, store: str = "", collectors: int = 1,
+        bare: bool = False) -> dict:
+    """One measurement: the service (``collectors`` of them), or the bare floor consumer."""
     work.mkdir(parents=True, exist_ok=True)
     broker = Broker(work / "broker").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSDB_")}
@@ -111,6 +170,8 @@ def run(photometers: int, readings: int, rate: float, work: Path, store: str = "
         env["TESSDB_MQTT__SHARED_GROUP"] = '"bench"'
     subprocess.run([sys.executable, "-m", "tessdb_core.cli", "init"], cwd=work, env=env, check=True,
                    capture_output=True)
+    if bare:
+        return _measure_bare(broker, photometers, readings, rate, work, db)
     services = []
     for k in range(collectors):
         cwd = work / f"collector{k}"
@@ -133,35 +194,8 @@ def run(photometers: int, readings: int, rate: float, work: Path, store: str = "
         while time.monotonic() < deadline and rows.instruments() < photometers:
             time.sleep(0.1)
         time.sleep(0.5)  # every collector has its catalogue up to date
-        stamps_file = work / "stamps.json"
-        cpu0 = sum(cpu_seconds(svc.pid) for svc in services)
-        pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
-                                str(rate), str(stamps_file)])
-        commits: list[tuple[float, int]] = []
-        deadline = time.monotonic() + 600
-        n = 0
-        while n < readings and time.monotonic() < deadline:
-            n = rows.readings()
-            commits.append((time.time(), n))
-            time.sleep(0.02)
-        service_cpu = sum(cpu_seconds(svc.pid) for svc in services) - cpu0
-        pub.wait(60)
-        stamps = json.loads(stamps_file.read_text())
-        t_done = commits[-1][0]
-        result = {"photometers": photometers, "readings": readings, "stored": n,
-                  "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0]),
-                  "service_us": 1e6 * service_cpu / max(n, 1)}
-        latencies = []
-        j = 0
-        for k, published in enumerate(stamps):
-            while j < len(commits) and commits[j][1] <= k:
-                j += 1
-            if j < len(commits):
-                latencies.append(commits[j][0] - published)
-        latencies.sort()
-        if latencies:
-            result["p50_ms"] = 1000 * latencies[len(latencies) // 2]
-            result["p99_ms"] = 1000 * latencies[int(len(latencies) * 0.99)]
+        result = _publish_and_count(broker, photometers, readings, rate, work, rows, [s.pid for s in services])
+        result["rss_mb"] = sum(rss_mb(s.pid) for s in services)
         return result
     finally:
         rows.close()
@@ -170,6 +204,63 @@ def run(photometers: int, readings: int, rate: float, work: Path, store: str = "
         for svc in services:
             svc.wait(60)
         broker.stop()
+
+
+def _measure_bare(broker: Broker, photometers: int, readings: int, rate: float, work: Path, db: str) -> dict:
+    consumer = subprocess.Popen([sys.executable, "-c", BARE, str(broker.port), db], stdout=subprocess.PIPE,
+                                text=True)
+    rows = Rows(db)
+    try:
+        consumer.stdout.readline()  # "subscribed": nothing published before is lost
+        return _publish_and_count(broker, photometers, readings, rate, work, rows, [consumer.pid])
+    finally:
+        rows.close()
+        consumer.terminate()
+        consumer.wait(60)
+        broker.stop()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a running process (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _publish_and_count(broker: Broker, photometers: int, readings: int, rate: float, work: Path, rows: Rows,
+                       pids: list[int]) -> dict:
+    """Publish, sample the committed rows until all are in; the figures."""
+    stamps_file = work / "stamps.json"
+    cpu0 = sum(cpu_seconds(pid) for pid in pids)
+    pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
+                            str(rate), str(stamps_file)])
+    commits: list[tuple[float, int]] = []
+    deadline = time.monotonic() + 600
+    n = 0
+    while n < readings and time.monotonic() < deadline:
+        n = rows.readings()
+        commits.append((time.time(), n))
+        time.sleep(0.02)
+    service_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
+    pub.wait(60)
+    stamps = json.loads(stamps_file.read_text())
+    t_done = commits[-1][0]
+    result = {"photometers": photometers, "readings": readings, "stored": n,
+              "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0]),
+              "service_us": 1e6 * service_cpu / max(n, 1)}
+    latencies = []
+    j = 0
+    for k, published in enumerate(stamps):
+        while j < len(commits) and commits[j][1] <= k:
+            j += 1
+        if j < len(commits):
+            latencies.append(commits[j][0] - published)
+    latencies.sort()
+    if latencies:
+        result["p50_ms"] = 1000 * latencies[len(latencies) // 2]
+        result["p99_ms"] = 1000 * latencies[int(len(latencies) * 0.99)]
+    return result
 
 
 def main() -> None:
@@ -181,6 +272,8 @@ def main() -> None:
                     help="sqlite (a file), postgres (a throwaway local server) or a postgresql:// URL")
     ap.add_argument("--collectors", type=int, nargs="+", default=[1],
                     help="collectors sharing the reading topics (MQTT 5 shared subscription)")
+    ap.add_argument("--no-floor", dest="floor", action="store_false",
+                    help="skip the bare consumer measured after each throughput run")
     args = ap.parse_args()
     server = None
     if args.store == "postgres":
@@ -201,17 +294,26 @@ def measure(args: argparse.Namespace, tmp: Path, server) -> None:
             return server.fresh_database(tag)
         return "" if args.store == "sqlite" else args.store
 
+    load = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg())  # noqa: E731
     for collectors in args.collectors:
         for p in args.photometers:
             r = run(p, args.readings, 0.0, tmp / f"t{p}-{collectors}", store(f"t{p}c{collectors}"), collectors)
             print(f"throughput  {p:>5} photometers, {collectors} collector(s), {args.store}: "
                   f"{r['rate']:>9,.0f} readings/s "
                   f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s; "
-                  f"service CPU {r['service_us']:.0f} us/reading = {1e6 / r['service_us']:,.0f} readings/s of one core)")
+                  f"service CPU {r['service_us']:.0f} us/reading = {1e6 / r['service_us']:,.0f} readings/s of one core; "
+                  f"RSS {r['rss_mb']:.0f} MB; load {load()})", flush=True)
+            if args.floor:
+                f = run(p, args.readings, 0.0, tmp / f"f{p}-{collectors}", store(f"f{p}c{collectors}"), bare=True)
+                target = 1.2 if args.store == "sqlite" else 0.8
+                print(f"floor       {p:>5} photometers, bare consumer, {args.store}: {f['rate']:>9,.0f} readings/s "
+                      f"({f['stored']:,} stored; CPU {f['service_us']:.0f} us/reading); "
+                      f"ratio {r['rate'] / f['rate']:.2f}x (target >= {target}x; load {load()})", flush=True)
     if args.latency_readings:
         r = run(args.photometers[0], args.latency_readings, 1000.0, tmp / "lat", store("lat"))
         print(f"latency at 1,000 readings/s ({args.photometers[0]} photometers, daylight filter off, {args.store}): "
-              f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms ({r['stored']:,} stored)")
+              f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms (target p99 < 250 ms; {r['stored']:,} stored; "
+              f"service RSS {r['rss_mb']:.0f} MB; load {load()})", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,37 @@ Options = CliContext
 pass_options = pass_cli
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """The built-in commands at once; the plugins' (``tessdb_cli_commands``) only when a
+    name is not a built-in one or the whole list is wanted (``--help``): ``version``,
+    ``run`` or ``ingest`` import no plugin's command modules."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and _load_plugin_commands():
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _load_plugin_commands()
+        return super().list_commands(ctx)
+
+
+#: the arguments main() was called with, until the plugin commands are added (None: added)
+_argv_for_plugins: list[str] | None = None
+
+
+def _load_plugin_commands() -> bool:
+    """Add the plugins' commands once; True when this call added them."""
+    global _argv_for_plugins
+    argv, _argv_for_plugins = _argv_for_plugins, None
+    if argv is None:
+        return False
+    _add_plugin_commands(argv)
+    return True
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False), envvar="TESSDB_SETTINGS",
               help="Settings file (TOML) layered over the defaults.")
 @click.option("--env", type=click.Choice(["default", "production"]), default=None,
@@ -47,7 +77,7 @@ def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: b
 def version(ctx: CliContext) -> None:
     """Print the version of the engine and of every plugin."""
     click.echo(f"tessdb-core {__version__}")
-    for info in ctx.app(console=False).pm.listing():
+    for info in _plugins_only(ctx).listing():
         state = "" if info.state == "active" else f" ({info.state})"
         click.echo(f"  {info.name}: {info.distribution or '?'} {info.version or '?'}{state}")
 
@@ -57,13 +87,23 @@ def version(ctx: CliContext) -> None:
 @pass_options
 def plugins_cmd(opts: Options, as_json: bool) -> None:
     """List every plugin: distribution, version, hooks and state (active, blocked, failed)."""
-    infos = [i.as_dict() for i in opts.app(console=False).pm.listing()]
+    infos = [i.as_dict() for i in _plugins_only(opts).listing()]
     if as_json:
         emit(infos, True)
         return
     for i in infos:
         i["hooks"] = ", ".join(h.removeprefix("tessdb_") for h in i["hooks"])
     click.echo(table(infos, ["name", "distribution", "version", "state", "hooks", "error"]))
+
+
+def _plugins_only(ctx: CliContext):
+    """The plugin manager alone (the ``[plugins]`` section decides which are loaded): listing
+    the plugins needs neither the full settings nor the logs, so it starts fast."""
+    from .plugins import build
+    from .settings import Settings
+
+    section = app_mod._bootstrap_plugins_section(ctx.settings_file, ctx.env)  # noqa: SLF001
+    return build(Settings({"plugins": section}))
 
 
 @cli.group("settings")
@@ -301,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logger.remove()
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}", backtrace=False, diagnose=False)
-    _add_plugin_commands(argv)
+    global _argv_for_plugins
+    _argv_for_plugins = argv  # plugin commands are added when a name is not a built-in one
     debug = "--debug" in argv
     try:
         cli.main(args=argv, prog_name="tessdb-core", standalone_mode=False)

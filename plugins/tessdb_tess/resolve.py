@@ -40,9 +40,10 @@ class _Memo:
     def __init__(self) -> None:
         self.catalog: Catalog | None = None
         self.generation = -1
-        self.hits: dict[str, tuple[datetime, datetime, Version]] = {}
+        #: name -> (since, until, version, the last 3 hex digits of its MAC for the hash check)
+        self.hits: dict[str, tuple[datetime, datetime, Version, str]] = {}
 
-    def sync(self, catalog: Catalog) -> dict[str, tuple[datetime, datetime, Version]]:
+    def sync(self, catalog: Catalog) -> dict[str, tuple[datetime, datetime, Version, str]]:
         if catalog is not self.catalog or catalog.generation != self.generation:
             self.catalog, self.generation = catalog, catalog.generation
             self.hits = {}
@@ -77,6 +78,7 @@ def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReadin
     hit = hits.get(name)
     if hit is not None and hit[0] <= t < hit[1]:
         version = hit[2]
+        tail = hit[3]
     else:
         mapping = catalog.mapping_at(name, t)
         if mapping is None:
@@ -90,9 +92,10 @@ def resolve(reading: Reading, catalog: Catalog, settings: Any) -> ResolvedReadin
         lo = mapping.since if mapping.since > version.since else version.since
         hi = min(_unshadowed_until(catalog.mappings_of_name(name), mapping),
                  _unshadowed_until(catalog.versions_of(mapping.mac), version))
-        hits[name] = (lo, hi, version)
+        tail = version.mac.replace(":", "")[-3:]
+        hits[name] = (lo, hi, version, tail)
     h = reading.hash
-    if h is not None and h != version.mac.replace(":", "")[-3:]:
+    if h is not None and h != tail:
         return _reject(Reason.HASH_MISMATCH,
                        f"field 'hash' = {h!r} of {name} does not match MAC {version.mac}", reading, "hash")
     if not version.authorised and config_of(settings).auth_filter:
