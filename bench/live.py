@@ -189,10 +189,16 @@ def run(photometers: int, readings: int, rate: float, work: Path, store: str = "
             f"c.connect('127.0.0.1', {broker.port}); c.loop_start()\n"
             f"ps = [c.publish('STARS4ALL/register', json.dumps({{'name': f'stars{{i}}', 'mac': 'AA:BB:CC:%02X:%02X:%02X' % (i >> 16, (i >> 8) & 255, i & 255), 'calib': 20.5, 'tstamp': '2026-10-01T00:00:00'}}), qos=1) for i in range(1, {photometers} + 1)]\n"
             "[p.wait_for_publish() for p in ps]; c.disconnect(); c.loop_stop()\n")
-        subprocess.run([sys.executable, str(regs)], check=True)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and rows.instruments() < photometers:
-            time.sleep(0.1)
+            # again until every collector has subscribed (a slow start on a loaded machine):
+            # a registration sent again changes nothing
+            subprocess.run([sys.executable, str(regs)], check=True)
+            wait = time.monotonic() + 5
+            while time.monotonic() < wait and rows.instruments() < photometers:
+                time.sleep(0.1)
+        if rows.instruments() < photometers:
+            raise SystemExit(f"only {rows.instruments()} of {photometers} photometers registered in 120 s")
         time.sleep(0.5)  # every collector has its catalogue up to date
         result = _publish_and_count(broker, photometers, readings, rate, work, rows, [s.pid for s in services])
         result["rss_mb"] = sum(rss_mb(s.pid) for s in services)
