@@ -192,3 +192,57 @@ def test_a_registration_conflict_is_decided_again_on_a_fresh_catalogue(tmp_path)
     assert p.stats.register["num_rebooted"] == 1 and p.stats.register["num_created"] == 0
     assert len(store.catalog.mappings) == 1  # never two Current rows
     assert [r.reading.seq for r in store.rows.values()] == [1]
+
+
+class SyncingStore(MemoryStore):
+    """A store whose registration commits are durable only once synced (a SQLite file in
+    WAL mode); ``fail`` makes its sync fail like a disk with an I/O error."""
+
+    def __init__(self):
+        super().__init__()
+        self.syncs = 0
+        self.fail = False
+
+    def sync(self):
+        from tessdb_core.contracts import StoreUnavailable
+
+        if self.fail:
+            raise StoreUnavailable("I/O error")
+        self.syncs += 1
+
+
+def test_a_registration_leaves_the_inbox_only_after_the_store_synced_it(tmp_path):
+    from tessdb_core.contracts import StoreUnavailable
+
+    store = SyncingStore()
+    p, _, q, _ = make(tmp_path, store=store)
+    recorded: list[list[int]] = []
+    commit = q.commit
+    q.commit = lambda done=(): (recorded.append(list(done)), commit(done))[1]
+    first, second = register("stars1"), register("stars2")
+    first.inbox_id, second.inbox_id = 7, 8
+    p.process(first)
+    p.process(second)
+    assert p.registered == [7, 8] and p.done == []  # committed by the store, not yet durable
+    store.fail = True
+    with pytest.raises(StoreUnavailable):
+        p.write()
+    assert p.registered == [7, 8] and recorded == [[]]  # a failed sync records neither
+    store.fail = False
+    p.write()
+    assert store.syncs == 1  # one sync for the burst
+    assert recorded[-1] == [7, 8] and p.registered == []
+    p.write()
+    assert store.syncs == 1  # nothing new to make durable: no sync
+
+
+def test_a_batch_of_readings_makes_the_registrations_before_it_durable(tmp_path):
+    store = SyncingStore()
+    p, _, q, _ = make(tmp_path, store=store, buffer_size=100)
+    msg = register()
+    msg.inbox_id = 1
+    p.process(msg)
+    p.process(reading(1))
+    p.write()
+    assert store.syncs == 0 and store.batches == 1  # the batch's commit covered the registration
+    assert p.registered == [] and p.done == []

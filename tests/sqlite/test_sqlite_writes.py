@@ -208,3 +208,48 @@ def test_a_day_date_t_does_not_hold_is_never_stored():
     items, rows = _in_calendar(["ok", "late", "early"], [(20261207, 0), (21000101, 0), (19991231, 0)], bad)
     assert items == ["ok"] and rows == [(20261207, 0)]
     assert [b[0] for b in bad] == ["late", "early"] and "outside the days date_t holds" in bad[0][1]
+
+
+def _fdatasyncs(monkeypatch) -> list[str]:
+    """The files os.fdatasync is called on (the store's own syncs; SQLite's are in C)."""
+    import os
+
+    synced: list[str] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    return synced
+
+
+def test_registrations_commit_unsynced_and_sync_makes_them_durable(store: SqliteStore, make, db_path: Path,
+                                                                   monkeypatch) -> None:
+    synced = _fdatasyncs(monkeypatch)
+    assert store.journal_mode == "wal"
+    make.register(store, "stars1", "AA:BB:CC:DD:EE:01")
+    make.register(store, "stars2", "AA:BB:CC:DD:EE:02")
+    # committed (another connection reads them) but not synced by the store yet
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM tess_t WHERE mac_address LIKE 'AA:%'"
+                                            ).fetchone()[0] == 2
+    assert synced == []
+    store.sync()
+    assert synced == [str(db_path) + "-wal"]  # one sync for both
+    store.sync()
+    assert len(synced) == 1  # nothing new: no sync
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for the readings
+
+
+def test_a_batch_that_writes_needs_no_extra_sync(store: SqliteStore, make, monkeypatch) -> None:
+    synced = _fdatasyncs(monkeypatch)
+    v = make.register(store).new_version
+    assert store.write_readings([make.reading(v, T0, seq=1)]).stored == 1
+    store.sync()
+    assert synced == []  # the batch's synchronous=FULL commit synced the WAL, the registration with it
+    # a batch that stores nothing (a duplicate) committed nothing: the store syncs what came before
+    make.register(store, "stars2", "AA:BB:CC:DD:EE:02")
+    report = store.write_readings([make.reading(v, T0, seq=1)])
+    assert report.stored == 0 and len(report.duplicates) == 1
+    assert len(synced) == 1
