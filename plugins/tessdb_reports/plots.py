@@ -118,7 +118,7 @@ def _site(location: dict[str, Any]) -> Any:
     from tessdb_sky.series import Site
 
     site = Site.of(location)
-    if site is None:
+    if site is None or not site.known:
         raise BadValue(f"location {location.get('location_id')} has no coordinates: "
                        "cannot compute the Sun and Moon altitudes")
     return site

@@ -117,8 +117,9 @@ def sky_context(times: np.ndarray, longitude: float | None, latitude: float | No
     """Sun, Moon, sky state and night for every UTC time (``datetime64``, any unit) at one site.
 
     ``timezone``: the site's IANA zone (``location_t.timezone``); found from the coordinates
-    when None.  ``longitude`` / ``latitude`` None (location -1): angles NaN, states
-    ``unknown``, nights split at UTC noon and ``site_known`` False.
+    when None.  ``longitude`` / ``latitude`` None (location -1, or a location without
+    coordinates): angles NaN, states ``unknown``, ``site_known`` False, and nights split at
+    noon of ``timezone`` (UTC when None, as for location -1).
     """
     t = np.asarray(times, dtype="datetime64[ns]")
     n = len(t)
@@ -126,7 +127,7 @@ def sky_context(times: np.ndarray, longitude: float | None, latitude: float | No
         nan = np.full(n, np.nan)
         false = np.zeros(n, dtype=bool)
         return SkyContext(nan, nan.copy(), nan.copy(), nan.copy(), nan.copy(), false, false.copy(),
-                          np.full(n, "unknown", dtype=object), night_of(t, None), false.copy())
+                          np.full(n, "unknown", dtype=object), night_of(t, timezone), false.copy())
     b = bodies(t, longitude, latitude, height_m or 0.0)
     zone = timezone or site_timezone(float(longitude), float(latitude))
     return SkyContext(b.sun_alt, b.sun_az, b.moon_alt, b.moon_az, b.moon_illumination, b.moon_waxing,

@@ -30,22 +30,30 @@ CONTEXT_COLUMNS = ("sun_alt", "sun_az", "moon_alt", "moon_az", "moon_illuminatio
 
 @dataclass(frozen=True)
 class Site:
-    """Where a photometer stood: degrees, metres, IANA zone (None: found from the coordinates)."""
+    """Where a photometer stood: degrees, metres, IANA zone (None: found from the coordinates).
+    Without coordinates (longitude / latitude None) only the zone is known: no Sun, no Moon,
+    nights split at that zone's noon."""
 
-    longitude: float
-    latitude: float
+    longitude: float | None
+    latitude: float | None
     height_m: float = 0.0
     timezone: str | None = None
 
+    @property
+    def known(self) -> bool:
+        return self.longitude is not None and self.latitude is not None
+
     @classmethod
     def of(cls, location: dict[str, Any] | None) -> Site | None:
-        """From a ``location_t`` row (None, or no coordinates, for an unknown site: location -1)."""
+        """From a ``location_t`` row; None for an unknown site (location -1, or no row).  A
+        location without coordinates gives a ``Site`` with only its time zone (None without one)."""
         if not location or location.get("location_id") == -1:
             return None
         lon, lat = location.get("longitude"), location.get("latitude")
+        zone = location.get("timezone") or None
         if lon is None or lat is None:
-            return None
-        return cls(float(lon), float(lat), float(location.get("elevation") or 0.0), location.get("timezone") or None)
+            return cls(None, None, 0.0, zone) if zone else None
+        return cls(float(lon), float(lat), float(location.get("elevation") or 0.0), zone)
 
 
 def context_columns(times: np.ndarray, site: Site | None, magnitude: np.ndarray | None = None,
@@ -53,8 +61,8 @@ def context_columns(times: np.ndarray, site: Site | None, magnitude: np.ndarray 
                     settings: CloudSettings = CloudSettings()) -> dict[str, np.ndarray]:
     """``CONTEXT_COLUMNS`` for ONE photometer's readings at ONE site, in time order."""
     t = np.asarray(times, dtype="datetime64[ns]")
-    if site is None:
-        ctx = sky_context(t, None, None)
+    if site is None or not site.known:
+        ctx = sky_context(t, None, None, timezone=site.timezone if site else None)
     else:
         ctx = sky_context(t, site.longitude, site.latitude, site.height_m, site.timezone)
     cols = ctx.columns()

@@ -49,6 +49,8 @@ def pg_db(pg_server, ingested_db, tdb, tmp_path) -> str:
     ("readings", "export", "--all"),
     ("readings", "export", "--all", "--json"),
     ("readings", "export", "stars20", "--json", "--from", "2026-10-20"),
+    ("readings", "export", "--all", "--context"),  # the sky context: computed after the query
+    ("readings", "export", "stars10", "--format", "ecsv"),
 ])
 def test_the_same_output_on_both_stores(tdb, ingested_db, pg_db, args):
     lite, pg = tdb(*args, "--db", ingested_db), tdb(*args, "--db", pg_db)

@@ -178,3 +178,18 @@ def test_night_plot_marks_the_moon_up_and_cloudy_readings(ingested_db, queries_o
 
     save(fig, png)
     assert png.stat().st_size > 10_000
+
+
+def test_a_site_without_coordinates_splits_nights_in_its_time_zone(tdb, ingested_db):
+    from zoneinfo import ZoneInfo
+
+    conn = sqlite3.connect(ingested_db)
+    conn.execute("UPDATE location_t SET longitude = NULL, latitude = NULL WHERE location_id = 1")
+    conn.commit()
+    conn.close()
+    rows = _csv(tdb("readings", "export", "stars10", "--context", "--db", ingested_db).out)
+    assert rows and {row["site_known"] for row in rows} == {"False"} and {row["clouds"] for row in rows} == {"unknown"}
+    madrid = ZoneInfo("Europe/Madrid")
+    for row in rows:
+        local = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=timezone.utc).astimezone(madrid)
+        assert row["night"] == (local - timedelta(hours=12)).date().isoformat()
