@@ -65,3 +65,7 @@ class Controls(Protocol):
     def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
         """Photometer name -> (UTC epoch seconds, magnitudes per channel) of its newest reading
         stored since the start: what the public status page shows, with no query."""
+
+    def current_photometers(self) -> set[str]:
+        """The names with a Current mapping in the service's catalogue: a name that left it
+        (``instrument retire``, a rename) is no longer waited for."""

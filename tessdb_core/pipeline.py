@@ -248,8 +248,17 @@ class Pipeline:
         return True
 
     def reload_catalog(self) -> None:
-        """Read the catalogue again (after a resume: the database may have changed)."""
+        """Read the catalogue again (after a resume: the database may have changed).  A name
+        no longer current (retired, renamed) leaves the newest readings: nobody waits for it."""
         self.catalog = self.store.load_catalog()
+        current = self.current_names()
+        for gone in [n for n in self.last_reading if n not in current]:
+            del self.last_reading[gone]
+            self.last_magnitudes.pop(gone, None)
+
+    def current_names(self) -> set[str]:
+        """The names with a Current mapping in the catalogue."""
+        return {m.name for m in self.catalog.mappings if m.current}
 
     def apply_settings(self, settings: Any) -> None:
         """A reloaded settings snapshot: the batch size and every filter follow it."""

@@ -668,6 +668,9 @@ class ServiceControls:
     def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
         return self._call(self._svc.newest_readings)
 
+    def current_photometers(self) -> set[str]:
+        return self._call(lambda: self._svc.pipeline.current_names() if self._svc.pipeline else set())
+
 
 #: a loop that has not turned for this long is not alive (a turn takes well under a second)
 _STUCK_AFTER = 30.0

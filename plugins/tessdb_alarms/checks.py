@@ -43,13 +43,17 @@ class Observation:
     available: dict[str, bool] = field(default_factory=dict)  # ``metrics()``: inbox_available, store_available
     problem: str | None = None  # why the service did not answer
     notices: dict[str, str] = field(default_factory=dict)  # ``metrics()["notices"]``: key -> what happened
+    #: ``current_photometers()``: the names still in the catalogue (None: not known)
+    current: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, metrics: dict, health: tuple[bool, str], last_readings: dict[str, float]) -> "Observation":
+    def of(cls, metrics: dict, health: tuple[bool, str], last_readings: dict[str, float],
+           current: set[str] | None = None) -> "Observation":
         counters = metrics.get("counters") or {}
         return cls(int(counters.get("stored", 0)), dict(last_readings), health[1],
                    {k: bool(metrics[k]) for k in _TROUBLE_FLAG.values() if k in metrics},
-                   notices=dict(metrics.get("notices") or {}))
+                   notices=dict(metrics.get("notices") or {}),
+                   current=frozenset(current) if current is not None else None)
 
     @property
     def answered(self) -> bool:
@@ -83,6 +87,9 @@ def advance(watch: Watch, obs: Observation, clock: float) -> tuple[Watch, list[t
     photometers = watch.photometers
     if changed:
         photometers = {**photometers, **{name: (newest, seen) for name, newest, seen in changed}}
+    if obs.current is not None and any(n not in obs.current for n in photometers):
+        # retired or renamed (``instrument retire``): no longer watched
+        photometers = {n: v for n, v in photometers.items() if n in obs.current}
     return replace(watch, clock=clock, last_progress=last_progress, stored=stored, photometers=photometers), changed
 
 
@@ -124,6 +131,11 @@ def decide(watch: Watch, obs: Observation, open_keys: set[str], stalled_after: f
             openings.append(Opening(key, SILENT, name, f"no reading stored for {duration(watch.clock - seen)}"))
         elif not silent and key in open_keys:
             clearings.append(Clearing(key, "sending again"))
+    if obs.current is not None:
+        for key in sorted(open_keys):
+            name = key[len("photometer:"):] if key.startswith("photometer:") else None
+            if name is not None and name not in watch.photometers and name not in obs.current:
+                clearings.append(Clearing(key, "retired: no longer in the catalogue"))
     if obs.answered:
         for kind, prefix in _TROUBLE_PREFIX.items():
             health = obs.health or ""

@@ -45,9 +45,12 @@ def _note(event: str, kind: str, alarms: list[Alarm], host: str, now: float,
             lines += [f"  {a.name}: {a.detail}; newest reading of {iso(newest[a.name][0]) if a.name in newest else '?'}"
                       for a in alarms]
         else:
-            title = f"{count} sending again: {shown}"
-            lines = [f"{count} sending again:", ""]
+            retired = all((a.cleared_detail or "").startswith("retired") for a in alarms)
+            what = "retired" if retired else "sending again"  # (``instrument retire``: no longer watched)
+            title = f"{count} {what}: {shown}"
+            lines = [f"{count} {what}:", ""]
             lines += [f"  {a.name}: silent since {iso(a.opened_at)}, for {duration(now - a.opened_at)}"
+                      + ("; retired" if (a.cleared_detail or "").startswith("retired") and not retired else "")
                       for a in alarms]
     elif kind == STALLED:
         if event == ALARM:

@@ -113,6 +113,8 @@ class Monitor:
             metrics = self.controls.metrics()
             health = self.controls.health()
             last = self.controls.last_readings()
+            names = getattr(self.controls, "current_photometers", None)
+            current = names() if names is not None else None
         except Exception as exc:  # a service too busy to answer in 30 s, or stopping
             problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
             if not self._unanswered and not self._stop.is_set():
@@ -121,7 +123,7 @@ class Monitor:
             self._unanswered = True
             return checks.Observation(problem=problem)
         self._unanswered = False
-        return checks.Observation.of(metrics, health, last)
+        return checks.Observation.of(metrics, health, last, current)
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver_pending(self) -> None:

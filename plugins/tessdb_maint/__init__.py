@@ -26,3 +26,6 @@ def tessdb_cli_commands(cli: Any) -> None:
 
     add_commands(cli)
     add_session_commands(cli)
+    from .retire import retire_command
+
+    cli.commands["instrument"].add_command(retire_command)

@@ -140,7 +140,8 @@ class ReportQueries(Protocol):
 
     def fleet(self) -> list[dict[str, Any]]:
         """Every Current name with its Current version and site: name, mac_address, model,
-        nchannels, place, town, country, longitude, latitude (no contact)."""
+        nchannels, place, town, country, longitude, latitude (no contact), retired (False;
+        True for the retired names, listed too)."""
 
     def newest_readings(self) -> dict[str, tuple[datetime, tuple[float, ...]]]:
         """name -> (time, magnitudes per channel) of each Current name's newest reading."""

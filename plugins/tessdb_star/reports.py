@@ -401,17 +401,36 @@ class StarReports:
     def fleet(self) -> list[dict[str, Any]]:
         """Every Current name with the Current version of its MAC and that version's site:
         name, mac_address, model, nchannels, place, town, country, longitude, latitude
-        (no contact column: this feeds a public page)."""
+        (no contact column: this feeds a public page), and ``retired``: False for those,
+        True for the retired names added after them (their newest mapping ended, the MAC
+        took no other name since)."""
         sql = ("SELECT m.name, i.mac_address, i.model, i.nchannels, l.place, l.town, l.country, l.longitude, "
                "l.latitude FROM name_to_mac_t AS m "
                "JOIN tess_t AS i ON i.mac_address = m.mac_address AND i.valid_state = 'Current' "
                "LEFT JOIN location_t AS l ON l.location_id = i.location_id "
                "WHERE m.valid_state = 'Current' ORDER BY m.name, i.tess_id")
+        # retired: a name whose newest mapping expired, no Current mapping left for it, and its
+        # MAC has no other name since (``instrument retire``; not a rename)
+        retired = ("SELECT m.name, i.mac_address, i.model, i.nchannels, l.place, l.town, l.country, l.longitude, "
+                   "l.latitude FROM name_to_mac_t AS m "
+                   "JOIN tess_t AS i ON i.mac_address = m.mac_address AND i.valid_state = 'Current' "
+                   "LEFT JOIN location_t AS l ON l.location_id = i.location_id "
+                   "WHERE m.valid_state = 'Expired' "
+                   "AND m.valid_until = (SELECT MAX(x.valid_until) FROM name_to_mac_t AS x WHERE x.name = m.name) "
+                   "AND NOT EXISTS (SELECT 1 FROM name_to_mac_t AS c WHERE c.name = m.name "
+                   "AND c.valid_state = 'Current') "
+                   "AND NOT EXISTS (SELECT 1 FROM name_to_mac_t AS o WHERE o.mac_address = m.mac_address "
+                   "AND o.valid_since >= m.valid_until) ORDER BY m.name, i.tess_id")
         keys = ("name", "mac_address", "model", "nchannels", "place", "town", "country", "longitude", "latitude")
-        rows = self.store.run("reports: fleet", lambda conn: conn.execute(sql).fetchall())
+
+        def read(conn: Connection) -> tuple[list[tuple], list[tuple]]:
+            return conn.execute(sql).fetchall(), conn.execute(retired).fetchall()
+
+        current, gone = self.store.run("reports: fleet", read)
         out: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            out.setdefault(r[0], dict(zip(keys, r)))
+        for rows, is_retired in ((current, False), (gone, True)):
+            for r in rows:
+                out.setdefault(r[0], {**dict(zip(keys, r)), "retired": is_retired})
         return list(out.values())
 
     def newest_readings(self) -> dict[str, tuple[datetime, tuple[float, ...]]]:

@@ -76,7 +76,8 @@ class WebReader:
             site = None
             if any(r[k] is not None for k in ("place", "town", "country", "longitude", "latitude")):
                 site = Site(r["place"], r["town"], r["country"], r["longitude"], r["latitude"])
-            out[r["name"]] = Instrument(r["name"], r["mac_address"], r["model"], int(r["nchannels"] or 1), site)
+            out[r["name"]] = Instrument(r["name"], r["mac_address"], r["model"], int(r["nchannels"] or 1), site,
+                                        bool(r.get("retired")))
         return out
 
     def newest(self) -> dict[str, Newest]:

@@ -196,3 +196,25 @@ def test_a_broker_that_loses_the_session_is_a_warning_a_metric_and_an_alarm(tmp_
         if svc.proc is not None:
             svc.kill9()
         lossy.stop()
+
+
+def test_a_retired_photometer_closes_its_alarm(services, broker, smtp):
+    """``instrument retire`` on a silent photometer: the running service reloads its catalogue,
+    the alarm closes with a "retired" message, and the photometer is watched no more."""
+    svc = services(mail_env(smtp, STALLED_AFTER="1h", CHECK_EVERY="1s", PHOTOMETER_SILENT_AFTER="3s")).start()
+    publisher = Publisher(broker.port)
+    try:
+        publisher.publish([registration(i) for i in (1, 2)])
+        publish_for(publisher, [1, 2], 1.5, 0)
+        wait_for(lambda: len(smtp.messages) >= 1, 20, "the silent-photometer alarm")
+        assert smtp.subjects()[0].endswith("ALARM: 2 photometers silent: stars1, stars2")
+        out = svc.cli("instrument", "retire", "stars1")
+        assert out.stdout.startswith("retired stars1")
+        wait_for(lambda: len(smtp.messages) >= 2, 20, "the retired photometer's closing message")
+        time.sleep(3)  # more checks: nothing more
+    finally:
+        publisher.close()
+    assert [s.split("] ", 1)[1] for s in smtp.subjects()] == ["ALARM: 2 photometers silent: stars1, stars2",
+                                                              "RECOVERED: 1 photometer retired: stars1"]
+    still = {a["name"] for a in listing(svc)["alarms"] if a["state"] == "open"}
+    assert still == {"stars2"}
