@@ -31,7 +31,8 @@ log = logger.bind(ns="http")
 
 #: the loggers of the reference's /v1/loggers
 NAMESPACES = ("mqtt", "filter", "dbase", "http", "stats", "server")
-LEVELS = ("none", "critical", "error", "warn", "info", "debug", "trace")
+#: the level names the admin API accepts and answers, quietest first
+API_LEVEL_NAMES = ("none", "critical", "error", "warn", "info", "debug", "trace")
 #: most connections served at once; more are closed at once (each one is a thread)
 MAX_CONNECTIONS = 32
 #: seconds a client may take to send its request (headers and body)
@@ -167,7 +168,7 @@ class AdminServer:
                 raise HttpError(422, f"unknown logger {raw!r}: expected one of {', '.join(NAMESPACES)}")
             return raw
 
-        return self._levels(method, rest, body, NAMESPACES, check, logs.LEVELS.namespaces, "namespace")
+        return self._levels(method, rest, body, NAMESPACES, check, logs.levels_in_force.namespaces, "namespace")
 
     def ploggers(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, str]:
         """/v1/ploggers: one logger per photometer seen (or configured)."""
@@ -179,7 +180,7 @@ class AdminServer:
                 raise HttpError(404, f"Logger {name} not yet available")
             return name
 
-        return self._levels(method, rest, body, sorted(known), check, logs.LEVELS.photometers, "photometer")
+        return self._levels(method, rest, body, sorted(known), check, logs.levels_in_force.photometers, "photometer")
 
     def _levels(self, method: str, rest: list[str], body: Any, names: Any, check: Any, table: dict[str, int],
                 kind: str) -> tuple[int, Any, str]:
@@ -235,15 +236,15 @@ def _v1_stats(d: dict[str, Any]) -> dict[str, Any]:
 
 def _level(body: Any) -> str:
     level = body.get("level") if isinstance(body, dict) else None
-    if not isinstance(level, str) or level.lower() not in LEVELS:
-        raise HttpError(422, f"level must be one of {', '.join(LEVELS)}")
+    if not isinstance(level, str) or level.lower() not in API_LEVEL_NAMES:
+        raise HttpError(422, f"level must be one of {', '.join(API_LEVEL_NAMES)}")
     return level.lower()
 
 
 def _level_name(number: int | None) -> str:
     if number is None:
-        number = logs.LEVELS.default
-    for name in LEVELS:
+        number = logs.levels_in_force.default
+    for name in API_LEVEL_NAMES:
         if logs.LEVEL_NO[name] == number:
             return name
     return "info"

@@ -26,8 +26,8 @@ CONSOLE_FORMAT = ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> [<level>{level:
 FILE_FORMAT = "{time:YYYY-MM-DDTHH:mm:ss.SSSZ} [{level: <8}] [{extra[ns]}] {message}"
 
 
-class _Levels:
-    """The level table in force; replaced as a whole on reload."""
+class LevelTable:
+    """Minimum levels by photometer, by namespace and by default, as numbers; updated on reload."""
 
     def __init__(self) -> None:
         self.default = LEVEL_NO["info"]
@@ -56,7 +56,8 @@ class _Levels:
         return min([self.default, *self.namespaces.values(), *self.photometers.values()])
 
 
-LEVELS = _Levels()
+#: the level table in force, which every sink's filter reads
+levels_in_force = LevelTable()
 _sink_ids: list[int] = []
 _setup_args: dict[str, Any] = {}
 
@@ -76,22 +77,22 @@ def setup(settings: Any, console: bool | None = None, debug: bool = False, floor
     """(Re)configure every sink from the ``[logs]`` section of a settings snapshot."""
     _setup_args.update(settings=settings, console=console, debug=debug)
     logs = settings.get("logs") or {}
-    LEVELS.update(logs)
+    levels_in_force.update(logs)
     if debug:
-        LEVELS.default = min(LEVELS.default, LEVEL_NO["debug"])
+        levels_in_force.default = min(levels_in_force.default, LEVEL_NO["debug"])
     logger.remove()  # every sink, loguru's own default stderr sink included
     _sink_ids.clear()
     logger.configure(extra={"ns": "tessdb"})
-    floor = LEVELS.floor if floor is None else min(floor, LEVELS.floor)
+    floor = levels_in_force.floor if floor is None else min(floor, levels_in_force.floor)
     _sink_floor[0] = floor
     if logs.get("console", True) if console is None else console:
         # [logs] json also here: under systemd the console is the journal
-        _sink_ids.append(logger.add(sys.stderr, level=floor, format=CONSOLE_FORMAT, filter=LEVELS.passes,
+        _sink_ids.append(logger.add(sys.stderr, level=floor, format=CONSOLE_FORMAT, filter=levels_in_force.passes,
                                     colorize=None, backtrace=False, diagnose=False,
                                     serialize=bool(logs.get("json", False))))
     path = logs.get("file") or ""
     if path:
-        _sink_ids.append(logger.add(path, level=floor, format=FILE_FORMAT, filter=LEVELS.passes,
+        _sink_ids.append(logger.add(path, level=floor, format=FILE_FORMAT, filter=levels_in_force.passes,
                                     rotation=logs.get("rotation") or None,
                                     retention=logs.get("retention") or None,
                                     serialize=bool(logs.get("json", False)), enqueue=False,
@@ -103,21 +104,28 @@ _sink_floor = [LEVEL_NO["info"]]
 
 
 def reconfigure_levels(settings: Any) -> None:
-    """Apply reloadable level changes; the sinks are rebuilt only if a level went below their floor."""
-    LEVELS.update(settings.get("logs") or {})
+    """Apply reloadable level changes; the sinks are rebuilt only if a level went below their floor
+    (from this snapshot: a rebuild from the one of the start would undo the new levels)."""
+    if _setup_args:
+        _setup_args["settings"] = settings
+    levels_in_force.update(settings.get("logs") or {})
+    if _setup_args.get("debug"):
+        levels_in_force.default = min(levels_in_force.default, LEVEL_NO["debug"])
     _refloor()
 
 
 def set_level(level: str, namespace: str | None = None, photometer: str | None = None) -> None:
     """Change one namespace's or one photometer's level at run time (admin API)."""
-    table = LEVELS.namespaces if namespace is not None else LEVELS.photometers
+    table = levels_in_force.namespaces if namespace is not None else levels_in_force.photometers
     table[namespace if namespace is not None else photometer] = LEVEL_NO[level.lower()]
     _refloor()
 
 
 def _refloor() -> None:
-    if LEVELS.floor < _sink_floor[0] and _setup_args:
-        namespaces, photometers, floor = dict(LEVELS.namespaces), dict(LEVELS.photometers), LEVELS.floor
+    table = levels_in_force
+    if table.floor < _sink_floor[0] and _setup_args:
+        default, namespaces, photometers, floor = table.default, dict(table.namespaces), dict(table.photometers), table.floor
         setup(**_setup_args, floor=floor)
-        LEVELS.namespaces.update(namespaces)
-        LEVELS.photometers.update(photometers)
+        table.default = default  # what the admin API set at run time stays, over the snapshot's
+        table.namespaces.update(namespaces)
+        table.photometers.update(photometers)

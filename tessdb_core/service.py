@@ -44,7 +44,7 @@ from .outage import Outage
 from .paho_speedups import paho_version
 from .pipeline import Pipeline
 from .quarantine import Quarantine
-from .settings import SettingsError
+from .settings import SettingsError, is_secret, shown
 from .stats import Stats
 from .systemd import Notifier
 from .errors import BadValue, NotFound
@@ -545,28 +545,36 @@ class Service:
             self.app.settings = old
             log.error("Reload refused, the previous settings stay in force: {}", exc)
             raise SettingsError(str(exc)) from None
-        self._apply(new)
-        return "Server reloaded"
+        changes = self._apply(new)
+        return f"Server reloaded; {changes}"
 
     def do_stop(self) -> str:
         self.running = False
         return "Server stopping"
 
-    def _apply(self, new: Any) -> None:
+    def _apply(self, new: Any) -> str:
+        """Swap in a validated snapshot; log each changed key as applied or needing a restart (the
+        schema says which) and return the same in one line, for the reply."""
         old, self.settings = self.settings, new
-        for key in _NOT_RELOADABLE:
-            if old.get(key) != new.get(key):
-                log.warning("setting {} changed from {!r} to {!r}: it takes effect at the next restart",
-                            key, old.get(key), new.get(key))
+        applied, restart = [], []
+        for key, reloadable in self.app.settings_changes(old, new):
+            (applied if reloadable else restart).append(key)
+            outcome = "applied" if reloadable else "needs a restart"
+            if is_secret(key):  # never the value
+                log.warning("setting {} changed: {}", key, outcome)
+            else:
+                log.warning("setting {} changed from {!r} to {!r}: {}", key, shown(key, old.get(key)),
+                            shown(key, new.get(key)), outcome)
         if self.pipeline is not None:  # (else it is built later, on the settings in force then)
             self.pipeline.apply_settings(new)
-        for key in _SECRETS_RELOADED:
-            if old.get(key) != new.get(key):
-                log.warning("setting {} changed: applied", key)  # (never the value: a secret)
         logs.reconfigure_levels(new)
         if self.mqtt is not None:
             self.mqtt.apply(new)
         self.app.pm.hook.tessdb_settings_reloaded(settings=new)
+        if not applied and not restart:
+            return "no setting changed"
+        return "; ".join(f"{what}: {', '.join(keys)}" for what, keys in
+                         (("applied", applied), ("needs a restart", restart)) if keys)
 
     def shutdown(self) -> None:
         log.warning("Stopping: releasing the filter windows and writing every buffer")
@@ -633,7 +641,7 @@ class ServiceControls:
         svc = self._svc
 
         def names() -> set[str]:
-            found = set(logs.LEVELS.photometers)
+            found = set(logs.levels_in_force.photometers)
             if svc.pipeline is not None:
                 found |= svc.pipeline.photometers_with_filter_state()
             found.update(svc.settings.get("filter.divisor", {}) or {})
@@ -691,16 +699,6 @@ def _now_iso() -> str:
 
 def _problem(exc: LocalFileUnavailable) -> str:
     return f"is held by another program: {exc.problem}" if exc.held else f"cannot be written: {exc.problem}"
-
-
-#: keys a reload cannot change (they are read at start)
-_NOT_RELOADABLE = ("mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.protocol", "mqtt.speedups", "dbase.url",
-                   "inbox.path",
-                   "http.host", "http.port", "filter.chain", "plugins.disabled")
-
-
-#: secrets a reload applies at once (named in the log, their values never)
-_SECRETS_RELOADED = ("http.token", "mqtt.username", "mqtt.password", "alarms.smtp_password")
 
 
 def _flat(d: dict[str, Any], prefix: str = ""):

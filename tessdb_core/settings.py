@@ -122,6 +122,15 @@ def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def shown(key: str, value: Any) -> Any:
+    """A setting's value as logs and replies may show it: a secret replaced, a URL's password blanked."""
+    if is_secret(key):
+        return REDACTED if value not in ("", None) else value
+    if isinstance(value, Mapping):
+        return _redact(value)
+    return _URL_PASSWORD.sub(rf"\1{REDACTED}@", value) if isinstance(value, str) else value
+
+
 def _redact(d: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():

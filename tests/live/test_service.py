@@ -157,7 +157,7 @@ def test_reload_changes_whitelist_and_auth_filter_and_survives_a_bad_file(servic
     wait_for(lambda: service.count() == 2, 20, "the first readings")
     settings.write_text('[filter.enable]\ndaylight = false\n[mqtt]\ntess_whitelist = ["stars1"]\n'
                         "[dbase]\nauth_filter = true\n")
-    assert service.cli("reload").stdout.strip() == "Server reloaded"
+    assert service.cli("reload").stdout.strip() == "Server reloaded; applied: dbase.auth_filter, mqtt.tess_whitelist"
     # stars2 is not whitelisted (discarded); stars1 is not authorised (quarantined)
     publisher.publish([reading(1, 1), reading(2, 1)])
     wait_for(lambda: "not_authorised" in json.dumps(_stats(service)), 20, "the auth filter")
@@ -231,7 +231,7 @@ def test_admin_api_endpoints(service, publisher):
     assert status == 200 and health["reason"].startswith("paused")  # ready: a pause is the operator's choice
     assert _http(service, "GET", "/health/live") == (200, {"status": "ok", "reason": "ok"})
     assert _http(service, "POST", "/v1/server/resume")[1] == {"message": "Server resumed operation"}
-    assert _http(service, "POST", "/v1/server/reload")[1] == {"message": "Server reloaded"}
+    assert _http(service, "POST", "/v1/server/reload")[1] == {"message": "Server reloaded; no setting changed"}
     assert _http(service, "GET", "/v1/nosuch")[0] == 404
 
 
