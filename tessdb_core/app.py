@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from . import logs, settings as settings_mod
 from .plugins import PluginManager, build
@@ -20,6 +20,8 @@ from .schema import Schema
 from .settings import Settings, SettingsError
 from .stages import Stages
 from .errors import NotFound
+
+Q = TypeVar("Q")
 
 
 @dataclass
@@ -35,11 +37,14 @@ class App:
         """The store for ``url`` (default ``dbase.url``), made by whichever plugin speaks it."""
         return self.stages.store(url or self.settings.dbase.url, self.settings)
 
-    def queries(self, kind: str, store):
-        """The query object of ``kind`` ("reports", "maintenance") for an open store."""
-        found = self.pm.hook.tessdb_queries(store=store, kind=kind, settings=self.settings)
+    def queries(self, interface: type[Q], store: Any) -> Q:
+        """The query object implementing ``interface`` (``ReportQueries``, ``MaintenanceQueries``,
+        ``BackupQueries``, ...) for an open store, from whichever plugin serves it."""
+        found = self.pm.hook.tessdb_queries(store=store, interface=interface, settings=self.settings)
         if found is None:
-            raise NotFound(f"no installed plugin provides {kind} queries for {store.url!r}")
+            raise NotFound(f"no installed plugin provides {interface.__name__} for {store.url!r}")
+        if getattr(interface, "_is_runtime_protocol", False) and not isinstance(found, interface):
+            raise TypeError(f"{type(found).__name__} was returned for {interface.__name__} but does not implement it")
         return found
 
     def reload_settings(self) -> Settings:

@@ -21,7 +21,7 @@ EXPIRED = "Expired"
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping:
+class NameMapping:
     """One row of ``name_to_mac_t``; ``key`` is the store's row identity (None before insert)."""
 
     name: str
@@ -70,8 +70,8 @@ class RegistrationPlan:
 
     case: str
     at: datetime
-    expire_mappings: tuple[Mapping, ...] = ()
-    new_mapping: Mapping | None = None
+    expire_mappings: tuple[NameMapping, ...] = ()
+    new_mapping: NameMapping | None = None
     expire_versions: tuple[Version, ...] = ()
     new_version: Version | None = None
     message: str = ""
@@ -88,11 +88,11 @@ class Catalog:
 
     __slots__ = ("_by_name", "_by_mac", "_versions_by_mac", "generation")
 
-    def __init__(self, mappings: Iterable[Mapping] = (), versions: Iterable[Version] = ()):
+    def __init__(self, mappings: Iterable[NameMapping] = (), versions: Iterable[Version] = ()):
         #: goes up with every change, so that caches built on a catalogue know when to drop
         self.generation = 0
-        self._by_name: dict[str, list[Mapping]] = {}
-        self._by_mac: dict[str, list[Mapping]] = {}
+        self._by_name: dict[str, list[NameMapping]] = {}
+        self._by_mac: dict[str, list[NameMapping]] = {}
         self._versions_by_mac: dict[str, list[Version]] = {}
         for m in mappings:
             self._by_name.setdefault(m.name, []).append(m)
@@ -106,7 +106,7 @@ class Catalog:
         return f"Catalog({len(self.mappings)} mappings, {len(self.versions)} versions)"
 
     @property
-    def mappings(self) -> list[Mapping]:
+    def mappings(self) -> list[NameMapping]:
         return [m for rows in self._by_name.values() for m in rows]
 
     @property
@@ -114,10 +114,10 @@ class Catalog:
         return [v for rows in self._versions_by_mac.values() for v in rows]
 
     # -- lookups used by the registration rules -------------------------------------------
-    def current_mapping_of_name(self, name: str) -> Mapping | None:
+    def current_mapping_of_name(self, name: str) -> NameMapping | None:
         return _newest_current(self._by_name.get(name, ()))
 
-    def current_mapping_of_mac(self, mac: str) -> Mapping | None:
+    def current_mapping_of_mac(self, mac: str) -> NameMapping | None:
         return _newest_current(self._by_mac.get(mac, ()))
 
     def current_version(self, mac: str) -> Version | None:
@@ -131,14 +131,14 @@ class Catalog:
         """True when ``name`` has (or had) a mapping: the pipeline keeps no state for others."""
         return name in self._by_name
 
-    def mappings_of_name(self, name: str) -> list[Mapping]:
+    def mappings_of_name(self, name: str) -> list[NameMapping]:
         return list(self._by_name.get(name, ()))
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
     # -- lookups used for readings ---------------------------------------------------------
-    def mapping_at(self, name: str, t: datetime) -> Mapping | None:
+    def mapping_at(self, name: str, t: datetime) -> NameMapping | None:
         """The mapping of ``name`` whose window holds ``t`` (newest since first)."""
         return _newest_holding(self._by_name.get(name, ()), t)
 
@@ -165,11 +165,11 @@ class Catalog:
             bisect.insort(self._versions_by_mac.setdefault(v.mac, []), v, key=_since)
 
 
-def _since(row: Mapping | Version) -> datetime:
+def _since(row: NameMapping | Version) -> datetime:
     return row.since
 
 
-def _swap(rows: list, old: Mapping | Version, new: Mapping | Version) -> None:
+def _swap(rows: list, old: NameMapping | Version, new: NameMapping | Version) -> None:
     """Replace ``old`` (found by identity of row) with ``new``; ``since`` is unchanged, so
     the list stays sorted."""
     key = id_of(old)
@@ -179,7 +179,7 @@ def _swap(rows: list, old: Mapping | Version, new: Mapping | Version) -> None:
             return
 
 
-def id_of(row: Mapping | Version) -> object:
+def id_of(row: NameMapping | Version) -> object:
     """The identity of a row: its store key when it has one, else its natural fields."""
     if isinstance(row, Version):
         return ("v", row.tess_id) if row.tess_id is not None else ("v", row.mac, row.since)

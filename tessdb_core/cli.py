@@ -16,18 +16,13 @@ from loguru import logger
 from . import __version__, app as app_mod
 from .contracts import StoreError
 from .errors import NotFound, UserError
-from .plugin_cli import CliContext, emit, pass_cli, summary, table
+from .plugin_cli import CliContext, _pass_context, emit, emit_rows, output_options, pass_app, summary
 from .plugins import PluginError
 from .settings import SettingsError
 
 #: exceptions that are the user's to fix: shown as one line, never as a traceback.  A
 #: KeyError or an AttributeError is a bug: an internal error (exit 3).
 USER_ERRORS = (UserError, SettingsError, PluginError, StoreError, OSError)
-
-#: the names plugins used before plugin_cli existed
-Options = CliContext
-pass_options = pass_cli
-
 
 class _Cli(click.Group):
     """The built-in commands at once; the plugins' (``tessdb_cli_commands``) only when a
@@ -73,7 +68,7 @@ def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: b
 
 
 @cli.command()
-@pass_cli
+@_pass_context  # the plugin manager alone: no settings, no logs (fast)
 def version(ctx: CliContext) -> None:
     """Print the version of the engine and of every plugin."""
     click.echo(f"tessdb-core {__version__}")
@@ -83,17 +78,15 @@ def version(ctx: CliContext) -> None:
 
 
 @cli.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-@pass_options
-def plugins_cmd(opts: Options, as_json: bool) -> None:
+@output_options
+@_pass_context  # the plugin manager alone: no settings, no logs (fast)
+def plugins_cmd(ctx: CliContext, as_json: bool, as_csv: bool) -> None:
     """List every plugin: distribution, version, hooks and state (active, blocked, failed)."""
-    infos = [i.as_dict() for i in _plugins_only(opts).listing()]
-    if as_json:
-        emit(infos, True)
-        return
-    for i in infos:
-        i["hooks"] = ", ".join(h.removeprefix("tessdb_") for h in i["hooks"])
-    click.echo(table(infos, ["name", "distribution", "version", "state", "hooks", "error"]))
+    infos = [i.as_dict() for i in _plugins_only(ctx).listing()]
+    if not as_json:
+        for i in infos:
+            i["hooks"] = (" " if as_csv else ", ").join(h.removeprefix("tessdb_") for h in i["hooks"])
+    emit_rows(infos, ["name", "distribution", "version", "state", "hooks", "error"], as_json, as_csv)
 
 
 def _plugins_only(ctx: CliContext):
@@ -113,10 +106,10 @@ def settings_group() -> None:
 
 @settings_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON instead of TOML-like text.")
-@pass_options
-def settings_show(opts: Options, as_json: bool) -> None:
+@pass_app
+def settings_show(app: app_mod.App, as_json: bool) -> None:
     """Show the validated settings (secrets redacted)."""
-    data = opts.app(console=False).settings.redacted()
+    data = app.settings.redacted()
     if as_json:
         emit(data, True)
         return
@@ -161,10 +154,9 @@ def _toml_like(data: dict[str, Any], prefix: str = "") -> str:
 
 @cli.command()
 @click.option("--db", help="Database path or URL (default: setting dbase.url).")
-@pass_options
-def init(opts: Options, db: str | None) -> None:
+@pass_app(quiet=False)
+def init(app: app_mod.App, db: str | None) -> None:
     """Create the star schema and its preload (idempotent)."""
-    app = opts.app()
     store = app.store(db)
     click.echo(store.initialise())
 
@@ -174,12 +166,11 @@ def init(opts: Options, db: str | None) -> None:
 @click.option("--db", help="Database path or URL (default: setting dbase.url).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counters as JSON.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: large files on a terminal).")
-@pass_options
-def ingest(opts: Options, files: tuple[str, ...], db: str | None, as_json: bool, progress: bool | None) -> None:
+@pass_app(quiet=False)
+def ingest(app: app_mod.App, files: tuple[str, ...], db: str | None, as_json: bool, progress: bool | None) -> None:
     """Ingest JSON Lines captures (FILE... or - for stdin) through the live pipeline."""
     from .ingest import ingest as run
 
-    app = opts.app()
     for f in files:
         if f != "-":
             with open(f, "rb"):
@@ -190,25 +181,25 @@ def ingest(opts: Options, files: tuple[str, ...], db: str | None, as_json: bool,
 
 # -- the live service and its controls ---------------------------------------------------------------
 @cli.command()
-@pass_options
-def run(opts: Options) -> None:
+@pass_app(quiet=False)
+def run(app: app_mod.App) -> None:
     """Run the live service: MQTT in, durable inbox, pipeline, database (until SIGTERM or `stop`)."""
     from .service import Service
 
-    Service(opts.app()).run()
+    Service(app).run()
 
 
-def _control(opts: Options, method: str, path: str) -> Any:
-    from .control import request
+def _control(app: app_mod.App, method: str, path: str) -> Any:
+    from .admin_client import AdminClient
 
-    return request(opts.app(console=False).settings, method, path)
+    return AdminClient.from_settings(app.settings).request(method, path)
 
 
 def _control_command(action: str, doc: str) -> None:
     @cli.command(name=action, help=doc)
-    @pass_options
-    def command(opts: Options) -> None:
-        click.echo(_control(opts, "POST", f"/v1/server/{action}")["message"])
+    @pass_app
+    def command(app: app_mod.App) -> None:
+        click.echo(_control(app, "POST", f"/v1/server/{action}")["message"])
 
 
 for _action, _doc in (("pause", "Pause the running service: it closes the database; messages wait in the inbox."),
@@ -221,10 +212,10 @@ for _action, _doc in (("pause", "Pause the running service: it closes the databa
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-@pass_options
-def stats(opts: Options, as_json: bool) -> None:
+@pass_app
+def stats(app: app_mod.App, as_json: bool) -> None:
     """Counters of the running service since the last periodic summary."""
-    data = _control(opts, "GET", "/v1/stats")
+    data = _control(app, "GET", "/v1/stats")
     emit(data if as_json else summary(data), as_json)
 
 
@@ -234,10 +225,10 @@ def quarantine() -> None:
     """List, inspect, count, purge and replay the messages that were not stored."""
 
 
-def _quarantine(opts: Options):
+def _quarantine(app: app_mod.App):
     from .quarantine import Quarantine
 
-    return Quarantine(opts.app(console=False).settings.inbox.path)
+    return Quarantine(app.settings.inbox.path)
 
 
 _reason = click.option("--reason", help="Only this reason (e.g. unknown_photometer).")
@@ -248,23 +239,21 @@ _name = click.option("--name", help="Only this photometer name.")
 @_reason
 @_name
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0 = all).")
-@click.option("--json", "as_json", is_flag=True)
-@pass_options
-def quarantine_list(opts: Options, reason: str | None, name: str | None, limit: int, as_json: bool) -> None:
-    """List quarantined messages, oldest first."""
-    entries = [e.as_dict(with_payload=as_json) for e in _quarantine(opts).entries(reason, name, limit or None)]
-    if as_json:
-        emit(entries, True)
-    else:
-        click.echo(table(entries, ["id", "at", "reason", "stage", "plugin", "name", "topic", "detail"]))
+@output_options
+@pass_app
+def quarantine_list(app: app_mod.App, reason: str | None, name: str | None, limit: int, as_json: bool,
+                    as_csv: bool) -> None:
+    """List quarantined messages, oldest first (--json and --csv: with the payload)."""
+    entries = [e.as_dict(with_payload=as_json or as_csv) for e in _quarantine(app).entries(reason, name, limit or None)]
+    emit_rows(entries, ["id", "at", "reason", "stage", "plugin", "name", "topic", "detail"], as_json, as_csv)
 
 
 @quarantine.command("show")
 @click.argument("entry_id", type=int)
-@pass_options
-def quarantine_show(opts: Options, entry_id: int) -> None:
+@pass_app
+def quarantine_show(app: app_mod.App, entry_id: int) -> None:
     """Show one quarantined message with its raw payload."""
-    entry = _quarantine(opts).get(entry_id)
+    entry = _quarantine(app).get(entry_id)
     if entry is None:
         raise NotFound(f"no quarantine entry with id {entry_id}")
     emit(entry.as_dict(), True)
@@ -273,13 +262,15 @@ def quarantine_show(opts: Options, entry_id: int) -> None:
 @quarantine.command("count")
 @_reason
 @_name
-@click.option("--json", "as_json", is_flag=True)
-@pass_options
-def quarantine_count(opts: Options, reason: str | None, name: str | None, as_json: bool) -> None:
-    """Count quarantined messages per reason."""
-    counts = _quarantine(opts).count(reason, name)
+@output_options
+@pass_app
+def quarantine_count(app: app_mod.App, reason: str | None, name: str | None, as_json: bool, as_csv: bool) -> None:
+    """Count quarantined messages per reason (--json: an object reason -> count)."""
+    counts = _quarantine(app).count(reason, name)
     if as_json:
         emit(counts, True)
+    elif as_csv:
+        emit_rows([{"reason": k, "count": v} for k, v in counts.items()], ["reason", "count"], as_csv=True)
     else:
         click.echo("\n".join(f"{k}: {v}" for k, v in counts.items()) or "quarantine is empty")
 
@@ -288,10 +279,10 @@ def quarantine_count(opts: Options, reason: str | None, name: str | None, as_jso
 @_reason
 @_name
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_options
-def quarantine_purge(opts: Options, reason: str | None, name: str | None, yes: bool) -> None:
+@pass_app
+def quarantine_purge(app: app_mod.App, reason: str | None, name: str | None, yes: bool) -> None:
     """Delete quarantined messages (all, or those of a reason / photometer)."""
-    q = _quarantine(opts)
+    q = _quarantine(app)
     total = sum(q.count(reason, name).values())
     if total and not yes:
         click.confirm(f"Delete {total} quarantined message(s)?", abort=True)
@@ -303,12 +294,12 @@ def quarantine_purge(opts: Options, reason: str | None, name: str | None, yes: b
 @_name
 @click.option("--db", help="Database path or URL (default: setting dbase.url).")
 @click.option("--json", "as_json", is_flag=True)
-@pass_options
-def quarantine_replay(opts: Options, reason: str | None, name: str | None, db: str | None, as_json: bool) -> None:
+@pass_app(quiet=False)
+def quarantine_replay(app: app_mod.App, reason: str | None, name: str | None, db: str | None, as_json: bool) -> None:
     """Run quarantined messages through the pipeline again (e.g. after a late registration)."""
     from .replay import replay
 
-    result = replay(opts.app(), reason, name, db)
+    result = replay(app, reason, name, db)
     emit(result if as_json else summary(result), as_json)
 
 
@@ -373,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # run the real module, not this __main__ copy: plugin commands use its Options class
+    # run the real module, not this __main__ copy: its commands are the ones plugins add to
     from tessdb_core.cli import main as _main
 
     sys.exit(_main())

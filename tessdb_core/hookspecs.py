@@ -110,10 +110,11 @@ def tessdb_resolve(reading: Reading, catalog: Catalog, settings: Settings) -> Re
 
 
 @hookspec(firstresult=True)
-def tessdb_queries(store: Store, kind: str, settings: Settings) -> Any | None:
-    """First result wins (factory).  Return the query object of ``kind`` (e.g.
-    ``"reports"``, ``"maintenance"``) for ``store`` if this plugin implements that
-    kind for that store, else None.  Tools reach the database only through these."""
+def tessdb_queries(store: Store, interface: type, settings: Settings) -> object | None:
+    """First result wins (factory).  Return an object implementing ``interface`` (a query
+    interface of the public API: ``ReportQueries``, ``MaintenanceQueries``, ``BackupQueries``,
+    or a plugin's own protocol) for ``store`` if this plugin serves that interface for that
+    store, else None.  Tools reach the database only through these (``App.queries``)."""
 
 
 @hookspec(firstresult=True)

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from loguru import logger
+
 from .events import Reason, Rejection
 from .plugins import PluginManager
 from .errors import BadValue, NotFound
+
+log = logger.bind(ns="pipeline")
 
 
 class PluginFailure(Exception):
@@ -99,18 +103,25 @@ class Stages:
         return first
 
     def validate(self, event, settings) -> Rejection | None:
-        """The first objection of any plugin, or None."""
+        """Every plugin votes (the spec's collect-all); the first problem, in pluggy's order,
+        decides.  The other objections are logged at debug level with their plugin's name."""
+        first: Rejection | None = None
         for plugin, fn in self.validators:
             try:
                 problems = fn(event, settings)
             except Exception as exc:
                 raise PluginFailure("validate", plugin, exc) from exc
-            if problems:
-                problem = problems[0]
+            if not problems:
+                continue
+            for problem in problems:
                 if not problem.plugin:
                     problem.plugin, problem.stage = plugin, problem.stage or "validate"
-                return problem
-        return None
+            if first is None:
+                first = problems[0]
+                problems = problems[1:]
+            for other in problems:
+                log.bind(name=other.name).debug("{} also objects: {}: {}", other.plugin, other.reason, other.detail)
+        return first
 
     def filters(self, settings) -> list:
         """Every filter made by the factories, ordered by ``[filter] chain``; unlisted ones are unused."""

@@ -13,13 +13,12 @@ import time
 
 import click
 
-from tessdb_core.plugin_cli import emit, pass_cli, table
+from tessdb_core import BadValue, emit, pass_app, table
 
 from .config import AlarmSettings
 from .messages import trial_note
 from .notify import DeliveryError, deliver
 from .state import AlarmState
-from tessdb_core.errors import BadValue
 
 
 
@@ -32,10 +31,10 @@ def alarms() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @click.option("--days", type=click.IntRange(0, 36_500), default=7, show_default=True,
               help="Also list the alarms cleared in the last DAYS days.")
-@pass_cli
-def list_alarms(opts, as_json: bool, days: int) -> None:
+@pass_app
+def list_alarms(app, as_json: bool, days: int) -> None:
     """The open alarms, those cleared recently, and the notifications not yet delivered."""
-    cfg = AlarmSettings.from_settings(opts.app(console=False).settings)
+    cfg = AlarmSettings.from_settings(app.settings)
     found, unsent = [], []
     if cfg.state_path.exists():
         state = AlarmState(cfg.state_path)
@@ -57,10 +56,10 @@ def list_alarms(opts, as_json: bool, days: int) -> None:
 
 
 @alarms.command("test")
-@pass_cli
-def test_alarms(opts) -> None:
+@pass_app
+def test_alarms(app) -> None:
     """Send a test message with the configured settings (exit 2 with the error if it fails)."""
-    cfg = AlarmSettings.from_settings(opts.app(console=False).settings)
+    cfg = AlarmSettings.from_settings(app.settings)
     if not cfg.enabled:
         raise BadValue("[alarms] has no receivers and no webhook_url: there is nowhere to send a test message")
     note = trial_note(cfg.host, time.time())

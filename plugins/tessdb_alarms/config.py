@@ -15,9 +15,8 @@ from typing import Any
 
 from dynaconf import Validator
 
-from tessdb_core.settings import Setting, SettingsSection, is_bool, is_int, is_str, is_str_list, is_text, rule
-from tessdb_core.durations import parse_duration
-from tessdb_core.errors import BadValue
+from tessdb_core import (BadValue, Setting, SettingsSection, is_bool, is_int, is_str, is_str_list, is_text,
+                        parse_duration, rule)
 
 SECTION = "alarms"
 

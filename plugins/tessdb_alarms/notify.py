@@ -17,11 +17,10 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from tessdb_core import __version__
+from tessdb_core import BadValue, __version__
 
 from .config import SEND_TIMEOUT, AlarmSettings, Smtp
 from .state import Notification
-from tessdb_core.errors import BadValue
 
 
 class DeliveryError(OSError):

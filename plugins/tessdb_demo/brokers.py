@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from tessdb_core.extras import require
+from tessdb_core import require
 from .children import Child, environment
 
 __all__ = ["Broker", "Mosquitto", "Embedded", "External", "free_port", "mosquitto_path", "wait_listening",

@@ -11,8 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import click
-from tessdb_core.extras import require
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue, require
 
 __all__ = ["demo", "MAX_PHOTOMETERS", "MIN_HOURS", "MAX_HOURS"]
 

@@ -17,8 +17,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -32,7 +30,7 @@ from . import night as night_mod
 from .brokers import HOST, Broker, Embedded, External, Mosquitto, free_port, mosquitto_path
 from .children import Child, cli_args, environment
 from .summary import Results, database_counts, explore_commands, format_summary, show_path
-from tessdb_core.errors import BadValue
+from tessdb_core import AdminClient, BadValue
 
 __all__ = ["DemoConfig", "Demo", "DEMO_FILES", "PROGRESS_EVERY"]
 
@@ -345,7 +343,7 @@ class Demo:
             self.echo("  broker             stopped")
 
     def results(self, sim: dict[str, Any], stats: dict[str, Any], received: int) -> Results:
-        from tessdb_core.quarantine import Quarantine
+        from tessdb_core import Quarantine
 
         models, readings = database_counts(self.db)
         q = Quarantine(self.inbox)
@@ -391,17 +389,7 @@ class Demo:
                           f"see {show_path(self.dir / 'broker.log')}")
 
     def _api(self, method: str, path: str, timeout: float = 30.0) -> Any:
-        req = urllib.request.Request(f"http://{HOST}:{self.http_port}{path}", method=method,
-                                     data=b"{}" if method != "GET" else None,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise OSError(f"the service's admin API answered {exc.code} to {method} {path}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise OSError(f"the service's admin API does not answer {method} {path}: "
-                          f"{getattr(exc, 'reason', exc)}") from None
+        return AdminClient(HOST, self.http_port).request(method, path, timeout=timeout)
 
     def _stats(self, quiet: bool = False) -> dict[str, Any] | None:
         try:
@@ -412,13 +400,7 @@ class Demo:
             raise
 
     def _health(self) -> int | None:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{self.http_port}/health", timeout=2) as resp:
-                return resp.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            return None
+        return AdminClient(HOST, self.http_port).status("/health", timeout=2)
 
 
 _SIM_PROGRESS = re.compile(r"at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z: ([\d,]+) sent")

@@ -1,6 +1,6 @@
 """``tessdb-core backup --to DIR [--keep N] [--db URL]``: online backups, no pause.
 
-The database is copied by its store's ``"backup"`` queries (``protocol.BackupQueries``):
+The database is copied by its store's ``BackupQueries``:
 SQLite's online backup inside one read snapshot for a SQLite file (the service goes on
 writing), ``pg_dump`` for PostgreSQL.  The inbox/quarantine file (``[inbox] path``) is
 copied beside it the same way.  Each file is written under a hidden temporary name
@@ -29,7 +29,7 @@ from typing import Any
 import click
 from loguru import logger
 
-from tessdb_core.errors import UserError
+from tessdb_core import BackupQueries, UserError, pass_app
 from tessdb_star.backup import BackupError, copy_sqlite_file, fsync_dir, remove_quietly
 
 log = logger.bind(ns="backup")
@@ -193,7 +193,7 @@ def run_backup(app: Any, folder: Path, keep: int, db: str | None) -> dict[str, A
     store = app.store(db)
     store.open()
     try:
-        queries = app.queries("backup", store)
+        queries = app.queries(BackupQueries, store)
         why = getattr(queries, "unavailable", lambda: None)()
         if why:
             raise UserError(why)
@@ -233,15 +233,14 @@ def run_backup(app: Any, folder: Path, keep: int, db: str | None) -> dict[str, A
                    "names them) are deleted. 0: delete none.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: the files written and deleted, the checks.")
 @click.option("--db", help="Database path or URL (default: setting dbase.url).")
-@click.pass_obj
-def backup_command(opts: Any, folder: str, keep: int, as_json: bool, db: str | None) -> None:
+@pass_app
+def backup_command(app: Any, folder: str, keep: int, as_json: bool, db: str | None) -> None:
     """Back up the database and the inbox file while the service runs (no pause).
 
     SQLite: DIR/tess-<UTC time>.db by SQLite's online backup, checked (integrity_check,
     the rows of every table) and synced; the inbox/quarantine file beside it as
     DIR/tessdb-inbox-<UTC time>.db.  PostgreSQL: DIR/tess-<UTC time>.dump by
     `pg_dump --format=custom` when pg_dump is on the PATH.  Prints the paths."""
-    app = opts.app(console=None if opts.debug else False)
     result = run_backup(app, Path(folder).expanduser().absolute(), keep, db)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))

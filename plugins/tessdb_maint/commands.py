@@ -1,7 +1,7 @@
 """The ``instrument``, ``location``, ``observer`` and ``readings list|count|relocate`` commands.
 
 Each command opens the store named by ``--db`` (default ``dbase.url``), asks it for
-its ``"maintenance"`` queries and either lists (table, ``--json`` or ``--csv``) or
+its ``MaintenanceQueries`` and either lists (table, ``--json`` or ``--csv``) or
 makes ONE change through ``queries.change``: the rules of :mod:`.rules` decide inside
 the store's write transaction, so bad input changes nothing and a busy database is
 waited for.  Errors are ``LookupError`` / ``ValueError`` with one line, which the
@@ -10,7 +10,6 @@ waited for.  Errors are ``LookupError`` / ``ValueError`` with one line, which th
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,27 +20,22 @@ from typing import Any
 import click
 from loguru import logger
 
-from tessdb_core.cli import Options, table
+from tessdb_core import (App, BadValue, Change, MaintenanceQueries, MaintenanceView, emit_rows, output_options,
+                         parse_duration, pass_app, shared_group)
 
 from . import relocation, rules
 from .backup import backup_command
-from .protocol import Change, MaintenanceQueries, MaintenanceView
-from tessdb_core.durations import parse_duration
-
 from .rules import Limits, fmt_time, normalise_mac, normalise_name, parse_day, parse_time
-from tessdb_core.errors import BadValue
 
 log = logger.bind(ns="maint")
 
-#: the root group's ``Options``.  Not ``tessdb_core.cli.pass_options``: that one finds the
-#: object by its class, and under ``python -m tessdb_core.cli`` the root group is built by
-#: ``__main__``, whose ``Options`` is another class than ``tessdb_core.cli.Options``.
-pass_options = click.pass_obj
 
 
 # -- plumbing ---------------------------------------------------------------------------------------------
 @dataclass
-class Session:
+class MaintenanceRun:
+    """What one maintenance command works with: the store's queries, the rules' limits, its "now"."""
+
     queries: MaintenanceQueries
     limits: Limits
     now: datetime
@@ -54,24 +48,18 @@ class Session:
 
 
 @contextmanager
-def session(opts: Options, db: str | None) -> Iterator[Session]:
+def maintenance_run(app: App, db: str | None) -> Iterator[MaintenanceRun]:
     """The store of ``db`` opened, its maintenance queries, the rules' limits; closed after."""
-    app = opts.app(console=None if opts.debug else False)  # stdout/stderr stay clean for tables and errors
     store = app.store(db)
     store.open()
     try:
-        yield Session(app.queries("maintenance", store), Limits.from_settings(app.settings), rules.utcnow())
+        yield MaintenanceRun(app.queries(MaintenanceQueries, store), Limits.from_settings(app.settings), rules.utcnow())
     finally:
         store.close()
 
 
 def db_option(f: Callable) -> Callable:
     return click.option("--db", help="Database path or URL (default: setting dbase.url).")(f)
-
-
-def format_options(f: Callable) -> Callable:
-    f = click.option("--csv", "as_csv", is_flag=True, help="Output CSV (header line, every field).")(f)
-    return click.option("--json", "as_json", is_flag=True, help="Output JSON (every field).")(f)
 
 
 def since_option(help_text: str) -> Callable:
@@ -86,38 +74,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _csv(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)  # as the database stores it
-    return _plain(value)
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return _plain(value)
-
-
-def output(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool, empty: str,
-           optional: tuple[str, ...] = ()) -> None:
-    """A table of ``columns`` (``optional`` ones only when some row has a value), or every
-    field as JSON / CSV."""
-    if as_json and as_csv:
-        raise BadValue("--json and --csv exclude each other")
-    if as_json:
-        click.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], indent=2))
-    elif as_csv:
-        out = click.get_text_stream("stdout")
-        fields = list(rows[0]) if rows else columns
-        writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _csv(v) for k, v in r.items()})
-    elif not rows:
-        click.echo(empty)
-    else:
-        shown = [c for c in columns if c not in optional or any(r.get(c) is not None for r in rows)]
-        click.echo(table([{c: _cell(r.get(c)) for c in shown} for r in rows], shown))
 
 
 def show_record(sections: dict[str, dict[str, Any] | None], as_json: bool) -> None:
@@ -159,15 +119,15 @@ _LIST_COLUMNS = ["name", "mac", "model", "zp1", "zp2", "zp3", "zp4", "filters", 
 
 @instrument.command("list")
 @click.option("--all", "include_all", is_flag=True, help="Also the MACs that have no current name.")
-@format_options
+@output_options
 @db_option
-@pass_options
-def instrument_list(opts: Options, include_all: bool, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def instrument_list(app: App, include_all: bool, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Current instruments: name, MAC, model, zero points, filters, authorised, place, since."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = rules.instrument_rows(s.queries.catalog(), s.queries.locations(), s.queries.observers(True),
                                      include_anonymous=include_all)
-    output(rows, _LIST_COLUMNS, as_json, as_csv, "no instruments", optional=("zp2", "zp3", "zp4"))
+    emit_rows(rows, _LIST_COLUMNS, as_json, as_csv, "no instruments", optional=("zp2", "zp3", "zp4"))
 
 
 @instrument.command("show")
@@ -175,11 +135,11 @@ def instrument_list(opts: Options, include_all: bool, as_json: bool, as_csv: boo
 @click.option("--mac", help="Find the instrument by MAC instead of name.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @db_option
-@pass_options
-def instrument_show(opts: Options, name: str | None, mac: str | None, as_json: bool, db: str | None) -> None:
+@pass_app
+def instrument_show(app: App, name: str | None, mac: str | None, as_json: bool, db: str | None) -> None:
     """The current version of one instrument, its name mapping, location and observer."""
     name, mac = _name_or_mac(name, mac)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         cat = s.queries.catalog(names=[name] if name else None, macs=[mac] if mac else None)
         m, v = rules.instrument_of(cat, name, mac)
         locations = {loc["location_id"]: loc for loc in s.queries.locations()}
@@ -197,11 +157,11 @@ def instrument_show(opts: Options, name: str | None, mac: str | None, as_json: b
 @click.option("--mac", help="Find the instrument by MAC instead of name.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: {mappings: [...], versions: [...]}.")
 @db_option
-@pass_options
-def instrument_history(opts: Options, name: str | None, mac: str | None, as_json: bool, db: str | None) -> None:
+@pass_app
+def instrument_history(app: App, name: str | None, mac: str | None, as_json: bool, db: str | None) -> None:
     """Every version (tess_t) and every name mapping (name_to_mac_t) of an instrument."""
     name, mac = _name_or_mac(name, mac)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         cat = s.queries.catalog(names=[name] if name else None, macs=[mac] if mac else None)
     maps, versions = rules.history(cat, name, mac)
     mrows = [rules.mapping_dict(m) for m in maps]
@@ -213,9 +173,9 @@ def instrument_history(opts: Options, name: str | None, mac: str | None, as_json
     vcols = ["tess_id", "mac", "valid_since", "valid_until", "valid_state", "model", "zp1", "zp2", "zp3", "zp4",
              "filters", "offsets", "authorised", "registered", "location_id", "observer_id"]
     click.echo("Versions")
-    output(vrows, vcols, False, False, "(none)", optional=("zp2", "zp3", "zp4"))
+    emit_rows(vrows, vcols, False, False, "(none)", optional=("zp2", "zp3", "zp4"))
     click.echo("\nName mappings")
-    output(mrows, ["name", "mac", "valid_since", "valid_until", "valid_state"], False, False, "(none)")
+    emit_rows(mrows, ["name", "mac", "valid_since", "valid_until", "valid_state"], False, False, "(none)")
 
 
 @instrument.command("create")
@@ -232,15 +192,15 @@ def instrument_history(opts: Options, name: str | None, mac: str | None, as_json
 @click.option("--observer", metavar="ID|NAME", help="Observer (default -1, Unknown).")
 @since_option("Start of the version and name mapping, UTC (default now).")
 @db_option
-@pass_options
-def instrument_create(opts: Options, name: str, mac: str, zps: tuple[float, ...], filters: tuple[str, ...],
+@pass_app
+def instrument_create(app: App, name: str, mac: str, zps: tuple[float, ...], filters: tuple[str, ...],
                       offsets: tuple[float, ...], model: str, firmware: str, authorise: bool, location: str | None,
                       observer: str | None, since_text: str | None, db: str | None) -> None:
     """Register an instrument by hand (registered = Manual).
 
     Refused if the name or the MAC already has a current name mapping."""
     normalise_mac(mac)  # the cheap checks before the database is opened
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rules.check_new_name(name, s.limits)
         since = _since(since_text, s.now)
         change = s.change("instrument create", lambda view: rules.plan_create(
@@ -258,15 +218,15 @@ def instrument_create(opts: Options, name: str, mac: str, zps: tuple[float, ...]
 @since_option("Start of the new version, UTC; later than the current one's (default now).")
 @click.option("--latest", is_flag=True, help="Edit the current version in place instead of versioning.")
 @db_option
-@pass_options
-def instrument_update(opts: Options, name: str, zps: tuple[float, ...], filters: tuple[str, ...],
+@pass_app
+def instrument_update(app: App, name: str, zps: tuple[float, ...], filters: tuple[str, ...],
                       offsets: tuple[float, ...], channel: int | None, since_text: str | None, latest: bool,
                       db: str | None) -> None:
     """Change zero point, filter or offset: a new version (registered = Manual) that carries
     authorised, location, observer and firmware; --latest edits the current version."""
     if latest and since_text:
         raise BadValue("--since and --latest exclude each other")
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         since = _since(since_text, s.now)
         change = s.change("instrument update", lambda view: rules.plan_update(
             view, name, zps=zps, filters=filters, offsets=offsets, channel=channel, since=since, latest=latest,
@@ -274,8 +234,8 @@ def instrument_update(opts: Options, name: str, zps: tuple[float, ...], filters:
     _echo_change(change, f" (tess_id {change.created['tess_id']})" if "tess_id" in change.created else "")
 
 
-def _authorise(opts: Options, name: str, db: str | None, value: bool) -> None:
-    with session(opts, db) as s:
+def _authorise(app: App, name: str, db: str | None, value: bool) -> None:
+    with maintenance_run(app, db) as s:
         change = s.change("instrument enable" if value else "instrument disable",
                           lambda view: rules.plan_authorise(view, name, value))
     _echo_change(change)
@@ -284,19 +244,19 @@ def _authorise(opts: Options, name: str, db: str | None, value: bool) -> None:
 @instrument.command("enable")
 @click.argument("name")
 @db_option
-@pass_options
-def instrument_enable(opts: Options, name: str, db: str | None) -> None:
+@pass_app
+def instrument_enable(app: App, name: str, db: str | None) -> None:
     """Authorise the current version (its readings are stored when dbase.auth_filter is on)."""
-    _authorise(opts, name, db, True)
+    _authorise(app, name, db, True)
 
 
 @instrument.command("disable")
 @click.argument("name")
 @db_option
-@pass_options
-def instrument_disable(opts: Options, name: str, db: str | None) -> None:
+@pass_app
+def instrument_disable(app: App, name: str, db: str | None) -> None:
     """Withdraw the authorisation of the current version."""
-    _authorise(opts, name, db, False)
+    _authorise(app, name, db, False)
 
 
 @instrument.command("assign")
@@ -308,8 +268,8 @@ def instrument_disable(opts: Options, name: str, db: str | None) -> None:
               help="Also move its stored readings since the current version began (or since --since) "
                    "to the location, in the same transaction.")
 @db_option
-@pass_options
-def instrument_assign(opts: Options, name: str, location: str | None, observer: str | None,
+@pass_app
+def instrument_assign(app: App, name: str, location: str | None, observer: str | None,
                       since_text: str | None, move: bool, db: str | None) -> None:
     """Set the location and/or observer of the current version (in place, or versioned with --since)."""
     if move and location is None:
@@ -319,7 +279,7 @@ def instrument_assign(opts: Options, name: str, location: str | None, observer: 
         change = rules.plan_assign(view, name, location=location, observer=observer, since=since)
         return relocation.with_readings(view, change, name, location, since) if move else change
 
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         since = _since(since_text, s.now)
         change = s.change("instrument assign", decide)
     _echo_change(change, relocation.moved_note(change))
@@ -330,10 +290,10 @@ def instrument_assign(opts: Options, name: str, location: str | None, observer: 
 @click.argument("new")
 @since_option("When the new name starts, UTC (default now).")
 @db_option
-@pass_options
-def instrument_rename(opts: Options, old: str, new: str, since_text: str | None, db: str | None) -> None:
+@pass_app
+def instrument_rename(app: App, old: str, new: str, since_text: str | None, db: str | None) -> None:
     """Give OLD's MAC the name NEW: OLD's mapping expires (and NEW's, if NEW named another MAC)."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rules.check_new_name(new, s.limits)
         since = _since(since_text, s.now)
         change = s.change("instrument rename", lambda view: rules.plan_rename(
@@ -342,43 +302,43 @@ def instrument_rename(opts: Options, old: str, new: str, since_text: str | None,
 
 
 @instrument.command("unassigned")
-@format_options
+@output_options
 @db_option
-@pass_options
-def instrument_unassigned(opts: Options, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def instrument_unassigned(app: App, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Current instruments still at location -1 (Unknown)."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = rules.instrument_rows(s.queries.catalog(), s.queries.locations(), s.queries.observers(True))
     rows = [r for r in rows if r["location_id"] == rules.UNKNOWN_ID]
-    output(rows, ["name", "mac", "model", "zp1", "authorised", "since"], as_json, as_csv,
+    emit_rows(rows, ["name", "mac", "model", "zp1", "authorised", "since"], as_json, as_csv,
            "every current instrument has a location")
 
 
 @instrument.command("anonymous")
-@format_options
+@output_options
 @db_option
-@pass_options
-def instrument_anonymous(opts: Options, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def instrument_anonymous(app: App, as_json: bool, as_csv: bool, db: str | None) -> None:
     """MACs whose name mappings are all expired (or that never had one)."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = rules.anonymous_rows(s.queries.catalog())
-    output(rows, ["mac", "last_name", "named_until", "model", "tess_id", "version_since"], as_json, as_csv,
+    emit_rows(rows, ["mac", "last_name", "named_until", "model", "tess_id", "version_since"], as_json, as_csv,
            "every MAC has a current name")
 
 
 @instrument.command("silent")
 @click.option("--since", "duration", metavar="DURATION", required=True,
               help="The period, back from now: 90m, 2h, 3d, 1w, 1d12h ...")
-@format_options
+@output_options
 @db_option
-@pass_options
-def instrument_silent(opts: Options, duration: str, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def instrument_silent(app: App, duration: str, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Photometers with a current name and no reading in the period."""
     period = parse_duration(duration)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = s.queries.silent(s.now - period)
     rows.sort(key=lambda r: rules.natural_key(r["name"]))
-    output(rows, ["name", "mac", "last_reading", "mapped_since"], as_json, as_csv,
+    emit_rows(rows, ["name", "mac", "last_reading", "mapped_since"], as_json, as_csv,
            f"no photometer has been silent for {duration}")
 
 
@@ -412,37 +372,37 @@ def _location_text_options(f: Callable) -> Callable:
 @click.option("--elevation", type=float, help="Metres above sea level.")
 @_location_text_options
 @db_option
-@pass_options
-def location_create(opts: Options, place: str, lon: float, lat: float, elevation: float | None, town: str | None,
+@pass_app
+def location_create(app: App, place: str, lon: float, lat: float, elevation: float | None, town: str | None,
                     sub_region: str | None, region: str | None, country: str | None, tz: str | None,
                     db: str | None) -> None:
     """Add a location (refused if another one has the same longitude and latitude or place)."""
     fields = rules.location_fields(place=place, lon=lon, lat=lat, elevation=elevation, town=town,
                                    sub_region=sub_region, region=region, country=country, tz=tz)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         change = s.change("location create", lambda view: rules.plan_location_create(view, fields))
     _echo_change(change, f" (location_id {change.created.get('location_id')})")
 
 
 @location.command("list")
-@format_options
+@output_options
 @db_option
-@pass_options
-def location_list(opts: Options, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def location_list(app: App, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Every location."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = s.queries.locations()
-    output(rows, _LOCATION_COLUMNS, as_json, as_csv, "no locations")
+    emit_rows(rows, _LOCATION_COLUMNS, as_json, as_csv, "no locations")
 
 
 @location.command("show", context_settings=_NEGATIVE_IDS)
 @click.argument("ref", metavar="ID|PLACE")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @db_option
-@pass_options
-def location_show(opts: Options, ref: str, as_json: bool, db: str | None) -> None:
+@pass_app
+def location_show(app: App, ref: str, as_json: bool, db: str | None) -> None:
     """One location and the current instruments there."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         locations = s.queries.locations()
         loc = rules.find_location(locations, ref)
         rows = rules.instrument_rows(s.queries.catalog(), locations, s.queries.observers(True),
@@ -459,42 +419,42 @@ def location_show(opts: Options, ref: str, as_json: bool, db: str | None) -> Non
 @click.option("--elevation", type=float, help="Metres above sea level.")
 @_location_text_options
 @db_option
-@pass_options
-def location_update(opts: Options, ref: str, place: str | None, lon: float | None, lat: float | None,
+@pass_app
+def location_update(app: App, ref: str, place: str | None, lon: float | None, lat: float | None,
                     elevation: float | None, town: str | None, sub_region: str | None, region: str | None,
                     country: str | None, tz: str | None, db: str | None) -> None:
     """Edit a location in place (a new position finds its time zone again unless --timezone)."""
     given = {"place": place, "longitude": lon, "latitude": lat, "elevation": elevation, "town": town,
              "sub_region": sub_region, "region": region, "country": country, "timezone": tz}
     changes = {k: v for k, v in given.items() if v is not None}
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         change = s.change("location update", lambda view: rules.plan_location_update(view, ref, changes))
     _echo_change(change)
 
 
 @location.command("unassigned")
-@format_options
+@output_options
 @db_option
-@pass_options
-def location_unassigned(opts: Options, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def location_unassigned(app: App, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Locations that no instrument (any version) refers to."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = rules.unassigned_locations(s.queries.catalog(), s.queries.locations())
-    output(rows, _LOCATION_COLUMNS, as_json, as_csv, "every location has an instrument")
+    emit_rows(rows, _LOCATION_COLUMNS, as_json, as_csv, "every location has an instrument")
 
 
 @location.command("duplicates")
 @click.option("--distance", type=float, default=100.0, show_default=True, help="Metres.")
-@format_options
+@output_options
 @db_option
-@pass_options
-def location_duplicates(opts: Options, distance: float, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def location_duplicates(app: App, distance: float, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Pairs of locations closer than --distance metres (great-circle distance)."""
     if not distance > 0:
         raise BadValue(f"--distance {distance:g} must be a positive number of metres")
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = rules.close_pairs(s.queries.locations(), distance)
-    output(rows, ["id1", "place1", "id2", "place2", "distance_m"], as_json, as_csv,
+    emit_rows(rows, ["id1", "place1", "id2", "place2", "distance_m"], as_json, as_csv,
            f"no two locations are closer than {distance:g} m")
 
 
@@ -522,13 +482,13 @@ _OBSERVER_TYPE = click.Choice(list(rules.OBSERVER_TYPES))
 @_observer_options
 @since_option("Start of validity, UTC (default now).")
 @db_option
-@pass_options
-def observer_create(opts: Options, name: str, type_: str, affiliation: str | None, acronym: str | None,
+@pass_app
+def observer_create(app: App, name: str, type_: str, affiliation: str | None, acronym: str | None,
                     website_url: str | None, email: str | None, since_text: str | None, db: str | None) -> None:
     """Add an observer (refused if a current one has that name)."""
     fields = rules.observer_fields(name=name, type=type_, affiliation=affiliation, acronym=acronym,
                                    website_url=website_url, email=email)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         since = _since(since_text, s.now) or s.now
         change = s.change("observer create", lambda view: rules.plan_observer_create(view, fields, since))
     _echo_change(change, f" (observer_id {change.created.get('observer_id')})")
@@ -536,17 +496,17 @@ def observer_create(opts: Options, name: str, type_: str, affiliation: str | Non
 
 @observer.command("list")
 @click.option("--all", "include_all", is_flag=True, help="Every version, expired ones too.")
-@format_options
+@output_options
 @db_option
-@pass_options
-def observer_list(opts: Options, include_all: bool, as_json: bool, as_csv: bool, db: str | None) -> None:
+@pass_app
+def observer_list(app: App, include_all: bool, as_json: bool, as_csv: bool, db: str | None) -> None:
     """Current observers (every version with --all)."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = s.queries.observers(include_expired=include_all)
     cols = ["observer_id", "name", "type", "affiliation", "acronym", "website_url", "email", "valid_since"]
     if include_all:
         cols += ["valid_until", "valid_state"]
-    output(rows, cols, as_json, as_csv, "no observers")
+    emit_rows(rows, cols, as_json, as_csv, "no observers")
 
 
 @observer.command("update")
@@ -556,15 +516,15 @@ def observer_list(opts: Options, include_all: bool, as_json: bool, as_csv: bool,
 @_observer_options
 @since_option("Start of the new version, UTC (default now).")
 @db_option
-@pass_options
-def observer_update(opts: Options, ref: str, name: str | None, type_: str | None, affiliation: str | None,
+@pass_app
+def observer_update(app: App, ref: str, name: str | None, type_: str | None, affiliation: str | None,
                     acronym: str | None, website_url: str | None, email: str | None, since_text: str | None,
                     db: str | None) -> None:
     """A versioned change: the current row expires, a new one starts; the current instrument
     versions that referred to the old row follow the new one."""
     changes = rules.observer_fields(name=name, type=type_, affiliation=affiliation, acronym=acronym,
                                     website_url=website_url, email=email)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         since = _since(since_text, s.now) or s.now
         change = s.change("observer update", lambda view: rules.plan_observer_update(view, ref, changes, since))
     extra = ""
@@ -582,15 +542,15 @@ _READING_COLUMNS = ["name", "tstamp", "model", "seq", "freq1", "mag1", "freq2", 
 @click.command("list")
 @click.argument("name", required=False)
 @click.option("--count", type=click.IntRange(min=1), default=10, show_default=True, help="How many.")
-@format_options
+@output_options
 @db_option
-@pass_options
-def readings_list(opts: Options, name: str | None, count: int, as_json: bool, as_csv: bool,
+@pass_app
+def readings_list(app: App, name: str | None, count: int, as_json: bool, as_csv: bool,
                   db: str | None) -> None:
     """The latest readings (of one photometer, or of all), newest first."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         rows = s.queries.latest_readings(normalise_name(name) if name else None, count)
-    output(rows, _READING_COLUMNS, as_json, as_csv, "no readings",
+    emit_rows(rows, _READING_COLUMNS, as_json, as_csv, "no readings",
            optional=("freq2", "mag2", "freq3", "mag3", "freq4", "mag4"))
 
 
@@ -600,8 +560,8 @@ def readings_list(opts: Options, name: str | None, count: int, as_json: bool, as
 @click.option("--to", "last", metavar="DATE", help="Last day, YYYY-MM-DD (UTC), included.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @db_option
-@pass_options
-def readings_count(opts: Options, name: str, first: str | None, last: str | None, as_json: bool,
+@pass_app
+def readings_count(app: App, name: str, first: str | None, last: str | None, as_json: bool,
                    db: str | None) -> None:
     """How many readings a photometer has (in a range of days)."""
     d0 = parse_day(first, "--from") if first else None
@@ -611,7 +571,7 @@ def readings_count(opts: Options, name: str, first: str | None, last: str | None
     start = datetime.combine(d0, datetime.min.time()) if d0 else None
     end = datetime.combine(d1, datetime.min.time()) + timedelta(days=1) if d1 else None
     name = normalise_name(name)
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         n = s.queries.count_readings(name, start, end)
     if as_json:
         click.echo(json.dumps({"name": name, "from": _plain(d0), "to": _plain(d1), "count": n}))
@@ -627,15 +587,15 @@ def readings_count(opts: Options, name: str, first: str | None, last: str | None
 @click.option("--to", "last", metavar="TS", help="Move the readings before this time, UTC (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @db_option
-@pass_options
-def readings_relocate(opts: Options, name: str, location: str, first: str | None, last: str | None,
+@pass_app
+def readings_relocate(app: App, name: str, location: str, first: str | None, last: str | None,
                       as_json: bool, db: str | None) -> None:
     """Move a photometer's stored readings with --from <= time < --to to a location.
 
     Both fact tables, in one transaction; the readings are NAME's through its name
     mappings (a renamed or replaced photometer's readings of another time stay).  Then
     `report ida` and `plot night` use that site.  Times: YYYY-MM-DD[ HH:MM[:SS]], UTC."""
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         start = parse_time(first, "--from", s.now) if first else None
         end = parse_time(last, "--to", s.now) if last else None
         change = s.change("readings relocate", lambda view: relocation.plan_relocate(
@@ -658,10 +618,7 @@ def add_commands(cli: click.Group) -> None:
     """Add the groups; ``readings`` may be shared with another plugin (get or create it)."""
     for group in (instrument, location, observer):
         cli.add_command(group)
-    readings = cli.commands.get("readings")
-    if not isinstance(readings, click.Group):
-        readings = click.Group("readings", help=READINGS_HELP)
-        cli.add_command(readings)
+    readings = shared_group(cli, "readings", READINGS_HELP)
     readings.add_command(readings_list)
     readings.add_command(readings_count)
     readings.add_command(readings_relocate)

@@ -16,11 +16,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping
-from tessdb_core.errors import BadValue, NotFound
+from tessdb_core import FAR_FUTURE, BadValue, Catalog, Change, MaintenanceView, NameMapping, NotFound, ReadingMove
 from tessdb_tess.photometer import normalise_name
 
-from .protocol import Change, MaintenanceView, ReadingMove
 from .rules import current_instrument, find_location, fmt_time
 
 
@@ -33,7 +31,7 @@ def _period(start: datetime | None, end: datetime | None) -> str:
 
 
 def windows(cat: Catalog, name: str, start: datetime | None, end: datetime | None
-            ) -> list[tuple[Mapping, datetime, datetime]]:
+            ) -> list[tuple[NameMapping, datetime, datetime]]:
     """Each mapping of ``name`` cut to ``[start, end)``: (mapping, from, to), oldest first;
     the mappings outside the period left out."""
     maps = cat.mappings_of_name(name)

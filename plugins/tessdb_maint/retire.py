@@ -14,9 +14,7 @@ from datetime import datetime
 
 import click
 
-from tessdb_core.errors import BadValue, NotFound
-
-from .protocol import Change, MaintenanceView
+from tessdb_core import App, BadValue, Change, MaintenanceView, NotFound, pass_app
 from .rules import fmt_time, normalise_name
 
 
@@ -43,13 +41,13 @@ def plan_retire(view: MaintenanceView, name: str, *, since: datetime | None, now
 @click.argument("name")
 @click.option("--since", "since_text", metavar="TIME", help="When it left the network, UTC (default: now).")
 @click.option("--db", help="Database path or URL (default: setting dbase.url).")
-@click.pass_obj
-def retire_command(opts, name: str, since_text: str | None, db: str | None) -> None:
+@pass_app
+def retire_command(app: App, name: str, since_text: str | None, db: str | None) -> None:
     """Retire a photometer: its name is no longer current (shown as retired, its alarm closed)."""
-    from .commands import session
+    from .commands import maintenance_run
     from .rules import parse_time
 
-    with session(opts, db) as s:
+    with maintenance_run(app, db) as s:
         since = parse_time(since_text, "--since", s.now) if since_text else None
         change = s.change("instrument retire", lambda view: plan_retire(view, name, since=since, now=s.now))
     click.echo(change.summary)

@@ -17,13 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, Version
+from tessdb_core import (FAR_FUTURE, BadValue, Catalog, Change, LocationRow, MaintenanceView, NameMapping,
+                        NewObserver, NotFound, ObserverRow, Version)
 from tessdb_tess import photometer
 from tessdb_tess.photometer import MODEL_CHANNELS as MODELS  # models and their number of channels
 from tessdb_tess.photometer import TESSW_FILTER, check_photometer_name, normalise_name
 
-from .protocol import Change, LocationRow, MaintenanceView, NewObserver, ObserverRow
-from tessdb_core.errors import BadValue, NotFound
 
 MANUAL = "Manual"
 OBSERVER_TYPES = ("Individual", "Organization")
@@ -113,7 +112,7 @@ def _check_later(at: datetime, since: datetime, what: str, option: str = "--sinc
         raise BadValue(f"{option} {fmt_time(at)} is not later than the valid_since {fmt_time(since)} of {what}")
 
 
-def _check_after_history(at: datetime, rows: Iterable[Mapping | Version], what: str) -> None:
+def _check_after_history(at: datetime, rows: Iterable[NameMapping | Version], what: str) -> None:
     """A new window may not start inside an expired one (windows never overlap)."""
     ends = [r.until for r in rows if not r.current]
     if ends and at < max(ends):
@@ -165,7 +164,7 @@ def _describe(v: Version) -> str:
 
 
 # -- instruments ---------------------------------------------------------------------------------------
-def current_instrument(cat: Catalog, name: str) -> tuple[Mapping, Version]:
+def current_instrument(cat: Catalog, name: str) -> tuple[NameMapping, Version]:
     """The Current mapping of ``name`` and the Current version of its MAC."""
     m = cat.current_mapping_of_name(name)
     if m is None:
@@ -178,7 +177,7 @@ def current_instrument(cat: Catalog, name: str) -> tuple[Mapping, Version]:
     return m, v
 
 
-def instrument_of(cat: Catalog, name: str | None = None, mac: str | None = None) -> tuple[Mapping | None, Version]:
+def instrument_of(cat: Catalog, name: str | None = None, mac: str | None = None) -> tuple[NameMapping | None, Version]:
     """By name (its Current mapping) or by MAC (whatever its naming state)."""
     if name is not None:
         return current_instrument(cat, name)
@@ -242,7 +241,7 @@ def plan_create(view: MaintenanceView, *, name: str, mac: str, model: str, zps: 
     if old is not None:
         summary += f"; the previous version {old.tess_id} of {mac} expired"
     return Change(summary=summary, at=at, expire_versions=(old,) if old else (),
-                  new_mappings=(Mapping(name=name, mac=mac, since=at, until=FAR_FUTURE, current=True),),
+                  new_mappings=(NameMapping(name=name, mac=mac, since=at, until=FAR_FUTURE, current=True),),
                   new_versions=(version,))
 
 
@@ -334,11 +333,11 @@ def plan_rename(view: MaintenanceView, old: str, new: str, *, since: datetime | 
     else:
         _check_after_history(at, cat.mappings_of_name(new), f"name {new}")
     return Change(summary=summary, at=at, expire_mappings=tuple(expire),
-                  new_mappings=(Mapping(name=new, mac=m_old.mac, since=at, until=FAR_FUTURE, current=True),))
+                  new_mappings=(NameMapping(name=new, mac=m_old.mac, since=at, until=FAR_FUTURE, current=True),))
 
 
 # -- instrument listings ---------------------------------------------------------------------------------
-def instrument_row(m: Mapping | None, v: Version, locations: dict[int, LocationRow],
+def instrument_row(m: NameMapping | None, v: Version, locations: dict[int, LocationRow],
                    observers: dict[int, ObserverRow]) -> dict[str, Any]:
     zp = list(v.zp) + [None] * (4 - len(v.zp))
     loc = locations.get(v.location_id, {})
@@ -376,7 +375,7 @@ def instrument_rows(cat: Catalog, locations: Iterable[LocationRow], observers: I
 def anonymous_rows(cat: Catalog) -> list[dict[str, Any]]:
     """MACs with no Current mapping: their last name and when it ended."""
     rows = []
-    by_mac: dict[str, list[Mapping]] = {}
+    by_mac: dict[str, list[NameMapping]] = {}
     for m in cat.mappings:
         by_mac.setdefault(m.mac, []).append(m)
     for mac in sorted({v.mac for v in cat.versions} | set(by_mac)):
@@ -393,7 +392,7 @@ def anonymous_rows(cat: Catalog) -> list[dict[str, Any]]:
 
 
 def history(cat: Catalog, name: str | None = None, mac: str | None = None
-            ) -> tuple[list[Mapping], list[Version]]:
+            ) -> tuple[list[NameMapping], list[Version]]:
     """Every mapping and version of the MACs a name was ever mapped to (or of one MAC)."""
     if name is not None:
         own = cat.mappings_of_name(name)
@@ -420,7 +419,7 @@ def version_dict(v: Version) -> dict[str, Any]:
             "location_id": v.location_id, "observer_id": v.observer_id}
 
 
-def mapping_dict(m: Mapping) -> dict[str, Any]:
+def mapping_dict(m: NameMapping) -> dict[str, Any]:
     return {"name": m.name, "mac": m.mac, "valid_since": m.since, "valid_until": m.until,
             "valid_state": "Current" if m.current else "Expired"}
 

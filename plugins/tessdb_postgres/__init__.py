@@ -4,7 +4,7 @@ For networks that outgrow one SQLite file or want several collectors: the same
 tables, columns, keys, view and preload as ``tessdb_sqlite`` (see ``schema.py`` for
 the type mapping), written by several collectors at once (idempotent batched inserts,
 registrations serialised by advisory locks, catalogue refresh by LISTEN/NOTIFY), the
-``"reports"``, ``"maintenance"`` and ``"backup"`` (``pg_dump``) queries of the tools, and
+``ReportQueries``, ``MaintenanceQueries`` and ``BackupQueries`` (``pg_dump``) of the tools, and
 ``tessdb-core copy`` to move an existing SQLite database over.  The schema, rows and queries are
 ``tessdb_star``'s, as for the SQLite store; this plugin is the PostgreSQL connection,
 its locking and retrying, and the bulk write.
@@ -15,8 +15,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tessdb_core import hookimpl
-from tessdb_core.extras import require
+from tessdb_core import BackupQueries, MaintenanceQueries, ReportQueries, hookimpl, require
 
 from .urls import postgres_conninfo
 
@@ -65,18 +64,18 @@ def _backup(store: "PostgresStore") -> Any:
     return PgBackup(store)
 
 
-#: kind -> factory of the query object for a PostgresStore (the tools' protocols)
-QUERY_KINDS: dict[str, Any] = {
-    "reports": _reports,
-    "maintenance": _maintenance,
-    "backup": _backup,
+#: query interface -> factory of the object implementing it for a PostgresStore (the tools' protocols)
+QUERY_FACTORIES: dict[type, Any] = {
+    ReportQueries: _reports,
+    MaintenanceQueries: _maintenance,
+    BackupQueries: _backup,
 }
 
 
 @hookimpl
-def tessdb_queries(store: Any, kind: str, settings: Any) -> Any | None:
-    """The query object of ``kind`` for a PostgresStore; None for other stores or kinds."""
-    factory = QUERY_KINDS.get(kind)
+def tessdb_queries(store: Any, interface: type, settings: Any) -> Any | None:
+    """The object implementing ``interface`` for a PostgresStore; None for other stores or interfaces."""
+    factory = QUERY_FACTORIES.get(interface)
     pg_store = sys.modules.get(f"{__name__}.store")  # never imported: no store of ours exists
     if factory is None or pg_store is None or not isinstance(store, pg_store.PostgresStore):
         return None

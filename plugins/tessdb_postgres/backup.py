@@ -1,4 +1,4 @@
-"""The ``"backup"`` queries of a PostgresStore: ``pg_dump --format=custom``.
+"""The ``BackupQueries`` of a PostgresStore: ``pg_dump --format=custom``.
 
 PostgreSQL has its own tools for backups; ``tessdb-core backup`` runs ``pg_dump`` when
 it is on the PATH (one consistent snapshot: the collectors go on writing) and says how

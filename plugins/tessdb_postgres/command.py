@@ -6,9 +6,7 @@ from typing import Any
 
 import click
 
-from tessdb_core.contracts import StoreError
-from tessdb_core.errors import BadValue
-from tessdb_core.extras import require
+from tessdb_core import BadValue, StoreError, pass_app, require
 
 
 @click.command("copy")
@@ -21,8 +19,8 @@ from tessdb_core.extras import require
 @click.option("--restart", is_flag=True, help="Forget the progress of an earlier copy of this file and read "
                                               "everything again (rows already there are still skipped).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-@click.pass_obj
-def copy_command(opts: Any, source: str, target: str | None, chunk: int, restart: bool,
+@pass_app
+def copy_command(app: Any, source: str, target: str | None, chunk: int, restart: bool,
                  progress: bool | None) -> None:
     """Copy a SQLite tessdb database into PostgreSQL: resumable, keys kept, row counts verified.
 
@@ -36,7 +34,6 @@ def copy_command(opts: Any, source: str, target: str | None, chunk: int, restart
     from .store import PostgresStore
     from .urls import postgres_conninfo
 
-    app = opts.app(console=None if opts.debug else False)
     url = target or app.settings.dbase.url
     if postgres_conninfo(url) is None:
         raise BadValue(f"--to {url!r} is not a postgresql:// URL")

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from loguru import logger
 
-from tessdb_core.contracts import StoreError
+from tessdb_core import BadValue, StoreError
 from tessdb_star.instruments import as_flag
 from tessdb_star.sqlite import SQLITE, check_sqlite_file
 from tessdb_star.tables import PRIMARY_KEYS
@@ -36,7 +36,6 @@ from tessdb_star.timestamps import format_ts, parse_ts
 from . import schema
 from .dialect import POSTGRES, QmarkConnection
 from .store import ROW_ERRORS, PostgresStore
-from tessdb_core.errors import BadValue
 
 log = logger.bind(ns="copy")
 

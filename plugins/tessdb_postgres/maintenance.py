@@ -18,7 +18,7 @@ from .store import PostgresStore
 
 
 class PgMaintenance(StarMaintenance):
-    """The ``"maintenance"`` queries (``tessdb_maint.protocol.MaintenanceQueries``) for a PostgresStore."""
+    """The ``MaintenanceQueries`` (an interface of the public API) for a PostgresStore."""
 
     def __init__(self, store: PostgresStore) -> None:
         super().__init__(store, POSTGRES)

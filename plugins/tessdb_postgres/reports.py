@@ -14,7 +14,7 @@ from .store import PostgresStore
 
 
 class PgReports(StarReports):
-    """The ``"reports"`` queries (``tessdb_reports.queries.ReportQueries``) for an open PostgresStore."""
+    """The ``ReportQueries`` (an interface of the public API) for an open PostgresStore."""
 
     def __init__(self, store: PostgresStore, page_size: int = 5000) -> None:
         super().__init__(store, POSTGRES, page_size)

@@ -51,8 +51,8 @@ from loguru import logger
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from tessdb_core.catalog import Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreConflict, StoreError, StoreUnavailable, WriteReport
+from tessdb_core import (Catalog, RegistrationPlan, ResolvedReading, StoreBusy, StoreConflict, StoreError,
+                        StoreUnavailable, WriteReport)
 from tessdb_star.catalog import read_catalog
 from tessdb_star.changes import apply_registration
 from tessdb_star.layout import Layout, SchemaState, read_layout

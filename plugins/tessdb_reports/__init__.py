@@ -1,8 +1,8 @@
 """tessdb_reports: the scientist tools (entry point ``reports`` in group ``tessdb``).
 
 Commands: ``report ida | geolist | daily``, ``readings export``, ``plot night | month``.
-The plugin speaks no SQL: it asks the store's plugin for a ``"reports"`` query object
-(``queries.ReportQueries``) and only formats, writes and plots what it returns.
+The plugin speaks no SQL: it asks the store's plugin for its ``ReportQueries``
+(a query interface of the public API) and only formats, writes and plots what it returns.
 """
 
 from __future__ import annotations

@@ -10,34 +10,20 @@ from typing import Any, Iterator
 
 import click
 
-from tessdb_core.extras import require
-from tessdb_core.plugin_cli import pass_cli
+from tessdb_core import App, BadValue, NotFound, ReportQueries, output_options, pass_app, require, shared_group
 
 from .common import month_range, parse_date, parse_month, shown, writable_file
-from tessdb_core.errors import BadValue, NotFound
 
 _db = click.option("--db", help="Database path or URL (default: setting dbase.url).")
 
 
-def group(cli: click.Group, name: str, help: str) -> click.Group:
-    """The group ``name`` of ``cli``, created if no plugin made it yet (``readings`` is
-    shared with the maintenance commands)."""
-    existing = cli.commands.get(name)
-    if isinstance(existing, click.Group):
-        return existing
-    new = click.Group(name, help=help)
-    cli.add_command(new)
-    return new
-
-
 @contextmanager
-def report_queries(opts: Any, db: str | None) -> Iterator[Any]:
-    """The ``"reports"`` query object of the database, open for the block."""
-    app = opts.app(console=False)
+def report_queries(app: App, db: str | None) -> Iterator[ReportQueries]:
+    """The ``ReportQueries`` of the database, open for the block."""
     store = app.store(db)
     store.open()
     try:
-        yield app.queries("reports", store)
+        yield app.queries(ReportQueries, store)
     finally:
         store.close()
 
@@ -47,9 +33,9 @@ def _note(text: str) -> None:
 
 
 def add_commands(cli: click.Group) -> None:
-    report = group(cli, "report", "Reports: IDA monthly files, geolist, readings per day.")
-    readings = group(cli, "readings", "The readings in the database.")
-    plot = group(cli, "plot", "Plots of a photometer's night or month (PNG, SVG or PDF).")
+    report = shared_group(cli, "report", "Reports: IDA monthly files, geolist, readings per day.")
+    readings = shared_group(cli, "readings", "The readings in the database.")
+    plot = shared_group(cli, "plot", "Plots of a photometer's night or month (PNG, SVG or PDF).")
     report.add_command(report_ida)
     report.add_command(report_geolist)
     report.add_command(report_daily)
@@ -69,8 +55,8 @@ def add_commands(cli: click.Group) -> None:
                    "other than A-Z a-z 0-9 . _ - written %XX).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
-@pass_cli
-def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, to_month: str | None, out_dir: str,
+@pass_app
+def report_ida(app: App, names: tuple[str, ...], all_names: bool, month: str, to_month: str | None, out_dir: str,
                progress: bool | None, db: str | None) -> None:
     """IDA monthly files (docs/reports.md) for NAME... or --all, one per name, month and location.
 
@@ -94,7 +80,7 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
     def refused(name: str, why: str) -> None:
         _note(f"refused: photometer {name!r}: {why}; no file written for it")
 
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         run = ida_reports(queries, list(names) if names else None, months, out_dir, progress, wrote, refused)
     if names:
         for name, m in run.empty:
@@ -108,23 +94,25 @@ def report_ida(opts: Any, names: tuple[str, ...], all_names: bool, month: str, t
 
 # -- report geolist / daily ---------------------------------------------------------------------------
 @click.command("geolist")
-@click.option("--json", "as_json", is_flag=True,
-              help="A JSON array of objects: name, mac_address, model, longitude, latitude, location_id.")
+@output_options
 @click.option("--geojson", "as_geojson", is_flag=True,
               help="A GeoJSON FeatureCollection: a Point [longitude, latitude] per instrument with its name, "
                    "mac_address, model, location_id, place and town (instruments without coordinates left out, "
                    "counted on stderr).")
 @_db
-@pass_cli
-def report_geolist(opts: Any, as_json: bool, as_geojson: bool, db: str | None) -> None:
-    """Name, model, longitude and latitude of the current instruments (';' CSV, --json or --geojson)."""
+@pass_app
+def report_geolist(app: App, as_json: bool, as_csv: bool, as_geojson: bool, db: str | None) -> None:
+    """Name, model, longitude and latitude of the current instruments (';' CSV, --json or --geojson).
+
+    The CSV (the default, or --csv) is tess-geolist's; --json is an array of objects: name,
+    mac_address, model, longitude, latitude, location_id."""
     import json
 
     from .tools import geolist_csv, geolist_geojson, geolist_json
 
-    if as_json and as_geojson:
-        raise BadValue("choose one of --json and --geojson")
-    with report_queries(opts, db) as queries:
+    if as_geojson and (as_json or as_csv):
+        raise BadValue(f"choose one of {'--json' if as_json else '--csv'} and --geojson")
+    with report_queries(app, db) as queries:
         if as_geojson:
             collection, missing = geolist_geojson(queries)
             click.echo(json.dumps(collection, indent=2))
@@ -144,11 +132,10 @@ def report_geolist(opts: Any, as_json: bool, as_geojson: bool, db: str | None) -
 @click.option("--night", is_flag=True,
               help="Count per night: a reading belongs to the evening's date in the site's local time "
                    "(local noon to noon), not to its UTC day.")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
+@output_options
 @_db
-@pass_cli
-def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_to: str | None, by: str, night: bool,
+@pass_app
+def report_daily(app: App, keys: tuple[str, ...], date_from: str | None, date_to: str | None, by: str, night: bool,
                  as_json: bool, as_csv: bool, db: str | None) -> None:
     """Readings per day (or night) per photometer, for the photometers NAME... (MAC... with
     --by mac; default: all) over --from .. --to (default: the last 31 days).
@@ -158,12 +145,10 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
     photometers, not with the database."""
     from .tools import daily_period, daily_report, write_rows
 
-    if as_json and as_csv:
-        raise BadValue("choose one of --json and --csv")
     first, last = daily_period(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     form = "json" if as_json else "csv" if as_csv else "table"
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         report = daily_report(queries, first, last, by, night, list(keys) if keys else None)
         widths = {report.columns[0]: 10, report.columns[1]: max((len(k) for k in report.keys), default=0)}
         try:
@@ -197,16 +182,17 @@ def report_daily(opts: Any, keys: tuple[str, ...], date_from: str | None, date_t
                    "illumination, waxing, moon up, sky state, night, site known, clouds (extra 'sky').")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="Field separator (CSV).")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@output_options
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_db
-@pass_cli
-def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
-                    form: str | None, context: bool, sep: str, as_json: bool, out_file: str | None,
+@pass_app
+def readings_export(app: App, name: str | None, all_names: bool, date_from: str | None, date_to: str | None,
+                    form: str | None, context: bool, sep: str, as_json: bool, as_csv: bool, out_file: str | None,
                     progress: bool | None, db: str | None) -> None:
     """The readings of NAME (or --all), in time order, as CSV with a header line (or
     --format json: JSON Lines; --format parquet: a Parquet file), written as they are read.
+    --json and --csv are the listing options of every command: --format json and --format csv.
 
     Columns: julian_day, timestamp, sequence_number, place, mac_address, frequency,
     magnitude, zp1, sky_temperature, box_temperature (the README's sample query 2; TESS4C:
@@ -219,6 +205,8 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
     form = form.lower() if form else None
     if as_json and form not in (None, "json"):
         raise BadValue(f"--json is --format json: it cannot go with --format {form}")
+    if as_csv and form not in (None, "csv"):
+        raise BadValue(f"--csv is --format csv: it cannot go with --format {form}")
     form = form or ("json" if as_json else "csv")
     if bool(name) == all_names:
         raise BadValue("give a photometer NAME or --all (not both)")
@@ -233,14 +221,14 @@ def readings_export(opts: Any, name: str | None, all_names: bool, date_from: str
     since, until = date_window(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     target = writable_file(out_file) if out_file else None
-    settings = opts.app(console=False).settings
+    settings = app.settings
 
     def write(queries: Any, stream: Any) -> int:
         if form == "ecsv":
             return export_ecsv(queries, name, since, until, stream, settings, progress)
         return export_csv(queries, name, since, until, stream, sep, progress, form == "json", context, settings)
 
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         if name:
             (name,) = known_names(queries, [name])
         if target is None:
@@ -290,8 +278,8 @@ def _image(out: str) -> Path:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write: .png, .svg or .pdf.")
 @_with_size
 @_db
-@pass_cli
-def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
+@pass_app
+def plot_night(app: App, name: str, day: str, out: str, width: int, height: int, db: str | None) -> None:
     """Sky brightness of NAME from local noon of --date to noon the next day, with the
     Sun's and the Moon's altitude, the twilights shaded, the Moon's illumination and the
     ZP changes marked."""
@@ -304,10 +292,10 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
 
     when = parse_date(day, "--date")
     path = _image(out)
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         (name,) = known_names(queries, [name])
         data = night_data(queries, name, when)
-    save(night_figure(data, width, height, opts.app(console=False).settings), path)
+    save(night_figure(data, width, height, app.settings), path)
     click.echo(f"wrote {path} ({len(data.readings)} readings)")
 
 
@@ -317,8 +305,8 @@ def plot_night(opts: Any, name: str, day: str, out: str, width: int, height: int
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write: .png, .svg or .pdf.")
 @_with_size
 @_db
-@pass_cli
-def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: int, db: str | None) -> None:
+@pass_app
+def plot_month(app: App, name: str, month: str, out: str, width: int, height: int, db: str | None) -> None:
     """Heat map of NAME's sky brightness for --month: one row per night, one column per local hour."""
     require("matplotlib", "plots", "plot month")
     from .plots import month_data, month_figure, save
@@ -326,7 +314,7 @@ def plot_month(opts: Any, name: str, month: str, out: str, width: int, height: i
 
     m = parse_month(month, "--month")
     path = _image(out)
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         (name,) = known_names(queries, [name])
         data = month_data(queries, name, m)
     save(month_figure(data, width, height), path)

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 T = TypeVar("T")
 

@@ -24,8 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .common import Month, local_noon_window, shown, zone  # noqa: E402
 from .ida import filters as version_filters, zps  # noqa: E402
-from .queries import ReportQueries  # noqa: E402
-from tessdb_core.errors import BadValue, NotFound
+from tessdb_core import BadValue, NotFound, ReportQueries
 
 DPI = 100
 #: the heat map's colours: a higher magnitude (a darker sky) is a darker colour, a bright

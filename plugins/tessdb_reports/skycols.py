@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from tessdb_core.extras import require
+from tessdb_core import require
 
 from .common import fmt
 from .queries import ReportQueries

@@ -17,8 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import ida
 from .common import Month, atomic_write, file_stems, fmt, inside, progress, shown, writable_dir, zone
-from .queries import ReportQueries
-from tessdb_core.errors import BadValue, NotFound
+from tessdb_core import BadValue, NotFound, ReportQueries
 
 #: sample query 2's columns (TESS4C: channel 1), then the name (the mapping at the reading's time),
 #: the model, the site (coordinates, location id and town; its place is sample query 2's) and
@@ -390,7 +389,7 @@ def export_parquet(queries: ReportQueries, name: str | None, since: datetime | N
     """Write every export row to the Parquet file ``path`` (pyarrow, extra ``parquet``), one
     row group of ``rows_per_group`` rows at a time: only one group is ever in memory.  An
     export without rows is a file with the schema and no row.  Returns the number of rows."""
-    from tessdb_core.extras import require
+    from tessdb_core import require
 
     require("pyarrow", "parquet", "readings export --format parquet")
     import pyarrow as pa

@@ -17,11 +17,10 @@ from datetime import datetime, timezone
 
 import click
 
-from tessdb_core.plugin_cli import CliContext, pass_cli
+from tessdb_core import App, BadValue, pass_app
 
 from .generator import FleetConfig, events
 from .runner import Pacer, run
-from tessdb_core.errors import BadValue
 
 __all__ = ["simulate", "parse_duration", "parse_broker", "parse_start"]
 
@@ -99,8 +98,8 @@ def _positive(value: float | None, option: str, what: str) -> float | None:
 @click.option("--every", type=float, default=10.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
-@pass_cli
-def simulate(opts: CliContext, photometers: int | None, rate: float | None, broker: str | None, username: str | None,
+@pass_app
+def simulate(app: App, photometers: int | None, rate: float | None, broker: str | None, username: str | None,
              password_env: str | None, speed: float | None, duration: str | None, readings: int | None,
              start: str | None, seed: int, out: str | None, tess4c_share: float, malformed_rate: float, qos: int,
              client_id: str, every: float, as_json: bool) -> None:
@@ -141,7 +140,7 @@ def simulate(opts: CliContext, photometers: int | None, rate: float | None, brok
             tally = run(events(cfg), sink, None, every, echo, stop)
         verb = "wrote"
     else:
-        sink = _mqtt_sink(opts, broker, username, password_env, qos, client_id)
+        sink = _mqtt_sink(app, broker, username, password_env, qos, client_id)
         if speed is None:
             speed = rate * cfg.period / photometers if rate else 1.0
         pacer = Pacer(cfg.start, speed, rate)
@@ -184,7 +183,7 @@ def _echo_err(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _mqtt_sink(opts: CliContext, broker: str | None, username: str | None, password_env: str | None, qos: int,
+def _mqtt_sink(app: App, broker: str | None, username: str | None, password_env: str | None, qos: int,
                client_id: str):
     """The broker connection: options first, then the [mqtt] settings."""
     from .mqtt_sink import MqttSink
@@ -197,7 +196,7 @@ def _mqtt_sink(opts: CliContext, broker: str | None, username: str | None, passw
         if password is None:
             raise BadValue(f"--password-env: the environment variable {password_env} is not set")
     if broker is None or username is None:
-        mqtt = opts.app(console=False).settings.mqtt
+        mqtt = app.settings.mqtt
         if broker is None:
             broker = f"{mqtt.host}:{mqtt.port}"
         if username is None and mqtt.username:

@@ -26,7 +26,7 @@ from . import payloads
 from .fleet import TESS4C_FIRMWARES, TESSW_FIRMWARES, Photometer, build_fleet, draw_zp, replacement_mac
 from .sky import NIGHT_ALTITUDE, box_temperature, days_since_j2000, sky_brightness, sun_altitude
 from .weather import CLEAR_COVER, Cover, MoonTrack, Weather, cloud_shift, combine, moon_flux, sky_minus_ambient
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 __all__ = ["EventRates", "FleetConfig", "SimEvent", "SkyTruth", "Weather", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
            "REPLACE", "READING", "REGISTRATION_KINDS", "MALFORMED_KINDS", "KINDS", "is_registration"]

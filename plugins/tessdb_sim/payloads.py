@@ -18,7 +18,7 @@ import orjson
 
 from .fleet import TESS4C_BANDS, Photometer, hash_of
 from .sky import DARKEST_CLOUDY, NIGHT_ALTITUDE
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 __all__ = ["FREQ_MAX", "reading", "registration", "dumps", "malformed", "MALFORMED_KINDS"]
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessdb_core.durations import parse_duration
-from tessdb_core.settings import Setting, SettingsSection, is_int, is_number, one_of
+from tessdb_core import Setting, SettingsSection, is_int, is_number, one_of, parse_duration
 
 SECTION = "sky"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessdb_core import hookimpl
+from tessdb_core import BackupQueries, MaintenanceQueries, ReportQueries, hookimpl
 from tessdb_star.sqlite import sqlite_path
 
 from .store import SqliteStore
@@ -44,18 +44,18 @@ def _backup(store: SqliteStore) -> Any:
     return SqliteBackup(store)
 
 
-#: kind -> factory of the query object for a SqliteStore (the tools' protocols)
-QUERY_KINDS: dict[str, Any] = {
-    "reports": _reports,
-    "maintenance": _maintenance,
-    "backup": _backup,
+#: query interface -> factory of the object implementing it for a SqliteStore (the tools' protocols)
+QUERY_FACTORIES: dict[type, Any] = {
+    ReportQueries: _reports,
+    MaintenanceQueries: _maintenance,
+    BackupQueries: _backup,
 }
 
 
 @hookimpl
-def tessdb_queries(store: Any, kind: str, settings: Any) -> Any | None:
-    """The query object of ``kind`` for a SqliteStore; None for other stores or kinds."""
-    factory = QUERY_KINDS.get(kind)
+def tessdb_queries(store: Any, interface: type, settings: Any) -> Any | None:
+    """The object implementing ``interface`` for a SqliteStore; None for other stores or interfaces."""
+    factory = QUERY_FACTORIES.get(interface)
     if factory is None or not isinstance(store, SqliteStore):
         return None
     return factory(store)

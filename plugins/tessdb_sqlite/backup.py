@@ -1,4 +1,4 @@
-"""The ``"backup"`` queries of a SqliteStore: an online copy of the database file.
+"""The ``BackupQueries`` of a SqliteStore: an online copy of the database file.
 
 ``tessdb-core backup`` (``tessdb_maint``) names the new file; this copies the database
 into it with SQLite's online backup inside one read snapshot (the service goes on

@@ -20,7 +20,7 @@ __all__ = ["SqliteMaintenance", "_reading_select", "silent_sql"]
 
 
 class SqliteMaintenance(StarMaintenance):
-    """The ``"maintenance"`` queries (``tessdb_maint.protocol.MaintenanceQueries``) for a SqliteStore."""
+    """The ``MaintenanceQueries`` (an interface of the public API) for a SqliteStore."""
 
     def __init__(self, store: SqliteStore) -> None:
         super().__init__(store, SQLITE)

@@ -13,7 +13,7 @@ from .store import SqliteStore
 
 
 class SqliteReports(StarReports):
-    """The ``"reports"`` queries (``tessdb_reports.queries.ReportQueries``) for an open SqliteStore."""
+    """The ``ReportQueries`` (an interface of the public API) for an open SqliteStore."""
 
     def __init__(self, store: SqliteStore, page_size: int = 5000) -> None:
         super().__init__(store, SQLITE, page_size)

@@ -24,10 +24,8 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from loguru import logger
 
-from tessdb_core.catalog import Catalog, RegistrationPlan
-from tessdb_core.contracts import ResolvedReading, StoreBusy, StoreError, StoreUnavailable, WriteReport
-from tessdb_core.filewatch import FileWatch, rescue
-from tessdb_core.localfile import is_busy
+from tessdb_core import (Catalog, FileWatch, RegistrationPlan, ResolvedReading, StoreBusy, StoreError,
+                        StoreUnavailable, WriteReport, rescue_file as rescue, sqlite_is_busy as is_busy)
 from tessdb_star.catalog import read_catalog
 from tessdb_star.changes import apply_registration
 from tessdb_star.ddl import compat_statements, statements

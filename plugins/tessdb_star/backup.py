@@ -1,7 +1,7 @@
 """Online copies of SQLite files: the star schema and the collector's inbox file.
 
 Why one helper for both: ``tessdb-core backup`` copies the SQLite database (through the
-store's ``"backup"`` queries) and the inbox/quarantine file (the engine's local file,
+store's ``BackupQueries``) and the inbox/quarantine file (the engine's local file,
 also SQLite) the same way, while the live service goes on writing to both.
 
 How the copy stays consistent without pausing anyone: the source connection opens ONE
@@ -31,7 +31,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from tessdb_core.errors import UserError
+from tessdb_core import UserError
 
 #: pages copied per step (4 MiB with the default 4 KiB pages)
 STEP_PAGES = 1024

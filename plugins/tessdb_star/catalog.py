@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tessdb_core.catalog import Catalog, Mapping, Version
+from tessdb_core import Catalog, NameMapping, Version
 
 from .dialect import Connection
 from .instruments import mapping_from_row, version_from_row
@@ -26,7 +26,7 @@ def mapping_rows(conn: Connection, tail: str = "", params: Sequence[Any] = ()) -
     return [dict(zip(MAPPING_KEYS, row)) for row in conn.execute(MAPPING_SELECT + tail, list(params)).fetchall()]
 
 
-def read_mappings(conn: Connection, tail: str = " ORDER BY rowid", params: Sequence[Any] = ()) -> list[Mapping]:
+def read_mappings(conn: Connection, tail: str = " ORDER BY rowid", params: Sequence[Any] = ()) -> list[NameMapping]:
     return [mapping_from_row(row) for row in mapping_rows(conn, tail, params)]
 
 

@@ -19,8 +19,7 @@ from typing import Any
 
 from loguru import logger
 
-from tessdb_core.catalog import CURRENT, EXPIRED, RegistrationPlan
-from tessdb_core.contracts import StoreConflict, StoreError
+from tessdb_core import CURRENT, EXPIRED, RegistrationPlan, StoreConflict, StoreError
 
 from .catalog import mapping_rows
 from .dialect import Connection, Dialect

@@ -1,4 +1,4 @@
-"""tess_t / name_to_mac_t rows <-> catalogue Mapping / Version, for every store.
+"""tess_t / name_to_mac_t rows <-> catalogue NameMapping / Version, for every store.
 
 Why shared: both stores (and a copy between them) must write the very same rows.
 The read side accepts every historical layout and timestamp format; the write side
@@ -7,10 +7,10 @@ always produces 5.x-format timestamps, in the column order of :mod:`.tables`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping as MappingT
+from collections.abc import Mapping
+from typing import Any
 
-from tessdb_core.catalog import CURRENT, EXPIRED, Mapping, Version
-from tessdb_core.contracts import StoreError
+from tessdb_core import CURRENT, EXPIRED, NameMapping, StoreError, Version
 
 from .timestamps import format_ts, parse_ts
 
@@ -19,7 +19,7 @@ def state_of(current: bool) -> str:
     return CURRENT if current else EXPIRED
 
 
-def mapping_row(m: Mapping) -> tuple:
+def mapping_row(m: NameMapping) -> tuple:
     """Values for ``tables.MAPPING_COLUMNS``."""
     return (m.name, m.mac, format_ts(m.since), format_ts(m.until), state_of(m.current))
 
@@ -41,9 +41,9 @@ def version_row(v: Version) -> tuple:
     )
 
 
-def mapping_from_row(row: MappingT[str, Any]) -> Mapping:
+def mapping_from_row(row: Mapping[str, Any]) -> NameMapping:
     try:
-        return Mapping(
+        return NameMapping(
             name=row["name"], mac=row["mac_address"],
             since=parse_ts(row["valid_since"]), until=parse_ts(row["valid_until"]),
             current=row["valid_state"] == CURRENT, key=row["rowid"],
@@ -52,7 +52,7 @@ def mapping_from_row(row: MappingT[str, Any]) -> Mapping:
         raise StoreError(f"name_to_mac_t row {row.get('rowid')} is unreadable: {exc}") from None
 
 
-def version_from_row(row: MappingT[str, Any]) -> Version:
+def version_from_row(row: Mapping[str, Any]) -> Version:
     try:
         n = int(row["nchannels"] or 1)
         n = min(max(n, 1), 4)

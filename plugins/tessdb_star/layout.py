@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from tessdb_core.contracts import StoreError
+from tessdb_core import StoreError
 
 from .tables import (C_COLUMNS, LEGACY_TABLES, MAPPING_COLUMNS, OPTIONAL_READING_COLUMNS, OPTIONAL_VERSION_COLUMNS,
                      OUR_TABLES, VERSION_COLUMNS, W_COLUMNS)

@@ -1,7 +1,7 @@
 """The queries of the operator's maintenance commands (``tessdb_maint``), on any store.
 
-``StarMaintenance(store, dialect)`` implements ``tessdb_maint.protocol.MaintenanceQueries``
-structurally (nothing is imported from the tool).  Every method is one call of the
+``StarMaintenance(store, dialect)`` implements ``tessdb_core.MaintenanceQueries``
+structurally.  Every method is one call of the
 store's ``run(what, action, write=False)``: one transaction, with the store's lock
 waiting and retrying; a change is a write transaction that holds the store's write
 lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL the exclusive catalogue lock), so it waits
@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from tessdb_core.catalog import CURRENT, FAR_FUTURE, Catalog, Mapping, Version
+from tessdb_core import CURRENT, FAR_FUTURE, BadValue, Catalog, NameMapping, NotFound, Version
 
 from .catalog import read_mappings, read_versions
 from .changes import expire_current
@@ -33,7 +33,6 @@ from .layout import insert_plan
 from .tables import (FACT_TABLES, LOCATION_COLUMNS, MAPPING_COLUMNS, OBSERVER_COLUMNS, OPTIONAL_VERSION_COLUMNS,
                      VERSION_COLUMNS)
 from .timestamps import format_ts, parse_ts
-from tessdb_core.errors import BadValue, NotFound
 
 #: fact table -> (model label, measure columns as freq1, mag1, ... in ReadingRow order)
 _FACTS = {
@@ -94,7 +93,7 @@ class Reader:
             versions += self._versions(f" WHERE mac_address IN ({marks})", chunk)
         return Catalog(mappings=sorted(found.values(), key=lambda m: m.key), versions=versions)
 
-    def _mappings(self, where: str, params: list) -> list[Mapping]:
+    def _mappings(self, where: str, params: list) -> list[NameMapping]:
         return read_mappings(self.conn, f"{where} ORDER BY rowid", params)
 
     def _versions(self, where: str, params: list) -> list[Version]:
@@ -125,7 +124,7 @@ class Reader:
     def fact_tables(self) -> list[str]:
         return [t for t in FACT_TABLES if self.columns(t)]
 
-    def windows(self, name: str) -> list[tuple[Mapping, list[int]]]:
+    def windows(self, name: str) -> list[tuple[NameMapping, list[int]]]:
         """Each mapping of ``name`` with the tess_ids of its MAC; LookupError if none."""
         maps = self._mappings(" WHERE name = ?", [name])
         if not maps:
@@ -154,7 +153,7 @@ class Reader:
 
 
 class StarMaintenance:
-    """The ``"maintenance"`` queries for one open store."""
+    """The ``MaintenanceQueries`` for one open store."""
 
     def __init__(self, store: Runner, dialect: Dialect) -> None:
         self.store = store
@@ -295,7 +294,7 @@ def _name_readings(r: Reader, rows: list[dict[str, Any]]) -> None:
         macs.update(r.conn.execute(f"SELECT tess_id, mac_address FROM tess_t WHERE tess_id IN "
                                    f"({','.join('?' * len(chunk))})", chunk).fetchall())
     cat = r.catalog(names=(), macs=sorted(set(macs.values())))
-    by_mac: dict[str, list[Mapping]] = {}
+    by_mac: dict[str, list[NameMapping]] = {}
     for m in cat.mappings:
         by_mac.setdefault(m.mac, []).append(m)
     for x in rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Sequence
 
-from tessdb_core.contracts import ResolvedReading
+from tessdb_core import ResolvedReading
 from tessdb_tess.photometer import NO_SIGNAL
 
 from .preload import FIRST_DATE, LAST_DATE

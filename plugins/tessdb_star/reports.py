@@ -1,6 +1,6 @@
 """The queries of the scientist tools (``tessdb_reports``), on any store.
 
-``StarReports(store, dialect)`` implements ``tessdb_reports.queries.ReportQueries``: it
+``StarReports(store, dialect)`` implements ``tessdb_core.ReportQueries``: it
 returns plain dicts (the shapes are documented there) and never formats anything.
 Every method runs through the store's ``run`` (one read transaction, lock waits and
 retries; SQL in the portable ``?`` style of :mod:`.dialect`); long exports are read
@@ -64,7 +64,7 @@ def _split(key: int) -> tuple[int, int]:
 
 
 class StarReports:
-    """The ``"reports"`` queries for one open store."""
+    """The ``ReportQueries`` for one open store."""
 
     def __init__(self, store: Runner, dialect: Dialect, page_size: int = 5000) -> None:
         self.store = store

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tessdb_core.contracts import StoreError
+from tessdb_core import StoreError
 
 from .ddl import SQLITE_TYPES
 from .dialect import Dialect

@@ -8,7 +8,7 @@ Three writers left three text formats in valid_since / valid_until (3.x naive or
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 #: the one format written: ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC, no offset)
 WRITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"

@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tessdb_core.durations import parse_duration
-from tessdb_core.settings import Setting, SettingsSection, is_int, rule
+from tessdb_core import Setting, SettingsSection, is_int, parse_duration, rule
 
 from .photometer import (LENGTH_LIMITS, MAX_CLOCK_AHEAD, NAME_PATTERN, READING_RANGES, REGISTRATION_RANGES, SQLITE_INTEGER_MAX,
                          SQLITE_INTEGER_MIN, Range, compile_name_pattern)
@@ -82,7 +81,6 @@ def _range_settings(r: Range) -> list[Setting]:
                     reloadable=True)]
 
 
-from tessdb_core.durations import parse_duration
 def rules_section() -> SettingsSection:
     """``[rules]``: a value outside a range is quarantined as out_of_range naming the field."""
     ranges = REGISTRATION_RANGES + READING_RANGES

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from tessdb_core.durations import parse_duration
+from tessdb_core import parse_duration
 
 from .photometer import MAX_CLOCK_AHEAD, compile_name_pattern, length_limit_of, name_pattern_of, range_of
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import orjson
 
-from tessdb_core.catalog import FAR_FUTURE
-from tessdb_core.events import Message, Reading, Reason, Registration, Rejection, TimestampSource
+from tessdb_core import FAR_FUTURE, Message, Reading, Reason, Registration, Rejection, TimestampSource
 
 from .config import config_of
 from .normalise import normalise_mac, parse_tstamp, round_to_second

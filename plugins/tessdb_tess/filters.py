@@ -19,10 +19,9 @@ import heapq
 from collections import deque
 from typing import Any, Generic, Mapping, Sequence, TypeVar
 
-from tessdb_core.events import Reading
+from tessdb_core import BadValue, Reading
 
 from .config import TessConfig, config_of
-from tessdb_core.errors import BadValue
 
 __all__ = ["Decimation", "Daylight"]
 

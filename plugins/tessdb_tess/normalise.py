@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 
 from .photometer import normalise_mac
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 __all__ = ["normalise_mac", "parse_tstamp", "round_to_second"]
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 __all__ = [
     "NAME_PATTERN", "compile_name_pattern", "name_pattern_of", "normalise_name", "is_photometer_name",

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, RegistrationPlan, Version
-from tessdb_core.events import Reason, Registration, Rejection
+from tessdb_core import (FAR_FUTURE, Catalog, NameMapping, Reason, Registration, RegistrationPlan, Rejection,
+                        Version)
 
 __all__ = ["decide", "managed_change", "ZP_DELTA", "OFFSET_DELTA"]
 
@@ -77,8 +77,8 @@ def _expire(row, t):
     return replace(row, until=t, current=False)
 
 
-def _new_mapping(reg: Registration) -> Mapping:
-    return Mapping(reg.name, reg.mac, reg.tstamp, FAR_FUTURE, True)
+def _new_mapping(reg: Registration) -> NameMapping:
+    return NameMapping(reg.name, reg.mac, reg.tstamp, FAR_FUTURE, True)
 
 
 def _brand_new_version(reg: Registration, location_id: int = -1, observer_id: int = -1) -> Version:

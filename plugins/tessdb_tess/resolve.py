@@ -14,9 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tessdb_core.catalog import Catalog, Mapping, Version
-from tessdb_core.contracts import ResolvedReading
-from tessdb_core.events import Reading, Reason, Rejection, TimestampSource
+from tessdb_core import Catalog, NameMapping, Reading, Reason, Rejection, ResolvedReading, TimestampSource, Version
 
 from .config import config_of
 
@@ -53,7 +51,7 @@ class _Memo:
 _memo = _Memo()
 
 
-def _unshadowed_until(rows: list, row: Mapping | Version) -> datetime:
+def _unshadowed_until(rows: list, row: NameMapping | Version) -> datetime:
     """End of the part of ``row``'s window where no newer row (later in ``rows``,
     which is sorted by since) takes precedence: overlapping legacy rows stay exact."""
     hi = row.until

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessdb_core.events import Reading, Reason, Registration, Rejection
+from tessdb_core import Reading, Reason, Registration, Rejection
 
 from .config import TessConfig, config_of
 from .photometer import NO_SIGNAL, NO_TEMPERATURE

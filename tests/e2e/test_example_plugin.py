@@ -44,6 +44,8 @@ def test_example_plugin_is_listed_and_decodes_its_format(tmp_path, example_path)
                             "ORDER BY sequence_number").fetchall()
     assert [tuple(r) for r in rows] == [(1, 20.25, 2), (2, 20.26, 2)]
     assert cli.json("quarantine", "list")[0]["plugin"] == "example"
+    assert cli.json("example", "csv-photometers") == [{"name": "stars1", "topic": "EXAMPLE/stars1/csv"}]
+    assert cli("example", "csv-photometers", "--csv").stdout == "name,topic\nstars1,EXAMPLE/stars1/csv\n"
 
 
 def test_example_filter_replaces_the_default_filters(tmp_path, example_path):

@@ -64,10 +64,10 @@ def test_init_refuses_a_file_that_is_not_a_database(tmp_path):
 
 def test_user_errors_are_one_line_exit_2_and_bugs_are_internal_exit_3(capsys):
     from tessdb_core.cli import cli, main
-    from tessdb_core.plugin_cli import NotFound, pass_app
+    from tessdb_core import NotFound, pass_app
 
     @cli.command("t-missing")
-    @pass_app(console=False)
+    @pass_app
     def missing(app):
         raise NotFound("no photometer stars9 in " + str(app.settings.dbase.url))
 

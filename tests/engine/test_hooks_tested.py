@@ -1,7 +1,8 @@
-"""Every hook has a test that names it (datasette's check), and the name hook works."""
+"""Every hook has a test named after it (datasette's rule), and the name hook works."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 from pathlib import Path
 
@@ -16,10 +17,23 @@ def hook_names() -> list[str]:
     return [n for n, fn in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("tessdb_")]
 
 
+def named_tests(root: Path = TESTS) -> set[str]:
+    """The names of the test functions under ``root`` (not the words of their bodies)."""
+    return {node.name for path in root.rglob("test_*.py")
+            for node in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}
+
+
 def test_every_hook_is_named_by_a_test():
-    text = "\n".join(p.read_text() for p in TESTS.rglob("*.py") if p.name != "test_hookdocs.py")
-    untested = [n for n in hook_names() if n not in text]
-    assert untested == [], f"hooks no test names: {untested}"
+    names = named_tests()
+    untested = [h for h in hook_names() if not any(h in n for n in names)]
+    assert untested == [], f"hooks no test is named after: {untested}"
+
+
+def test_a_hook_named_only_in_a_body_does_not_count(tmp_path):  # the positive control of the test above
+    (tmp_path / "test_x.py").write_text("def test_something():\n    tessdb_decode = 1\n"
+                                        "def test_tessdb_store_opens():\n    pass\n")
+    assert named_tests(tmp_path) == {"test_something", "test_tessdb_store_opens"}
 
 
 @pytest.mark.parametrize("typed, expected", [("stars1", "stars1"), ("STARS1267", "stars1267"),
@@ -52,7 +66,8 @@ def test_tessdb_cli_commands_adds_each_plugins_commands():
     assert {"report", "instrument", "location", "simulate", "copy", "demo"} <= set(group.commands)
 
 
-def test_tessdb_queries_gives_each_kind_for_its_store_only(tmp_path):
+def test_tessdb_queries_gives_each_interface_for_its_store_only(tmp_path):
+    from tessdb_core import BackupQueries, MaintenanceQueries, ReportQueries
     from tessdb_core.app import create
 
     app = create(entrypoints=True, configure_logs=False)
@@ -60,11 +75,13 @@ def test_tessdb_queries_gives_each_kind_for_its_store_only(tmp_path):
     store.initialise()
     store.open()
     try:
-        reports = app.pm.hook.tessdb_queries(store=store, kind="reports", settings=app.settings)
-        maintenance = app.pm.hook.tessdb_queries(store=store, kind="maintenance", settings=app.settings)
+        reports = app.pm.hook.tessdb_queries(store=store, interface=ReportQueries, settings=app.settings)
+        maintenance = app.pm.hook.tessdb_queries(store=store, interface=MaintenanceQueries, settings=app.settings)
         assert type(reports).__name__ == "SqliteReports" and type(maintenance).__name__ == "SqliteMaintenance"
-        assert app.pm.hook.tessdb_queries(store=store, kind="no-such-kind", settings=app.settings) is None
-        assert app.pm.hook.tessdb_queries(store=object(), kind="reports", settings=app.settings) is None
+        assert isinstance(reports, ReportQueries) and isinstance(maintenance, MaintenanceQueries)
+        assert isinstance(app.queries(BackupQueries, store), BackupQueries)
+        assert app.pm.hook.tessdb_queries(store=store, interface=dict, settings=app.settings) is None
+        assert app.pm.hook.tessdb_queries(store=object(), interface=ReportQueries, settings=app.settings) is None
     finally:
         store.close()
 

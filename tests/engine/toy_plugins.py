@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from tessdb_core import hookimpl
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, RegistrationPlan, Version
+from tessdb_core.catalog import FAR_FUTURE, Catalog, NameMapping, RegistrationPlan, Version
 from tessdb_core.contracts import ResolvedReading, WriteReport
 from tessdb_core.events import Reading, Reason, Registration, Rejection
 
@@ -46,7 +46,7 @@ class ToyFormat:
             return RegistrationPlan("rebooted", registration.tstamp)
         return RegistrationPlan(
             "created", registration.tstamp,
-            new_mapping=Mapping(registration.name, registration.mac, registration.tstamp, FAR_FUTURE, True),
+            new_mapping=NameMapping(registration.name, registration.mac, registration.tstamp, FAR_FUTURE, True),
             new_version=Version(registration.mac, registration.tstamp, FAR_FUTURE, True, "TESS-W", "1", True,
                                 "Automatic", (20.0,), ("UV",), (0.0,)))
 

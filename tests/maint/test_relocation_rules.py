@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping
+from tessdb_core.catalog import FAR_FUTURE, Catalog, NameMapping
 from tessdb_maint import relocation, rules
-from tessdb_maint.protocol import Change, ReadingMove
+from tessdb_core import Change, ReadingMove
 
 from .test_rules import FakeView, version
 
@@ -19,8 +19,8 @@ LOCATIONS = [{"location_id": -1, "place": "Unknown"}, {"location_id": 3, "place"
 
 def view(readings=()):
     """stars1 named MAC A until T1 (then B); A is named stars2 from T1."""
-    maps = [Mapping("stars1", A, T0, T1, False, key=1), Mapping("stars1", B, T1, FAR_FUTURE, True, key=2),
-            Mapping("stars2", A, T1, FAR_FUTURE, True, key=3)]
+    maps = [NameMapping("stars1", A, T0, T1, False, key=1), NameMapping("stars1", B, T1, FAR_FUTURE, True, key=2),
+            NameMapping("stars2", A, T1, FAR_FUTURE, True, key=3)]
     v = FakeView(Catalog(mappings=maps, versions=[version(mac=A, tess_id=1, location_id=-1),
                                                    version(mac=B, since=T1, tess_id=2, location_id=-1)]),
                  locations=LOCATIONS)

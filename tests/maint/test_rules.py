@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, Version
+from tessdb_core.catalog import FAR_FUTURE, Catalog, NameMapping, Version
 from tessdb_core.durations import parse_duration
 from tessdb_maint import rules
-from tessdb_maint.protocol import MaintenanceQueries, MaintenanceView
+from tessdb_core import MaintenanceQueries, MaintenanceView
 
 NOW = datetime(2026, 11, 30, 12, 0, 0)
 T0 = datetime(2026, 1, 1)
@@ -50,7 +50,7 @@ def version(mac="AA:00:00:00:00:01", since=T0, **kw):
 
 
 def view_with(*extra_maps, **kw):
-    m = Mapping("stars1", "AA:00:00:00:00:01", T0, FAR_FUTURE, True, key=1)
+    m = NameMapping("stars1", "AA:00:00:00:00:01", T0, FAR_FUTURE, True, key=1)
     return FakeView(Catalog(mappings=[m, *extra_maps], versions=[version(**kw)]),
                     locations=[{"location_id": -1, "place": "Unknown"}, {"location_id": 3, "place": "Here"}],
                     observers=[{"observer_id": 4, "name": "Someone"}])
@@ -144,7 +144,7 @@ def test_create_refusals_and_anonymous_mac():
                           offsets=(), firmware="x", authorise=False, location=None, observer=None, since=None,
                           limits=LIMITS, now=NOW)
     # a MAC without a name keeps one Current version: the old one expires
-    gone = Mapping("stars1", "AA:00:00:00:00:01", T0, T0 + timedelta(days=1), False, key=1)
+    gone = NameMapping("stars1", "AA:00:00:00:00:01", T0, T0 + timedelta(days=1), False, key=1)
     anon = FakeView(Catalog(mappings=[gone], versions=[version()]))
     change = rules.plan_create(anon, name="stars5", mac="aa:0:0:0:0:1", model="TESS-W", zps=[20.0], filters=(),
                                offsets=(), firmware="x", authorise=False, location=None, observer=None,
@@ -154,10 +154,10 @@ def test_create_refusals_and_anonymous_mac():
 
 
 def test_rename_and_assign():
-    other = Mapping("stars2", "AA:00:00:00:00:02", T0, FAR_FUTURE, True, key=2)
+    other = NameMapping("stars2", "AA:00:00:00:00:02", T0, FAR_FUTURE, True, key=2)
     change = rules.plan_rename(view_with(other), "stars1", "stars2", since=None, limits=LIMITS, now=NOW)
     assert [m.key for m in change.expire_mappings] == [1, 2]
-    assert change.new_mappings[0] == Mapping("stars2", "AA:00:00:00:00:01", NOW, FAR_FUTURE, True)
+    assert change.new_mappings[0] == NameMapping("stars2", "AA:00:00:00:00:01", NOW, FAR_FUTURE, True)
     change = rules.plan_assign(view_with(), "stars1", location="-1", observer=None, since=None)
     (_, after), = change.edit_versions
     assert (after.location_id, after.observer_id) == (-1, 4)

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tessdb_core.catalog import FAR_FUTURE, Mapping
+from tessdb_core.catalog import FAR_FUTURE, NameMapping
 from tessdb_core.contracts import StoreConflict
 from tessdb_core.events import Message
 from tessdb_core.pipeline import Pipeline
 from tessdb_core.quarantine import Quarantine
-from tessdb_maint.protocol import Change
+from tessdb_core import Change, MaintenanceQueries
 
 A = "AA:00:00:00:00:0A"
 B = "BB:00:00:00:00:0B"
@@ -47,7 +47,7 @@ def rename(view) -> Change:
     """stars1 is renamed stars2 from T1: the mapping stars1 -> A is expired."""
     m = view.catalog(names=["stars1"]).current_mapping_of_name("stars1")
     return Change("stars1 -> stars2", at=T1, expire_mappings=(m,),
-                  new_mappings=(Mapping("stars2", m.mac, T1, FAR_FUTURE, True),))
+                  new_mappings=(NameMapping("stars2", m.mac, T1, FAR_FUTURE, True),))
 
 
 #: name -> (maintenance change, the registration that follows it, its case on the stale catalogue,
@@ -92,7 +92,7 @@ def test_a_plan_decided_before_a_maintenance_change_is_refused(app, db_url, stor
                                 settings)
     collector.apply_registration(first)
     stale = collector.load_catalog()
-    app.queries("maintenance", tool).change("maintenance", change)  # within the same second
+    app.queries(MaintenanceQueries, tool).change("maintenance", change)  # within the same second
     before = select_rows(db_url, CURRENT_ROWS)
 
     plan = app.stages.register(app.stages.decode(message, settings), stale, settings)
@@ -111,7 +111,7 @@ def test_the_pipeline_decides_again_with_one_current_row(app, db_url, stores, se
     try:
         pipeline = Pipeline(app.stages, app.settings, store, quarantine)
         pipeline.run([reg("stars1", A, 20.5, T0)])
-        app.queries("maintenance", tool).change("maintenance", change)  # the pipeline has not looked yet
+        app.queries(MaintenanceQueries, tool).change("maintenance", change)  # the pipeline has not looked yet
         stats = pipeline.run([message])
         assert list(quarantine.entries()) == []
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tessdb_core import ReportQueries
 from tessdb_core import app as app_mod
 from tessdb_core.cli import main
 from tessdb_sqlite import SqliteStore
@@ -66,7 +67,7 @@ def queries_of():
         store = app.store(str(path))
         store.open()
         stores.append(store)
-        return app.queries("reports", store)
+        return app.queries(ReportQueries, store)
 
     yield get
     for s in stores:

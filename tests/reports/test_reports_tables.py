@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tessdb_reports.queries import ReportQueries
+from tessdb_core import ReportQueries
 from tessdb_reports.tools import daily_period, daily_report, write_rows
 from tessdb_sqlite.reports import SqliteReports
 
@@ -39,15 +39,19 @@ def test_the_sqlite_store_gives_the_reports_queries(ingested_db, queries_of):
     assert isinstance(q, SqliteReports) and isinstance(q, ReportQueries)
 
 
-def test_an_unknown_query_kind_is_a_clear_error(ingested_db):
+def test_an_interface_no_plugin_serves_is_a_clear_error(ingested_db):
+    from typing import Protocol
     from tessdb_core import app as app_mod
 
     app = app_mod.create(configure_logs=False)
     store = app.store(str(ingested_db))
+    class NothingQueries(Protocol):
+        def nothing(self) -> None: ...
+
     store.open()
     try:
-        with pytest.raises(LookupError, match="no installed plugin provides nothing queries"):
-            app.queries("nothing", store)
+        with pytest.raises(LookupError, match="no installed plugin provides NothingQueries for"):
+            app.queries(NothingQueries, store)
     finally:
         store.close()
 
@@ -172,7 +176,7 @@ def test_daily_default_is_the_last_31_days(tdb, ingested_db):
     (["stars20", "--from", "2026-11-01"], "no readings of stars20 in the UTC days 2026-11-01 to 2026-12-01"),
     (["stars99", *PERIOD], "unknown photometer 'stars99'"),
     (["--by", "mac", "AA:BB:CC:DD:EE:99", *PERIOD], "unknown MAC address 'AA:BB:CC:DD:EE:99'"),
-    (["--csv", "--json"], "one of --json and --csv"),
+    (["--csv", "--json"], "--json and --csv exclude each other"),
 ])
 def test_daily_bad_input_is_one_line(tdb, ingested_db, args, message):
     r = tdb("report", "daily", *args, "--db", ingested_db)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tessdb_core.catalog import FAR_FUTURE, Mapping, RegistrationPlan, Version
+from tessdb_core.catalog import FAR_FUTURE, NameMapping, RegistrationPlan, Version
 from tessdb_core.contracts import ResolvedReading
 from tessdb_core.events import Message, Reading
 from tessdb_sqlite import SqliteStore
@@ -52,8 +52,8 @@ class Maker:
                        location_id=location_id, observer_id=observer_id)
 
     def mapping(self, name: str = "stars1", mac: str = "AA:BB:CC:DD:EE:01",
-                since: datetime = datetime(2024, 1, 1)) -> Mapping:
-        return Mapping(name=name, mac=mac, since=since, until=FAR_FUTURE, current=True)
+                since: datetime = datetime(2024, 1, 1)) -> NameMapping:
+        return NameMapping(name=name, mac=mac, since=since, until=FAR_FUTURE, current=True)
 
     def register(self, store: SqliteStore, name: str = "stars1", mac: str = "AA:BB:CC:DD:EE:01",
                  since: datetime = datetime(2024, 1, 1), **kw) -> RegistrationPlan:

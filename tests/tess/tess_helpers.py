@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tessdb_core.catalog import FAR_FUTURE, Catalog, Mapping, RegistrationPlan, Version
+from tessdb_core.catalog import FAR_FUTURE, Catalog, NameMapping, RegistrationPlan, Version
 from tessdb_core.events import Message, Reading, Registration, TimestampSource
 from tessdb_core.settings import Settings
 
@@ -96,5 +96,5 @@ def version(mac: str, since: datetime, until: datetime = FAR_FUTURE, zp: float =
                    ("UV/IR-740",), (0.0,), location_id, observer_id, tess_id if tess_id is not None else next(_keys))
 
 
-def mapping(name: str, mac: str, since: datetime, until: datetime = FAR_FUTURE) -> Mapping:
-    return Mapping(name, mac, since, until, until == FAR_FUTURE, next(_keys))
+def mapping(name: str, mac: str, since: datetime, until: datetime = FAR_FUTURE) -> NameMapping:
+    return NameMapping(name, mac, since, until, until == FAR_FUTURE, next(_keys))

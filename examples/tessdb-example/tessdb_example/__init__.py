@@ -1,10 +1,14 @@
-"""Example tessdb-core plugin: a CSV payload decoder and a saturation filter."""
+"""Example tessdb-core plugin: a CSV payload decoder, a saturation filter and a listing command.
+
+It imports nothing from tessdb-core but the package's top level, the public plugin API.
+"""
 
 from __future__ import annotations
 
-from tessdb_core import hookimpl
-from tessdb_core.events import Reading, Reason, Rejection, TimestampSource
-from tessdb_core.settings import Setting, SettingsSection, is_str_list
+import click
+
+from tessdb_core import (App, Reading, Reason, ReportQueries, Rejection, Setting, SettingsSection, TimestampSource,
+                         emit_rows, hookimpl, is_str_list, output_options, pass_app, shared_group)
 
 FIELDS = ("seq", "freq", "mag", "tamb", "tsky")
 
@@ -77,3 +81,25 @@ class Saturation:
 @hookimpl
 def tessdb_filters(settings):
     return [Saturation()]
+
+
+@click.command("csv-photometers")
+@click.option("--db", help="Database path or URL (default: setting dbase.url).")
+@output_options
+@pass_app
+def csv_photometers(app: App, db: str | None, as_json: bool, as_csv: bool) -> None:
+    """The photometers known to the database, with the topic their CSV readings go to."""
+    store = app.store(db)
+    store.open()
+    try:
+        names = app.queries(ReportQueries, store).names()
+    finally:
+        store.close()
+    prefix = (app.settings.get("example.topics") or ["EXAMPLE/+/csv"])[0]
+    rows = [{"name": n, "topic": prefix.replace("+", n)} for n in names]
+    emit_rows(rows, ["name", "topic"], as_json, as_csv, empty="no photometer")
+
+
+@hookimpl
+def tessdb_cli_commands(cli):
+    shared_group(cli, "example", "The example plugin's commands.").add_command(csv_photometers)

@@ -1,7 +1,9 @@
-"""What the report tools need from a database: ``app.queries("reports", store)``.
+"""What the report tools need from a database: ``app.queries(ReportQueries, store)``.
 
 A store plugin implements this protocol (``tessdb_sqlite.reports.SqliteReports`` for
-SQLite) and returns it from ``tessdb_queries(store, kind="reports", settings)``.  The
+SQLite) and returns it from ``tessdb_queries(store, interface=ReportQueries, settings)``.
+It lives in the public API, below both sides, so a third-party store can serve the report
+tools and a third-party tool can read any store without importing another plugin.  The
 rows are plain dicts; the TypedDicts below document their keys.  Every datetime is
 naive UTC.  Readings belong to a name through the name -> MAC mapping valid at the
 reading's own timestamp; windows are half-open ``[since, until)``.

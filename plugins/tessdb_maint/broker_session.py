@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import ssl
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
@@ -28,7 +26,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tessdb_core.plugin_cli import UserError, pass_app
+from tessdb_core import AdminClient, UserError, pass_app, shared_group
 
 __all__ = ["add_commands", "forget_session", "service_answers"]
 
@@ -40,27 +38,15 @@ MQTT_HELP = "The collector's session at the MQTT broker."
 
 def add_commands(cli: click.Group) -> None:
     """Add ``mqtt forget-session``; the ``mqtt`` group may be shared with another plugin."""
-    group = cli.commands.get("mqtt")
-    if not isinstance(group, click.Group):
-        group = click.Group("mqtt", help=MQTT_HELP)
-        cli.add_command(group)
-    group.add_command(forget_session_command)
+    shared_group(cli, "mqtt", MQTT_HELP).add_command(forget_session_command)
 
 
 def service_answers(settings: Any, timeout: float = 2.0) -> bool:
     """True when something answers HTTP on the service's admin address (``[http]``):
     the service is running.  Any HTTP answer counts, a refusal (401, 503) included."""
-    http = settings.http
-    if not http.get("enabled", True):
+    if not settings.http.get("enabled", True):
         return False
-    host = http.host if http.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    try:
-        with urllib.request.urlopen(f"http://{host}:{http.port}/health/live", timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+    return AdminClient.from_settings(settings).status("/health/live", timeout) is not None
 
 
 def forget_session(settings: Any, timeout: float = CONNACK_TIMEOUT) -> str:
@@ -116,7 +102,7 @@ def forget_session(settings: Any, timeout: float = CONNACK_TIMEOUT) -> str:
 
 @click.command("forget-session")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_app(console=False)
+@pass_app
 def forget_session_command(app: Any, yes: bool) -> None:
     """End the broker's persistent session of this collector (and drop what it queued).
 

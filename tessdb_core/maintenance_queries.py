@@ -1,8 +1,9 @@
-"""What the maintenance commands need from a store: the ``"maintenance"`` queries.
+"""What the maintenance and backup commands need from a store: ``MaintenanceQueries``, ``BackupQueries``.
 
 A store plugin implements :class:`MaintenanceQueries` and returns it from
-``tessdb_queries(store, kind="maintenance", settings)``; the commands never speak
-SQL.  Reads return catalogue types (``tessdb_core.catalog``) or plain dicts named
+``tessdb_queries(store, interface=MaintenanceQueries, settings)``; the commands never speak
+SQL.  Like every query interface it lives in the public API, below the stores and the tools.
+Reads return catalogue types (``NameMapping``, ``Version``, ``Catalog``) or plain dicts named
 after the schema's columns.  Every change goes through :meth:`MaintenanceQueries.change`:
 the store opens ONE write transaction, hands a consistent :class:`MaintenanceView`
 to a pure ``decide`` function of the rules, and applies the :class:`Change` it
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from tessdb_core.catalog import Catalog, Mapping, Version
+from .catalog import Catalog, NameMapping, Version
 
 #: a ``location_t`` row: location_id, longitude, latitude, elevation, place, town,
 #: sub_region, region, country, timezone (floats may be None)
@@ -31,7 +32,7 @@ ObserverRow = dict[str, Any]
 #: tess_readings_t, "TESS4C" for tess_readings4c_t), seq, freq1, mag1 .. freq4, mag4 (a
 #: TESS-W reading is channel 1), box_temperature, sky_temperature, signal_strength,
 #: units_id, location_id, observer_id
-ReadingRow = dict[str, Any]
+LatestReadingRow = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +70,10 @@ class Change:
 
     summary: str
     at: datetime | None = None
-    expire_mappings: tuple[Mapping, ...] = ()
+    expire_mappings: tuple[NameMapping, ...] = ()
     expire_versions: tuple[Version, ...] = ()
     edit_versions: tuple[tuple[Version, Version], ...] = ()
-    new_mappings: tuple[Mapping, ...] = ()
+    new_mappings: tuple[NameMapping, ...] = ()
     new_versions: tuple[Version, ...] = ()
     new_locations: tuple[LocationRow, ...] = ()
     edit_locations: tuple[tuple[int, LocationRow], ...] = ()  # (location_id, {column: new value})
@@ -110,13 +111,13 @@ class MaintenanceView(Protocol):
 
 @runtime_checkable
 class MaintenanceQueries(MaintenanceView, Protocol):
-    """The ``"maintenance"`` query object of a store (reads are one read transaction each)."""
+    """The maintenance query object of a store (reads are one read transaction each)."""
 
     def silent(self, since: datetime) -> list[dict[str, Any]]:
         """Names with a Current mapping and no reading (either fact table) at or after
         ``since``: dicts name, mac, mapped_since (datetime), last_reading (datetime or None)."""
 
-    def latest_readings(self, name: str | None, count: int) -> list[ReadingRow]:
+    def latest_readings(self, name: str | None, count: int) -> list[LatestReadingRow]:
         """The ``count`` newest readings, of one name (through its mappings' windows) or of
         all photometers, newest first.  LookupError for a name that was never mapped."""
 
@@ -132,7 +133,7 @@ class MaintenanceQueries(MaintenanceView, Protocol):
 
 @runtime_checkable
 class BackupQueries(Protocol):
-    """The ``"backup"`` query object of a store (``tessdb-core backup``).
+    """The backup query object of a store (``tessdb-core backup``).
 
     ``suffix``: the backup file's extension (``".db"`` for a SQLite copy, ``".dump"`` for
     ``pg_dump``'s archive); ``source``: the database, for messages (no password)."""
