@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -136,12 +137,13 @@ def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: b
     if as_json:
         click.echo(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows], indent=2, default=str))
     elif as_csv:
-        out = click.get_text_stream("stdout")
+        out = io.StringIO()
         fields = list(rows[0]) if rows else list(columns)
         writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for r in rows:
             writer.writerow({k: _csv_cell(v) for k, v in r.items()})
+        click.echo(out.getvalue(), nl=False)
     elif not rows and empty:
         click.echo(empty)
     else:
