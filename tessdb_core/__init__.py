@@ -58,6 +58,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("plugin_cli", n) for n in ("emit", "emit_rows", "output_options", "pass_app", "shared_group",
                                       "summary", "table")},
     "App": ("app", "App"),
+    "load_plugins": ("plugins", "build"),
     **{n: ("admin_client", n) for n in ("AdminClient", "ServiceUnreachable")},
     # local files: the quarantine (read); SQLite's "busy or locked" test; a file deleted under its writer
     "Quarantine": ("quarantine", "Quarantine"),
@@ -100,6 +101,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from .localfile import is_busy as sqlite_is_busy
     from .maintenance_queries import (BackupQueries, Change, LocationRow, MaintenanceQueries, MaintenanceView,
                                       NewObserver, ObserverRow, ReadingMove)
+    from .plugins import build as load_plugins
     from .plugin_cli import emit, emit_rows, output_options, pass_app, shared_group, summary, table
     from .quarantine import Quarantine
     from .report_queries import ReportQueries

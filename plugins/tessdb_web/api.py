@@ -30,8 +30,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tessdb_core import __version__
-from tessdb_core.errors import NotFound
+from tessdb_core import NotFound, __version__
 
 from . import fleet, params
 from .config import MAX_SPAN_DAYS, WebSettings

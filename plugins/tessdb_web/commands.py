@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import click
 
-from tessdb_core.plugin_cli import pass_app
+from tessdb_core import pass_app
 
 from .config import WebSettings
 

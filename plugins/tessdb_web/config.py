@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tessdb_core.durations import parse_duration
-from tessdb_core.errors import BadValue
-from tessdb_core.settings import Setting, SettingsSection, is_bool, is_int, is_str, is_str_list
+from tessdb_core import BadValue, Setting, SettingsSection, is_bool, is_int, is_str, is_str_list, parse_duration
 
 SECTION = "web"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from tessdb_core.durations import parse_duration
+from tessdb_core import parse_duration
 
 from .config import MAX_SPAN_DAYS
 from .fleet import STATUSES

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from tessdb_core.errors import NotFound
+from tessdb_core import NotFound, ReportQueries, load_plugins
 
 from .fleet import Instrument, Newest, Site
 
@@ -29,15 +29,13 @@ def open_store(settings: Any, url: str, pm: Any | None = None) -> tuple[Any, Any
     """(store, reports queries) for ``url``, opened read-only.  ``pm``: the plugin manager
     (the running service's plugin is handed none: it builds one from the same entry points)."""
     if pm is None:
-        from tessdb_core.plugins import build
-
-        pm = build(settings)
+        pm = load_plugins(settings)
     store = pm.hook.tessdb_store(url=url, settings=settings)
     if store is None:
         raise NotFound(f"no installed store plugin handles {url!r}")
     store.open()
     _read_only(store)
-    queries = pm.hook.tessdb_queries(store=store, kind="reports", settings=settings)
+    queries = pm.hook.tessdb_queries(store=store, interface=ReportQueries, settings=settings)
     if queries is None:
         store.close()
         raise NotFound(f"no installed plugin provides reports queries for {url!r}")
