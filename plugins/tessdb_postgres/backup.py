@@ -28,7 +28,7 @@ _REQUIRED = ("tess_t", "name_to_mac_t", "date_t", "time_t", "location_t", "tess_
 
 
 class PgBackup:
-    """``tessdb_maint.protocol.BackupQueries`` for a PostgresStore."""
+    """``tessdb_core.BackupQueries`` for a PostgresStore."""
 
     suffix = ".dump"
 

@@ -21,7 +21,7 @@ _REQUIRED = ("tess_t", "name_to_mac_t", "date_t", "time_t", "location_t")
 
 
 class SqliteBackup:
-    """``tessdb_maint.protocol.BackupQueries`` for a SqliteStore."""
+    """``tessdb_core.BackupQueries`` for a SqliteStore."""
 
     suffix = ".db"
 
