@@ -18,8 +18,7 @@ from tessdb_core import NotFound, ReportQueries, load_plugins
 
 from .fleet import Instrument, Newest, Site
 
-#: the readings' public columns, per channel count (export rows carry more)
-_W_COLUMNS = ("timestamp", "sequence_number", "frequency", "magnitude", "sky_temperature", "box_temperature")
+#: the readings' public columns of channels 2-4 (a TESS4C)
 _C_EXTRA = ("frequency2", "magnitude2", "frequency3", "magnitude3", "frequency4", "magnitude4")
 #: the version fields shown in a photometer's history
 _VERSION_FIELDS = ("mac_address", "model", "firmware", "nchannels", "valid_state")
@@ -62,11 +61,23 @@ def _text(dt: datetime | None) -> str | None:
     return None if dt is None or dt.year >= 2999 else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _sky() -> Any | None:
+    """The sky library's API (tessdb_sky, its ``sky`` extra), or None without it: the readings
+    are then served without their context columns."""
+    try:
+        from tessdb_sky import api
+    except ImportError:
+        return None
+    return api
+
+
 class WebReader:
     """What the listener reads from the database."""
 
-    def __init__(self, queries: Any) -> None:
+    def __init__(self, queries: Any, settings: Any = None) -> None:
         self.q = queries
+        self.sky = _sky()
+        self.cloud = self.sky.cloud_settings(settings) if self.sky is not None else None
 
     def instruments(self) -> dict[str, Instrument]:
         out = {}
@@ -101,14 +112,29 @@ class WebReader:
 
     def readings(self, name: str, nchannels: int, since: datetime, until: datetime
                  ) -> tuple[tuple[str, ...], Iterator[tuple]]:
-        """(columns, rows) of the readings in [since, until), oldest first, read lazily in pages."""
-        columns = _W_COLUMNS + (_C_EXTRA if nchannels > 1 else ())
+        """(columns, rows) of the readings in [since, until), oldest first, read lazily in pages;
+        with the sky library, each with its context (the Sun, the Moon, the sky state, the night,
+        the cloud verdict: ``tessdb_sky.api.CONTEXT_COLUMNS``), computed after the query."""
         keys = ("timestamp", "sequence_number", "frequency", "magnitude", "sky_temperature", "box_temperature",
                 *(_C_EXTRA if nchannels > 1 else ()))
+        sky = self.sky
+        context = tuple(sky.CONTEXT_COLUMNS) if sky is not None else ()
+        sites: dict[Any, Any] = {}
+
+        def site(row: dict[str, Any]) -> Any:
+            lid = row["location_id"]
+            if lid not in sites:  # the location's zone and height, read once per request
+                sites[lid] = sky.Site.of(self.q.locations([lid]).get(lid)) if lid is not None else None
+            return sites[lid]
 
         def rows() -> Iterator[tuple]:
-            for r in self.q.export_rows(name, since, until):
+            source = self.q.export_rows(name, since, until)
+            if sky is not None:
+                source = sky.annotate(source, time=lambda r: r["timestamp"], photometer=lambda r: r["mac_address"],
+                                      site=site, magnitude=lambda r: r["magnitude"], tsky_key="sky_temperature",
+                                      tamb_key="box_temperature", settings=self.cloud)
+            for r in source:
                 t = r["timestamp"]
                 r["timestamp"] = (t if t.endswith("Z") else t + "Z") if isinstance(t, str) else t
-                yield tuple(r[k] for k in keys)
-        return columns, rows()
+                yield tuple(r[k] for k in keys) + tuple(r[c] for c in context)
+        return keys + context, rows()

@@ -26,7 +26,7 @@ class WebRuntime:
         self.cfg = cfg or WebSettings.from_settings(settings)
         self.store, queries = open_store(settings, url, pm)
         try:
-            self.reader = WebReader(queries)
+            self.reader = WebReader(queries, settings)
             self.cache = FleetCache(self.reader, live)
             self.cache.start()
             self.app = build(self.cfg, self.cache, self.reader)

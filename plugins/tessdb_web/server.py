@@ -66,7 +66,11 @@ def _bounded_protocol() -> type:
 
 class Listener:
     def __init__(self, app: Any, cfg: WebSettings) -> None:
+        import logging
+
         import uvicorn
+
+        logging.getLogger("uvicorn.access").disabled = True  # no access log: the reverse proxy keeps one
 
         config = uvicorn.Config(app, host=cfg.host, port=cfg.port, log_config=None, access_log=False,
                                 lifespan="off", limit_concurrency=cfg.max_connections,

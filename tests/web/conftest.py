@@ -101,7 +101,7 @@ def make_fleet(tmp_path: Path, live: int = 2, silent: int = 1, never: int = 1, e
         place = place if i < len(sites) else f"{place} {i}"
         cli("location", "create", place, "--lon", str(lon + i * 0.05), "--lat", str(lat + i * 0.03), "--town", town,
             "--country", country, "--timezone", "Europe/Madrid")
-        cli("instrument", "assign", name, "--location", place)
+        cli("instrument", "assign", name, "--location", place, "--readings")
     db = FleetDb(tmp_path / "tess.db", cli, now)
     db.sql("UPDATE location_t SET contact_name = ?, contact_email = ?", (CONTACT, EMAIL))
     if db.sql("SELECT name FROM sqlite_master WHERE name = 'observer_t'"):

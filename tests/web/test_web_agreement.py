@@ -40,4 +40,13 @@ def test_row_feature_and_panel_agree_with_instrument_show_and_readings_list(serv
     assert p.locator("#detail-versions tr").first.locator("td").nth(2).inner_text() == f"{inst['zp1']:.2f}"
     cells = p.locator("#fleet tbody tr[data-name='stars2'] td").all_inner_texts()
     assert cells[1:4] == [loc["place"], loc["country"], newest.replace("T", " ")[5:16]]
+    # the night's chart: every reading plotted, with its twilight, Moon and cloud marks
+    readings = served.client.json("/api/v1/photometers/stars2/readings?from=" +
+                                  p.locator("#detail-csv").get_attribute("href").split("from=")[1].split("&")[0]
+                                  .replace("%3A", ":"))
+    assert int(p.get_attribute("#night-chart", "data-points")) == len(readings["rows"]) > 50
+    clouds = readings["columns"].index("clouds")
+    assert int(p.get_attribute("#night-chart", "data-cloudy")) == sum(r[clouds] == "cloudy" for r in readings["rows"]
+                                                                       if r[3] and r[3] > 0)
+    page.screenshot("web-night.png")
     assert not page.errors, page.errors

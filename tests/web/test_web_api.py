@@ -72,6 +72,17 @@ def test_readings_json_and_csv_agree_and_respect_the_window(served):
     assert 30 <= len(rows) <= 40  # every 5 minutes for 3 hours, up to 2 minutes ago
     stamps = [r[0] for r in rows]
     assert stamps == sorted(stamps) and stamps[0] >= f"{since:%Y-%m-%dT%H:%M:%S}Z"
+    # each reading with its sky context, as the sky library computes it for that site and time
+    from tessdb_sky.api import CLOUD_STATES, CONTEXT_COLUMNS, SKY_STATES, sky_context
+    import numpy as np
+
+    assert data["columns"][-len(CONTEXT_COLUMNS):] == list(CONTEXT_COLUMNS)
+    col = {c: i for i, c in enumerate(data["columns"])}
+    first = rows[0]
+    ctx = sky_context(np.array([first[0][:-1]], dtype="datetime64[ns]"), -16.51, 28.30)
+    assert abs(first[col["sun_alt"]] - float(ctx.sun_alt[0])) < 0.01
+    assert abs(first[col["moon_alt"]] - float(ctx.moon_alt[0])) < 0.01
+    assert all(r[col["sky_state"]] in SKY_STATES and r[col["clouds"]] in CLOUD_STATES for r in rows)
     status, headers, body = served.client.request(f"/api/v1/photometers/stars1/readings?{q}&format=csv")
     assert status == 200 and headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(body.decode())))

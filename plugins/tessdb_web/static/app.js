@@ -264,23 +264,46 @@
     }
   }
 
+  const BANDS = { day: "rgba(255, 214, 102, 0.13)", civil: "rgba(120, 150, 230, 0.20)",
+    nautical: "rgba(120, 150, 230, 0.12)", astronomical: "rgba(120, 150, 230, 0.06)" };
+
   function renderNight(data, start, end) {
     const box = $("night-chart");
     const col = (name) => data.columns.indexOf(name);
-    const t = col("timestamp"), m = col("magnitude");
-    const xs = [], ys = [];
+    const t = col("timestamp"), m = col("magnitude"), st = col("sky_state"), mo = col("moon_alt"), cl = col("clouds");
+    const xs = [], ys = [], moon = [], cloudy = [], bands = [];
     for (const r of data.rows) {
-      xs.push(Date.parse(r[t]) / 1000);
-      ys.push(r[m] === null || r[m] <= 0 ? null : r[m]);
+      const x = Date.parse(r[t]) / 1000;
+      const y = r[m] === null || r[m] <= 0 ? null : r[m];
+      xs.push(x);
+      ys.push(y);
+      moon.push(mo >= 0 && r[mo] !== null && r[mo] > 0 ? r[mo] : null);
+      cloudy.push(cl >= 0 && r[cl] === "cloudy" ? y : null);
+      const state = st >= 0 ? r[st] : null;
+      const last = bands[bands.length - 1];
+      if (last && last[2] === state) last[1] = x; else bands.push([x, x, state]);
     }
     if (state.chart) { state.chart.destroy(); state.chart = null; }
     box.replaceChildren();
     box.dataset.points = String(xs.length);
+    box.dataset.cloudy = String(cloudy.filter((v) => v !== null).length);
     $("night-empty").hidden = xs.length > 0;
     $("night-empty").textContent = "No reading in that night.";
-    $("night-legend").textContent = xs.length ? xs.length + " readings; brightness in mag/arcsec² (higher is darker)" : "";
+    const withSky = st >= 0;
+    $("night-legend").textContent = !xs.length ? "" : xs.length + " readings; brightness in mag/arcsec² (higher is darker)" +
+      (withSky ? "; shaded: day, then civil, nautical and astronomical twilight; dashed: the Moon's altitude (right axis); red dots: cloudy" : "");
     if (!xs.length) return;
     const axis = { stroke: "#8d98b3", grid: { stroke: "#232d47", width: 1 }, ticks: { stroke: "#232d47" } };
+    const shade = (u) => {
+      const ctx = u.ctx, top = u.bbox.top, height = u.bbox.height;
+      for (const [x0, x1, name] of bands) {
+        const fill = BANDS[name];
+        if (!fill) continue;
+        const a = u.valToPos(x0, "x", true), b = u.valToPos(x1, "x", true);
+        ctx.fillStyle = fill;
+        ctx.fillRect(a, top, Math.max(1, b - a), height);
+      }
+    };
     state.chart = new uPlot({
       width: Math.max(320, box.clientWidth || 600), height: 200,
       legend: { show: false }, cursor: { points: { size: 5 } },
@@ -288,11 +311,17 @@
       scales: {
         x: { time: true, range: () => [start, end] },
         y: { range: (u, lo, hi) => (lo === null ? [15, 22] : [Math.floor(lo - 0.3), Math.ceil(hi + 0.3)]) },
+        deg: { range: [0, 90] },
       },
       axes: [{ ...axis, values: (u, splits) => splits.map((v) => new Date(v * 1e3).toISOString().slice(11, 16)) },
-        { ...axis, label: "mag/arcsec²", labelSize: 16, size: 50 }],
-      series: [{}, { label: "magnitude", stroke: "#5b8def", width: 1.5, points: { show: xs.length < 200, size: 3 } }],
-    }, [xs, ys], box);
+        { ...axis, label: "mag/arcsec²", labelSize: 16, size: 50 },
+        { ...axis, scale: "deg", side: 1, grid: { show: false }, size: 40, values: (u, splits) => splits.map((v) => v + "°") }],
+      series: [{},
+        { label: "magnitude", stroke: "#5b8def", width: 1.5, points: { show: xs.length < 200, size: 3 } },
+        { label: "Moon", scale: "deg", stroke: "#c9c3a5", width: 1, dash: [4, 4], points: { show: false } },
+        { label: "cloudy", stroke: "#e5484d", width: 0, paths: () => null, points: { show: true, size: 5, fill: "#e5484d" } }],
+      hooks: { drawClear: [shade] },
+    }, [xs, ys, moon, cloudy], box);
   }
 
   $("detail-close").addEventListener("click", () => {
