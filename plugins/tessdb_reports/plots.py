@@ -147,35 +147,17 @@ TWILIGHTS = (("civil twilight", -0.833, -6.0, "#c6dbef"), ("nautical twilight", 
 
 def twilight_spans(location: dict[str, Any], since: datetime, until: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
     """The spans (naive UTC) of each band of ``TWILIGHTS`` between ``since`` and ``until``, their
-    ends where the Sun crosses each level: the altitude every minute, each crossing placed
-    by linear interpolation between its two minutes (within seconds of astropy)."""
-    import numpy as np
-
-    from tessdb_sky.api import sky_context
+    ends where the Sun crosses each level (``tessdb_sky.sky_state_spans``: within seconds of
+    astropy)."""
+    from tessdb_sky.api import sky_state_spans
 
     site = _site(location)
-    minutes = int((until - since) / timedelta(minutes=1))
-    t = np.datetime64(since, "ns") + np.arange(minutes + 1) * np.timedelta64(60, "s")
-    alt = sky_context(t, site.longitude, site.latitude, site.height_m, site.timezone).sun_alt
-    cuts = [since, until]
-    for _label, upper, _lower, _colour in TWILIGHTS:
-        d = alt - upper
-        for i in np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]:
-            cuts.append(since + timedelta(minutes=float(i + d[i] / (d[i] - d[i + 1]))))
-    cuts.sort()
+    label_of = {"civil": "civil twilight", "nautical": "nautical twilight",
+                "astronomical": "astronomical twilight", "night": "night"}
     spans: dict[str, list[tuple[datetime, datetime]]] = {label: [] for label, *_ in TWILIGHTS}
-    for a, b in zip(cuts, cuts[1:]):
-        if b <= a:
-            continue
-        mid = (a - since + (b - a) / 2) / timedelta(minutes=1)
-        level = float(np.interp(mid, np.arange(len(alt)), alt))
-        for label, upper, lower, _colour in TWILIGHTS:
-            if lower <= level < upper:
-                run = spans[label]
-                if run and run[-1][1] == a:
-                    run[-1] = (run[-1][0], b)
-                else:
-                    run.append((a, b))
+    for state, a, b in sky_state_spans(_aware(since), _aware(until), site.longitude, site.latitude, site.height_m):
+        if state in label_of:
+            spans[label_of[state]].append((_naive(a), _naive(b)))
     return spans
 
 
@@ -239,6 +221,10 @@ def _runs(times: list[datetime], mask: list[bool]) -> list[tuple[datetime, datet
 
 def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=_UTC)
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(_UTC).replace(tzinfo=None)
 
 
 # -- figures ----------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ import numpy as np
 
 from .ephemeris import bodies, sun_altitude
 
-__all__ = ["SKY_STATES", "SUNSET_ALTITUDE", "TWILIGHT_ALTITUDES", "MOON_UP_ALTITUDE", "SkyContext",
-           "TwilightEdges", "night_of", "sky_context", "sky_state", "site_timezone", "twilight_edges"]
+__all__ = ["SKY_STATES", "STATE_LEVELS", "SUNSET_ALTITUDE", "TWILIGHT_ALTITUDES", "MOON_UP_ALTITUDE", "SkyContext",
+           "TwilightEdges", "night_of", "sky_context", "sky_state", "sky_state_spans", "site_timezone",
+           "sun_crossings", "twilight_edges"]
 
 #: the sky states, from the Sun's geometric altitude (degrees) of the disc's centre:
 #: ``day`` above SUNSET_ALTITUDE, ``civil`` down to -6, ``nautical`` to -12,
@@ -158,32 +159,66 @@ def _noon(day: date, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=zone).astimezone(timezone.utc)
 
 
+#: the Sun's altitude levels between the sky states (degrees), in order from day to night
+STATE_LEVELS = {"sunset": SUNSET_ALTITUDE, **TWILIGHT_ALTITUDES}
+
+
+def _minutes(since: datetime, until: datetime) -> np.ndarray:
+    start = np.datetime64(since.astimezone(timezone.utc).replace(tzinfo=None), "ns")
+    n = int((until - since) / timedelta(minutes=1))
+    return start + np.arange(n + 1) * np.timedelta64(60, "s")
+
+
+def sun_crossings(since: datetime, until: datetime, longitude: float, latitude: float,
+                  height_m: float | None = 0.0) -> list[tuple[datetime, str, bool]]:
+    """Every time in [since, until] (aware datetimes) the Sun crosses a level of
+    ``STATE_LEVELS``: (when, level name, rising), in time order.
+
+    The Sun's altitude is computed every minute and each crossing placed by linear
+    interpolation between its two minutes (the altitude is straight to far below a second
+    over a minute; tested within a minute of astropy)."""
+    alt = sun_altitude(_minutes(since, until), longitude, latitude, height_m or 0.0)
+    out: list[tuple[datetime, str, bool]] = []
+    for name, level in STATE_LEVELS.items():
+        d = alt - level
+        for i in np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]:
+            when = since + timedelta(minutes=float(i + d[i] / (d[i] - d[i + 1])))
+            out.append((when, name, bool(d[i] < d[i + 1])))
+    out.sort(key=lambda c: c[0])
+    return out
+
+
+def sky_state_spans(since: datetime, until: datetime, longitude: float, latitude: float,
+                    height_m: float | None = 0.0) -> list[tuple[str, datetime, datetime]]:
+    """[since, until) (aware datetimes) cut into runs of one sky state: (state, start, end),
+    in time order, each end the exact crossing (``sun_crossings``) where the state changes."""
+    cuts = [since] + [c[0] for c in sun_crossings(since, until, longitude, latitude, height_m)] + [until]
+    mids = [a + (b - a) / 2 for a, b in zip(cuts, cuts[1:])]
+    t = np.array([m.astimezone(timezone.utc).replace(tzinfo=None) for m in mids], dtype="datetime64[ns]")
+    states = sky_state(sun_altitude(t, longitude, latitude, height_m or 0.0)) if len(t) else []
+    spans: list[tuple[str, datetime, datetime]] = []
+    for state, a, b in zip(states, cuts, cuts[1:]):
+        if b <= a:
+            continue
+        if spans and spans[-1][0] == state:
+            spans[-1] = (state, spans[-1][1], b)
+        else:
+            spans.append((str(state), a, b))
+    return spans
+
+
 def twilight_edges(night: date, longitude: float, latitude: float, height_m: float | None = 0.0,
                    timezone_name: str | None = None) -> TwilightEdges:
     """Sunset, the ends of civil / nautical / astronomical twilight in the evening and their
-    starts in the morning, for the night whose evening is ``night`` (local noon to noon).
-
-    The Sun's altitude is computed every minute of the night and each crossing placed by
-    linear interpolation between its two minutes (the altitude is straight to far below
-    a second over a minute)."""
+    starts in the morning, for the night whose evening is ``night`` (local noon to noon):
+    the first setting and the last rising crossing of each level (``sun_crossings``)."""
     zone_name = timezone_name or site_timezone(float(longitude), float(latitude))
     zone = _zone(zone_name)
     since, until = _noon(night, zone), _noon(night + timedelta(days=1), zone)
-    start = np.datetime64(since.replace(tzinfo=None), "ns")
-    minutes = int((until - since) / timedelta(minutes=1))
-    t = start + np.arange(minutes + 1) * np.timedelta64(60, "s")
-    alt = sun_altitude(t, longitude, latitude, height_m or 0.0)
-    names = {"sunset": SUNSET_ALTITUDE, **TWILIGHT_ALTITUDES}
+    crossings = sun_crossings(since, until, longitude, latitude, height_m)
     edges: dict[str, tuple[datetime | None, datetime | None]] = {}
-    for name, level in names.items():
-        d = alt - level
-        cross = np.nonzero(np.signbit(d[:-1]) != np.signbit(d[1:]))[0]
-        down = [i for i in cross if d[i] > d[i + 1]]
-        up = [i for i in cross if d[i] < d[i + 1]]
-
-        def at(i: int) -> datetime:
-            frac = d[i] / (d[i] - d[i + 1])
-            return since + timedelta(minutes=float(i + frac))
-
-        edges[name] = (at(down[0]) if down else None, at(up[-1]) if up else None)
+    for name in STATE_LEVELS:
+        down = [c[0] for c in crossings if c[1] == name and not c[2]]
+        up = [c[0] for c in crossings if c[1] == name and c[2]]
+        edges[name] = (down[0] if down else None, up[-1] if up else None)
     return TwilightEdges(night, zone_name, since, until, edges)

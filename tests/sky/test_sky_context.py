@@ -133,3 +133,20 @@ def test_the_plugin_imports_nothing_heavy_and_the_package_gives_the_api():
             "assert sky_context is api.sky_context and 'clouds' in CONTEXT_COLUMNS; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_state_spans_are_contiguous_and_end_at_the_twilight_edges():
+    from tessdb_sky.api import sky_state_spans, sun_crossings
+
+    edges = twilight_edges(date(2025, 9, 10), -3.70, 40.42, 650.0, "Europe/Madrid")
+    spans = sky_state_spans(edges.since, edges.until, -3.70, 40.42, 650.0)
+    assert [s[0] for s in spans] == ["day", "civil", "nautical", "astronomical", "night", "astronomical",
+                                     "nautical", "civil", "day"]
+    assert spans[0][1] == edges.since and spans[-1][2] == edges.until
+    assert all(a[2] == b[1] for a, b in zip(spans, spans[1:]))
+    inner = [s[2] for s in spans[:-1]]
+    assert inner == [edges.evening("sunset"), edges.evening("civil"), edges.evening("nautical"),
+                     edges.evening("astronomical"), edges.morning("astronomical"), edges.morning("nautical"),
+                     edges.morning("civil"), edges.morning("sunset")]
+    rising = [c[2] for c in sun_crossings(edges.since, edges.until, -3.70, 40.42, 650.0)]
+    assert rising == [False] * 4 + [True] * 4
