@@ -12,6 +12,13 @@ it only if it validates.
 An unknown key is refused, in a file or in a variable.  Secrets (:func:`is_secret`) are kept
 verbatim: an environment value is not read as TOML, dynaconf's ``@`` tokens are not applied,
 and no message, ``repr`` or ``redacted()`` output shows them.
+
+Why the layers are read here rather than by dynaconf's own file and environment loaders: a list
+the operator gives must replace the default (dynaconf either replaces a whole section or, with
+merging on, appends to lists), a secret must stay the exact string (its loaders parse TOML and
+``@`` tokens), and a refusal must name the file or the variable it came from.  dynaconf holds
+the merged values, parses the non-secret variables exactly as its loader would, and runs the
+validators.
 """
 
 from __future__ import annotations
