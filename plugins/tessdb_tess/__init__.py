@@ -26,11 +26,25 @@ validation, registration, resolution, the [rules] settings) and :mod:`.stage_fil
 
 from __future__ import annotations
 
-from .checks import rules_section
-from .decode import decode
-from .filters import Daylight, Decimation
-from .registration import decide
-from .resolve import resolve
-from .validate import validate
+from importlib import import_module
+from typing import Any
 
 __all__ = ["decode", "validate", "decide", "resolve", "Decimation", "Daylight", "rules_section"]
+
+#: each public name -> its module, imported on first use: the star schema and the tools import
+#: only :mod:`.photometer` from here, and a command should not pay for the stages it never runs
+_HOMES = {"decode": ".decode", "validate": ".validate", "decide": ".registration", "resolve": ".resolve",
+          "Decimation": ".filters", "Daylight": ".filters", "rules_section": ".checks"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
