@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from tessdb_core import NotFound, __version__
 
 from . import fleet, params
-from .config import MAX_SPAN_DAYS, WebSettings
+from .config import MAX_NIGHTS, MAX_SPAN_DAYS, NIGHTS_KEPT, WebSettings
 from .openapi import document
 from .params import BadRequest
 from .reader import WebReader
@@ -50,8 +50,10 @@ class Web:
 
     def __init__(self, cfg: WebSettings, cache: FleetCache, reader: WebReader) -> None:
         self.cfg, self.cache, self.reader = cfg, cache, reader
-        #: (geojson, query) -> (snapshot, second, body, ETag, media type) of the last fleet answer
-        self.made: dict[tuple[bool, str], tuple[Any, int, bytes, str, str]] = {}
+        #: (geojson, query) -> (snapshot, made at, body, ETag, media type, fresh for seconds)
+        self.made: dict[tuple[bool, str], tuple[Any, float, bytes, str, str, float]] = {}
+        #: night -> (when made, the catalogue it was made from, the answer) of /api/v1/nights/{date}
+        self.nights_made: dict[Any, tuple[float, Any, dict[str, Any]]] = {}
 
     def rows(self, now: float) -> list[dict[str, Any]]:
         snap = self.cache.snapshot
@@ -106,15 +108,33 @@ def _fleet(request: Request, geojson: bool) -> Response:
     now = _now()
     key = (geojson, request.url.query)
     made = web.made.get(key)
-    if made is not None and made[0] is web.cache.snapshot and made[1] == int(now):
+    if made is not None and made[0] is web.cache.snapshot and 0 <= now - made[1] < made[5]:
         return _cached(request, made[2], made[3], made[4])
     response = _make_fleet(request, geojson, now)
     if response.status_code == 200:
         if len(web.made) >= 64:
-            web.made.clear()
-        web.made[key] = (web.cache.snapshot, int(now), response.body, response.headers["etag"],
-                         response.media_type)
+            web.made = {k: v for k, v in web.made.items() if not k[1]}  # keep the unfiltered ones
+        web.made[key] = (web.cache.snapshot, now, response.body, response.headers["etag"], response.media_type, 1.0)
     return response
+
+
+def prepare(web: "Web") -> None:
+    """Make the unfiltered fleet answers (JSON and GeoJSON) ahead, in the fleet thread after
+    each refresh, so that a request of the page never computes them."""
+
+
+    now = _now()
+    snapshot = web.cache.snapshot
+    rows = web.rows(now)
+    meta = {"generated": fleet.iso(now), "silent_after_seconds": web.cfg.silent_after,
+            "counts": fleet.counts(rows), "total": len(rows)}
+    for geojson, data, media in ((False, {**meta, "photometers": rows}, "application/json"),
+                                 (True, {"type": "FeatureCollection", **meta,
+                                         "features": [fleet.feature(r) for r in rows]}, "application/geo+json")):
+        body = orjson.dumps(data)
+        tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        web.made[(geojson, "")] = (snapshot, now, body, tag, media, web.cache.newest_every + 1.0)
+
 
 
 def _cached(request: Request, body: bytes, tag: str, media_type: str) -> Response:
@@ -205,16 +225,50 @@ def _json_rows(head: dict[str, Any], rows: Iterator[tuple]) -> Iterator[bytes]:
     yield b"]}"
 
 
+async def photometer_nights(request: Request) -> Response:
+    """One photometer's night summaries, evenings ``from`` .. ``to`` (both included)."""
+    q = request.query_params
+    params.known(q, ("from", "to"))
+    web = _web(request)
+    inst = web.instrument(request.path_params["name"])
+    first, last = params.days(q.get("from"), q.get("to"), datetime.now(timezone.utc).date())
+    from starlette.concurrency import run_in_threadpool
+
+    columns, rows = await run_in_threadpool(web.reader.nights, [inst.name], first, last)
+    return _json(request, {"name": inst.name, "from": first.isoformat(), "to": last.isoformat(),
+                           "columns": list(columns), "nights": rows})
+
+
+async def nights_of(request: Request) -> Response:
+    """Every photometer's summary of one night (the evening's local date); computed once and kept
+    ``NIGHTS_KEPT`` seconds (a past night does not change, tonight's grows)."""
+    params.known(request.query_params, ())
+    night = params.day(request.path_params["date"], "the night")
+    web = _web(request)
+    now = _now()
+    kept = web.nights_made.get(night)
+    if kept is None or now - kept[0] > NIGHTS_KEPT or kept[1] is not web.cache.snapshot.instruments:
+        names = sorted(n for n, i in web.cache.snapshot.instruments.items() if i.site is not None)
+        from starlette.concurrency import run_in_threadpool
+
+        columns, rows = await run_in_threadpool(web.reader.nights, names, night, night)
+        kept = (now, web.cache.snapshot.instruments, {"night": night.isoformat(), "columns": list(columns),
+                                                      "nights": rows})
+        web.nights_made = {night: kept, **{k: v for k, v in list(web.nights_made.items())[:15] if k != night}}
+    return _json(request, kept[2])
+
+
 async def about(request: Request) -> Response:
     params.known(request.query_params, ())
     cfg = _web(request).cfg
     return _json(request, {"version": __version__, "silent_after_seconds": cfg.silent_after,
-                           "tile_url": cfg.tile_url, "max_span_days": MAX_SPAN_DAYS,
+                           "tile_url": cfg.tile_url, "max_span_days": MAX_SPAN_DAYS, "max_nights": MAX_NIGHTS,
+                           "nights": has_nights(),
                            "statuses": list(fleet.STATUSES)})
 
 
 async def openapi(request: Request) -> Response:
-    return _json(request, document(), max_age=300)
+    return _json(request, document(has_nights()), max_age=300)
 
 
 async def index(request: Request) -> Response:
@@ -293,6 +347,22 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return _error(503, "the data cannot be read now; try again later")
 
 
+def has_nights() -> bool:
+    """True when the night summaries (``tessdb_reports.nights``, with the sky library) are installed."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tessdb_reports.nights") is not None and reader_sky() is not None
+    except ImportError:
+        return False
+
+
+def reader_sky() -> Any:
+    from .reader import _sky
+
+    return _sky()
+
+
 def build(cfg: WebSettings, cache: FleetCache, reader: WebReader) -> Any:
     """The ASGI application."""
     from starlette.exceptions import HTTPException
@@ -305,6 +375,8 @@ def build(cfg: WebSettings, cache: FleetCache, reader: WebReader) -> Any:
         Route("/api/v1/photometers.geojson", photometers_geojson, methods=["GET"]),
         Route("/api/v1/photometers/{name}", photometer, methods=["GET"]),
         Route("/api/v1/photometers/{name}/readings", readings, methods=["GET"]),
+        *([Route("/api/v1/photometers/{name}/nights", photometer_nights, methods=["GET"]),
+           Route("/api/v1/nights/{date}", nights_of, methods=["GET"])] if has_nights() else []),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(GZipMiddleware, minimum_size=800)]
@@ -314,5 +386,8 @@ def build(cfg: WebSettings, cache: FleetCache, reader: WebReader) -> Any:
     handlers = {BadRequest: _bad_request, NotFound: _not_found, HTTPException: _http_error,
                 Exception: _unavailable}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
-    app.state.web = Web(cfg, cache, reader)
+    app.state.web = web = Web(cfg, cache, reader)
+    cache.listeners.append(lambda: prepare(web))
+    if cache.snapshot.read_at:
+        prepare(web)
     return ReadOnly(app, _csp(cfg.tile_url), preflight=bool(cfg.cors_origins))

@@ -16,6 +16,10 @@ SECTION = "web"
 
 #: the longest ``from``..``to`` window of one readings request (a month and a day)
 MAX_SPAN_DAYS = 32
+#: the most nights of one photometer's summaries per request (a year)
+MAX_NIGHTS = 366
+#: seconds a night summary of the whole fleet is kept before it is computed again
+NIGHTS_KEPT = 300.0
 #: seconds a client may take to send its request, and an idle kept-alive connection lives
 REQUEST_TIMEOUT = 10.0
 #: seconds between two readings of the catalogue and the sites (names, models, places)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tessdb_core import __version__
 
-from .config import MAX_SPAN_DAYS
+from .config import MAX_NIGHTS, MAX_SPAN_DAYS
 from .fleet import STATUSES
 
 _ERROR = {"description": "One line naming the problem",
@@ -20,6 +20,12 @@ _WINDOW = [
      "8601 time (UTC without an offset). Default: `to` minus one day.", "schema": {"type": "string"}},
     {"name": "to", "in": "query", "description": "End, excluded; default now. At most "
      f"{MAX_SPAN_DAYS} days after `from`.", "schema": {"type": "string"}},
+]
+_NIGHTS = [
+    {"name": "from", "in": "query", "description": "First evening (2026-12-01), included; default: 13 nights "
+     "before `to`", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "description": f"Last evening, included; default today. At most {MAX_NIGHTS} "
+     "nights.", "schema": {"type": "string", "format": "date"}},
 ]
 _FILTERS = [
     {"name": "status", "in": "query", "description": "Keep these statuses (comma-separated)",
@@ -48,7 +54,16 @@ def _photometer_schema() -> dict[str, Any]:
         "silent_since": {**nullable("string"), "format": "date-time"}}}
 
 
-def document() -> dict[str, Any]:
+def document(nights: bool = True) -> dict[str, Any]:
+    """The document; ``nights``: with the night summaries' paths (when they are installed)."""
+    doc = _document()
+    if not nights:
+        for path in ("/api/v1/photometers/{name}/nights", "/api/v1/nights/{date}"):
+            del doc["paths"][path]
+    return doc
+
+
+def _document() -> dict[str, Any]:
     fleet_meta = {"generated": {"type": "string", "format": "date-time"},
                   "silent_after_seconds": {"type": "number"},
                   "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -87,8 +102,23 @@ def document() -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": "#/components/schemas/Readings"}},
                     "text/csv": {"schema": {"type": "string"}}}},
                     "400": _ERROR, "404": _ERROR}}},
+            "/api/v1/photometers/{name}/nights": {"get": {
+                "summary": "Its night summaries: one row per night with readings (counts, clear fraction, "
+                           "dark clear brightness per channel, the Moon, one word for the sky)",
+                "parameters": [_NAME, *_NIGHTS],
+                "responses": {"200": _ok("The nights", {"$ref": "#/components/schemas/Nights"}),
+                              "400": _ERROR, "404": _ERROR}}},
+            "/api/v1/nights/{date}": {"get": {
+                "summary": "Every photometer's summary of one night (the evening's local date)",
+                "parameters": [{"name": "date", "in": "path", "required": True,
+                                "schema": {"type": "string", "format": "date"}}],
+                "responses": {"200": _ok("The night", {"$ref": "#/components/schemas/Nights"}), "400": _ERROR}}},
         },
         "components": {"schemas": {
+            "Nights": {"type": "object", "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "nights": {"type": "array", "items": {"type": "object"},
+                           "description": "One object per photometer and night, keyed by the columns"}}},
             "Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
             "Photometer": _photometer_schema(),
             "Detail": {"allOf": [{"$ref": "#/components/schemas/Photometer"}, {"type": "object", "properties": {

@@ -3,12 +3,12 @@ naming the parameter (the listener answers it with 400)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
 
 from tessdb_core import parse_duration
 
-from .config import MAX_SPAN_DAYS
+from .config import MAX_NIGHTS, MAX_SPAN_DAYS
 from .fleet import STATUSES
 
 #: the longest name or country accepted in a path or a parameter
@@ -92,3 +92,29 @@ def choice(value: str | None, what: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise BadRequest(f"{what} must be one of {', '.join(choices)}, not {value[:MAX_TEXT]!r}")
     return value
+
+
+def day(value: str, what: str) -> date:
+    """A date such as 2026-12-01 (the evening of a night)."""
+    try:
+        d = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        d = None
+    if d is None:
+        raise BadRequest(f"{what} must be a date such as 2026-12-01, not {value[:MAX_TEXT]!r}")
+    if not 1990 <= d.year <= 2999:
+        raise BadRequest(f"{what} must be between the years 1990 and 2999")
+    return d
+
+
+def days(start: str | None, end: str | None, today: date, default: int = 14,
+         most: int = MAX_NIGHTS) -> tuple[date, date]:
+    """``from``/``to`` as evenings, both included: ``to`` defaults to today, ``from`` to
+    ``default`` nights before; at most ``most`` nights."""
+    last = day(end, "to") if end is not None else today
+    first = day(start, "from") if start is not None else last - timedelta(days=default - 1)
+    if first > last:
+        raise BadRequest("from must not be after to")
+    if (last - first).days + 1 > most:
+        raise BadRequest(f"from..to spans {(last - first).days + 1} nights; at most {most} per request")
+    return first, last

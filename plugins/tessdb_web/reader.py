@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from tessdb_core import NotFound, ReportQueries, load_plugins
@@ -76,6 +76,7 @@ class WebReader:
 
     def __init__(self, queries: Any, settings: Any = None) -> None:
         self.q = queries
+        self.settings = settings
         self.sky = _sky()
         self.cloud = self.sky.cloud_settings(settings) if self.sky is not None else None
 
@@ -138,3 +139,12 @@ class WebReader:
                 r["timestamp"] = (t if t.endswith("Z") else t + "Z") if isinstance(t, str) else t
                 yield tuple(r[k] for k in keys) + tuple(r[c] for c in context)
         return keys + context, rows()
+
+    # -- night summaries (tessdb_reports.nights, with the sky library) ------------------------------
+    def nights(self, names: list[str], first: date, last: date) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+        """(columns, rows) of the night summaries of ``names`` for the evenings ``first`` ..
+        ``last``: one row per photometer and night that has readings."""
+        from tessdb_reports.nights import NIGHT_COLUMNS, night_summaries
+
+        rows = list(night_summaries(self.q, names, first, last, self.settings))
+        return tuple(NIGHT_COLUMNS), rows

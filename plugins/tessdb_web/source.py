@@ -42,7 +42,9 @@ class FleetCache:
         self.reader = reader
         self.live = live
         self.catalogue_every = catalogue_every
-        self.newest_every = newest_every if live is not None else catalogue_every
+        self.newest_every = newest_every
+        #: called in the thread after each refresh (the listener makes its answers ahead)
+        self.listeners: list[Callable[[], None]] = []
         self.snapshot = Snapshot()
         self._stored: dict[str, Newest] = {}  # newest readings found in the database
         self._stop = threading.Event()
@@ -91,6 +93,8 @@ class FleetCache:
         if self.snapshot.read_at == 0.0:
             try:
                 self.refresh_catalogue()
+                for listener in self.listeners:
+                    listener()
             except Exception as exc:
                 log.warning("Web: the fleet was not read: {}: {}", type(exc).__name__, exc)
                 next_catalogue = 0.0
@@ -101,5 +105,7 @@ class FleetCache:
                     self.refresh_catalogue()
                 else:
                     self.refresh_newest()
+                for listener in self.listeners:  # (standalone: the statuses move on with the clock)
+                    listener()
             except Exception as exc:  # the page keeps the last snapshot; the next round tries again
                 log.warning("Web: the fleet was not refreshed: {}: {}", type(exc).__name__, exc)

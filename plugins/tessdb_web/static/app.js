@@ -233,9 +233,32 @@
       renderFacts(detail);
       renderNight(readings, start / 1000, end / 1000);
       panel.dataset.loaded = "1";
+      if (state.about && state.about.nights) {
+        const nights = await getJSON(base + "/nights");
+        if (state.chosen !== name) return;
+        renderNights(nights);
+        panel.dataset.nights = String(nights.nights.length);
+      }
     } catch (err) {
       $("night-empty").hidden = false;
       $("night-empty").textContent = "Could not load: " + err.message;
+    }
+  }
+
+  function renderNights(data) {
+    const body = $("detail-nights");
+    body.replaceChildren();
+    const rows = data.nights.slice().reverse();
+    $("nights-empty").hidden = rows.length > 0;
+    const num = (v, digits) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
+    for (const n of rows) {
+      const tr = el("tr");
+      tr.appendChild(el("td", null, n.night));
+      tr.appendChild(el("td", null, n.sky));
+      tr.appendChild(el("td", null, n.clear_fraction === null ? "–" : Math.round(100 * n.clear_fraction) + " %"));
+      tr.appendChild(el("td", null, num(n.median, 2)));
+      tr.appendChild(el("td", null, n.moon_illumination === null ? "–" : Math.round(100 * n.moon_illumination) + " %"));
+      body.appendChild(tr);
     }
   }
 
@@ -365,6 +388,7 @@
   async function start() {
     const first = refresh();  // the fleet, the settings and the outlines are fetched at once
     try { state.about = await getJSON("/api/v1/about"); } catch (err) { state.about = { silent_after_seconds: 10800, tile_url: "" }; }
+    document.body.classList.toggle("no-nights", !state.about.nights);
     if (state.about.tile_url) {
       const tiles = L.tileLayer(state.about.tile_url, { maxZoom: 16, attribution: "map tiles" });
       let loaded = false;
