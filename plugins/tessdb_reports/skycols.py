@@ -12,10 +12,9 @@ import csv
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from tessdb_core import require
+from tessdb_core import ReportQueries, require
 
 from .common import fmt
-from .queries import ReportQueries
 
 #: (ECSV name, export row key, unit or None, ECSV datatype): tess-ida-tools' names first
 ECSV_COLUMNS: tuple[tuple[str, str, str | None, str], ...] = (
