@@ -45,6 +45,10 @@ def every_answer(served) -> list[tuple[str, bytes]]:
     for name in ("stars1", "stars2", "stars3", "stars4"):
         paths += [f"/api/v1/photometers/{name}", f"/api/v1/photometers/{name}/readings?{window}",
                   f"/api/v1/photometers/{name}/readings?{window}&format=csv"]
+    from tessdb_web.api import has_nights
+
+    if has_nights():  # the night summaries, when installed
+        paths += [f"/api/v1/nights/{now:%Y-%m-%d}", "/api/v1/photometers/stars1/nights"]
     out = []
     for p in paths:
         status, _h, body = c.request(p)
