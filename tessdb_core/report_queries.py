@@ -109,6 +109,11 @@ class ReportQueries(Protocol):
     def readings(self, name: str, since: datetime, until: datetime) -> list[ReadingRow]:
         """The name's readings in [since, until), by time (both fact tables)."""
 
+    def sky_rows(self, name: str, since: datetime, until: datetime) -> list[tuple]:
+        """The name's readings in [since, until), by time, as tuples (date_id, time_id,
+        location_id, box_temperature, sky_temperature, mag1, mag2, mag3, mag4), mag2..4 None
+        for a TESS-W (both fact tables)."""
+
     def versions(self, tess_ids: Iterable[int]) -> dict[int, VersionRow]:
         """tess_t rows by tess_id."""
 

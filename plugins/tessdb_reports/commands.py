@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,6 +40,7 @@ def add_commands(cli: click.Group) -> None:
     report.add_command(report_ida)
     report.add_command(report_geolist)
     report.add_command(report_daily)
+    report.add_command(report_nights)
     readings.add_command(readings_export)
     plot.add_command(plot_night)
     plot.add_command(plot_month)
@@ -165,6 +167,62 @@ def report_daily(app: App, keys: tuple[str, ...], date_from: str | None, date_to
         what = "nights" if night else "UTC days"
         raise NotFound(f"no readings {('of ' + ', '.join(shown(k) for k in report.keys) + ' ') if keys else ''}"
                        f"in the {what} {first} to {last}")
+
+
+@click.command("nights")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_names", is_flag=True, help="Every photometer with a name during the period.")
+@click.option("--from", "date_from", help="First night (the evening's local date), YYYY-MM-DD (default: 30 nights "
+                                          "before --to).")
+@click.option("--to", "date_to", help="Last night, included, YYYY-MM-DD (default: today, UTC, or 30 nights after "
+                                      "--from).")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON (one array).")
+@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
+@_db
+@pass_cli
+def report_nights(opts: Any, names: tuple[str, ...], all_names: bool, date_from: str | None, date_to: str | None,
+                  as_json: bool, as_csv: bool, db: str | None) -> None:
+    """One row per photometer and night of NAME... (or --all): readings, readings in
+    astronomical night, dark ones (Moon down), dark clear ones, the clear fraction, the
+    median, 10th and 90th percentile and darkest value of the dark clear readings (each
+    channel of a TESS4C), the Moon's illumination at local midnight and one word: good,
+    partial, cloudy, moon or no data (docs/reports.md).
+
+    Written as it is computed, photometer after photometer, a month of nights at a time."""
+    require("numpy", "sky", "report nights")
+    from .nights import NIGHT_COLUMNS, NightsRun, check_sites, night_summaries
+    from .tools import daily_period, known_names, write_rows
+
+    if as_json and as_csv:
+        raise BadValue("choose one of --json and --csv")
+    if bool(names) == all_names:
+        raise BadValue("give photometer NAME(s) or --all (not both)")
+    first, last = daily_period(parse_date(date_from, "--from") if date_from else None,
+                               parse_date(date_to, "--to") if date_to else None)
+    form = "json" if as_json else "csv" if as_csv else "table"
+    app = opts.app(console=False)
+    with report_queries(opts, db) as queries:
+        if names:
+            chosen = known_names(queries, names)
+            for name, why in check_sites(queries, chosen).items():
+                raise BadValue(why)
+        else:
+            since, until = datetime(first.year, first.month, first.day), datetime(last.year, last.month, last.day)
+            chosen = queries.names(since - timedelta(days=1), until + timedelta(days=2))
+        run = NightsRun()
+        rows = night_summaries(queries, chosen, first, last, app.settings, run)
+        widths = {"name": max((len(k) for k in chosen), default=4), "night": 10, "sky": 7}
+        try:
+            n = write_rows(rows, list(NIGHT_COLUMNS), sys.stdout, form, widths)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `... | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+    for name, why in run.skipped:
+        _note(f"note: {name!r} left out: {why}")
+    if not n:
+        who = ", ".join(shown(k) for k in chosen) if names else "any photometer"
+        raise NotFound(f"no readings of {who} in the nights {first} to {last}")
 
 
 # -- readings export ----------------------------------------------------------------------------------

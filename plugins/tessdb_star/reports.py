@@ -221,6 +221,34 @@ class StarReports:
         out.sort(key=lambda r: (r["date_id"], r["time_id"], r["tess_id"]))
         return out
 
+    #: the columns of a ``sky_rows`` tuple
+    SKY_ROW = ("date_id", "time_id", "location_id", "box_temperature", "sky_temperature", "mag1", "mag2", "mag3",
+               "mag4")
+
+    def sky_rows(self, name: str, since: datetime, until: datetime) -> list[tuple]:
+        """The readings of ``name`` in [since, until), in time order, as bare tuples
+        (``SKY_ROW``; mag2..mag4 None for a TESS-W): what the night summaries and the year
+        plots need, without a dict or a datetime per reading."""
+        out: list[tuple] = []
+        for _mac, tess_ids, lo, hi in self._segments(name, since, until):
+            for table, measures, nchannels in self._tables():
+                mags = ("magnitude", "NULL", "NULL", "NULL") if nchannels == 1 else ("mag1", "mag2", "mag3", "mag4")
+                sql = (f"SELECT date_id, time_id, location_id, box_temperature, sky_temperature, {', '.join(mags)} "
+                       f"FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
+                       f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)")
+
+                def read(conn: Connection, sql: str = sql, tess_ids: list[int] = tess_ids, lo: int = lo,
+                         hi: int = hi) -> list[tuple]:
+                    rows: list[tuple] = []
+                    for tess_id in tess_ids:
+                        rows += conn.execute(sql, (tess_id, lo // _KEY, (hi - 1) // _KEY, *_split(lo),
+                                                   *_split(hi))).fetchall()
+                    return rows
+
+                out += self.store.run("reports: sky rows", read)
+        out.sort(key=lambda r: (r[0], r[1]))
+        return out
+
     def _tables(self) -> list[tuple[str, tuple[str, ...], int]]:
         tables = [("tess_readings_t", W_MEASURES, 1)]
         if self._has_4c:

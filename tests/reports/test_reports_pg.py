@@ -1,7 +1,7 @@
 """The report tools give the same output on PostgreSQL as on SQLite: the same captures fed
 by `tessdb-core ingest` to a SQLite file (``ingested_db``) and to a PostgreSQL database
 (a real server, ``tests/pgserver.py``), then every new option of `report daily`,
-`readings export` and `report geolist` run on both."""
+`readings export`, `report geolist` and `report nights` run on both."""
 
 from __future__ import annotations
 
@@ -51,13 +51,15 @@ def pg_db(pg_server, ingested_db, tdb, tmp_path) -> str:
     ("readings", "export", "stars20", "--json", "--from", "2026-10-20"),
     ("readings", "export", "--all", "--context"),  # the sky context: computed after the query
     ("readings", "export", "stars10", "--format", "ecsv"),
+    ("report", "nights", "--all", "--from", "2026-10-01", "--to", "2026-11-30", "--json"),
+    ("report", "nights", "stars10", "--from", "2025-10-01", "--to", "2025-10-02"),  # an empty period: one line, exit 2
 ])
 def test_the_same_output_on_both_stores(tdb, ingested_db, pg_db, args):
     lite, pg = tdb(*args, "--db", ingested_db), tdb(*args, "--db", pg_db)
     assert (lite.code, lite.out) == (pg.code, pg.out), args
     pg_err = "".join(line for line in pg.err.splitlines(keepends=True) if "fsync = off" not in line)
     assert lite.err == pg_err, args  # the test server's durability warning aside
-    if args[1] == "daily" and lite.code == 0:
+    if args[1] in ("daily", "nights") and lite.code == 0:
         assert lite.out.strip()
     if "--json" in args and args[0] == "readings":
         assert all(json.loads(line)["name"] for line in pg.out.splitlines())
