@@ -29,7 +29,8 @@ from tessdb_core.errors import BadValue
 from .common import shown
 from .queries import ReportQueries
 
-__all__ = ["NIGHT_COLUMNS", "CHANNEL_STATS", "CHUNK_NIGHTS", "SKY_WORDS", "NightsRun", "night_summaries",
+__all__ = ["NIGHT_COLUMNS", "CHANNEL_STATS", "CHUNK_NIGHTS", "SKY_WORDS", "NightsRun", "SkyChunk", "night_summaries",
+           "sky_chunk", "sky_chunks",
            "check_sites", "sky_word", "reading_arrays"]
 
 #: the statistics of the dark clear readings, per channel
@@ -163,13 +164,10 @@ def night_summaries(queries: ReportQueries, names: Iterable[str], first: date, l
         if name in unsited:
             run.skipped.append((name, unsited[name]))
             continue
-        start = first
-        while start <= last:
-            end = min(last, start + timedelta(days=CHUNK_NIGHTS - 1))
-            for row in _chunk(queries, name, start, end, screening):
+        for chunk in sky_chunks(queries, name, first, last, screening):
+            for row in _summaries(name, chunk):
                 run.rows += 1
                 yield row
-            start = end + timedelta(days=1)
 
 
 #: the UTC window that holds every reading of the nights [first, last] in any time zone
@@ -181,15 +179,53 @@ def _window(first: date, last: date) -> tuple[datetime, datetime]:
     return since, until
 
 
-def _chunk(queries: ReportQueries, name: str, first: date, last: date, screening: Any) -> Iterator[dict[str, Any]]:
-    from tessdb_sky.api import sky_context
+@dataclass
+class SkyChunk:
+    """One photometer's readings of the nights [first, last] (and a margin around them) with
+    their sky, one value per reading: what the night summaries and the year plots share."""
+
+    first: date
+    last: date
+    time: np.ndarray        # datetime64[s], UTC
+    location_id: np.ndarray
+    mag: np.ndarray         # (n, 4), NaN where absent, 0 saturated
+    four: np.ndarray        # bool: a TESS4C reading
+    night: np.ndarray       # datetime64[D]: the evening's local date (UTC noon without a site)
+    sited: np.ndarray       # bool: the reading's location has coordinates
+    astro: np.ndarray       # bool: astronomical night (the Sun below -18 degrees)
+    moon_up: np.ndarray
+    clear: np.ndarray       # the cloud verdict is "clear"
+    cloudy: np.ndarray      # the cloud verdict is "cloudy"
+    sites: dict[int, Any]   # location_id -> tessdb_sky Site (None: no coordinates)
+
+    @property
+    def inside(self) -> np.ndarray:
+        """The readings whose night is in [first, last] (the others are the margin)."""
+        return (self.night >= np.datetime64(self.first, "D")) & (self.night <= np.datetime64(self.last, "D"))
+
+
+def sky_chunks(queries: ReportQueries, name: str, first: date, last: date, screening: Any,
+               nights: int = CHUNK_NIGHTS) -> Iterator[SkyChunk]:
+    """The ``SkyChunk`` of each run of ``nights`` nights from ``first`` to ``last`` that has
+    readings, in order (one chunk in memory at a time)."""
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=nights - 1))
+        chunk = sky_chunk(queries, name, start, end, screening)
+        if chunk is not None:
+            yield chunk
+        start = end + timedelta(days=1)
+
+
+def sky_chunk(queries: ReportQueries, name: str, first: date, last: date, screening: Any) -> SkyChunk | None:
+    """The readings of ``name`` for the nights [first, last] with their sky (None without any)."""
     from tessdb_sky.series import Site, context_columns
 
     since, until = _window(first, last)
     a = reading_arrays(queries.sky_rows(name, since, until))
     n = len(a["time"])
     if n == 0:
-        return
+        return None
     night = np.empty(n, dtype="datetime64[D]")
     astro = np.zeros(n, dtype=bool)
     moon_up = np.zeros(n, dtype=bool)
@@ -217,8 +253,17 @@ def _chunk(queries: ReportQueries, name: str, first: date, last: date, screening
         moon_up[part] = cols["moon_up"].astype(bool)
         clear[part] = cols["clouds"] == "clear"
         cloudy[part] = cols["clouds"] == "cloudy"
-    lo_night, hi_night = np.datetime64(first, "D"), np.datetime64(last, "D")
-    inside = (night >= lo_night) & (night <= hi_night)
+    return SkyChunk(first, last, a["time"], a["location_id"], a["mag"], four, night, sited, astro, moon_up, clear,
+                    cloudy, sites)
+
+
+def _summaries(name: str, c: SkyChunk) -> Iterator[dict[str, Any]]:
+    from tessdb_sky.api import sky_context
+
+    a = {"location_id": c.location_id, "mag": c.mag}
+    night, sited, astro, moon_up, clear, cloudy, four, sites = (c.night, c.sited, c.astro, c.moon_up, c.clear,
+                                                                  c.cloudy, c.four, c.sites)
+    inside = c.inside
     if not inside.any():
         return
     nights, inverse = np.unique(night[inside], return_inverse=True)
@@ -238,11 +283,14 @@ def _chunk(queries: ReportQueries, name: str, first: date, last: date, screening
     n_cloudy_astro = count(astro & cloudy)
     n_no_site = count(~sited)
     # the Moon at local midnight: the site of each night's last sited reading
-    last_loc = np.full(k, -1, dtype=np.int64)
-    sited_idx = idx[sited[idx]]
-    last_loc[inverse[sited[idx]]] = a["location_id"][sited_idx]  # later readings overwrite earlier ones
-    last_any = np.full(k, -1, dtype=np.int64)
-    last_any[inverse] = a["location_id"][idx]
+    def last_of(mask: np.ndarray) -> np.ndarray:
+        """Per night, the location of its last reading where ``mask`` holds (-1 if none)."""
+        pos = np.full(k, -1, dtype=np.int64)
+        np.maximum.at(pos, inverse[mask[idx]], idx[mask[idx]])
+        return np.where(pos >= 0, a["location_id"][np.maximum(pos, 0)], -1)
+
+    last_loc = last_of(sited)
+    last_any = last_of(np.ones(len(sited), dtype=bool))
     illumination = np.full(k, np.nan)
     for loc_id in np.unique(last_loc[last_loc != -1]):
         site = sites[int(loc_id)]
