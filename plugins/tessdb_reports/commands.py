@@ -44,6 +44,7 @@ def add_commands(cli: click.Group) -> None:
     readings.add_command(readings_export)
     plot.add_command(plot_night)
     plot.add_command(plot_month)
+    plot.add_command(plot_year)
 
 
 # -- report ida ---------------------------------------------------------------------------------------
@@ -377,3 +378,38 @@ def plot_month(app: App, name: str, month: str, out: str, width: int, height: in
         data = month_data(queries, name, m)
     save(month_figure(data, width, height), path)
     click.echo(f"wrote {path} ({len(data.readings)} readings)")
+
+
+@click.command("year")
+@click.argument("name")
+@click.option("--year", "year", required=True, type=int, help="The year of the nights' evenings, YYYY.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write: .png, .svg or .pdf.")
+@click.option("--kind", type=click.Choice(["both", "hourglass", "jellyfish"]), default="both", show_default=True,
+              help="Both plots side by side, or one of them.")
+@click.option("--clouds", type=click.Choice(["mask", "show"]), default="mask", show_default=True,
+              help="Leave out the readings the cloud screening calls cloudy, or draw them.")
+@click.option("--moon", type=click.Choice(["mask", "show"]), default="mask", show_default=True,
+              help="Leave out the readings taken with the Moon up, or draw them.")
+@click.option("--width", type=click.IntRange(200, 10000), default=1600, show_default=True, help="Image width in pixels.")
+@click.option("--height", type=click.IntRange(150, 10000), default=700, show_default=True,
+              help="Image height in pixels.")
+@_db
+@pass_cli
+def plot_year(opts: Any, name: str, year: int, out: str, kind: str, clouds: str, moon: str, width: int, height: int,
+              db: str | None) -> None:
+    """NAME's year: the hourglass (one column per night, the night's hours down, the mean
+    brightness in each 10 minutes) and the jellyfish (brightness against time of night, as a
+    density), astronomical night only, cloudy and moonlit readings left out unless shown."""
+    require("matplotlib", "plots", "plot year")
+    require("numpy", "sky", "plot year")
+    from .plots import save
+    from .tools import known_names
+    from .yearplot import year_data, year_figure
+
+    path = _image(out)
+    app = opts.app(console=False)
+    with report_queries(opts, db) as queries:
+        (name,) = known_names(queries, [name])
+        data = year_data(queries, name, year, app.settings, clouds, moon)
+    save(year_figure(data, width, height, kind), path)
+    click.echo(f"wrote {path} ({data.drawn} of {data.readings} readings drawn)")

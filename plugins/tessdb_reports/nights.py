@@ -112,7 +112,7 @@ def reading_arrays(rows: list[tuple]) -> dict[str, np.ndarray]:
     t = day64[inverse].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
 
     def floats(values: tuple) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
+        return np.array(values, dtype=float)  # None becomes NaN
 
     return {"time": t, "location_id": np.asarray(cols[2], dtype=np.int64), "tamb": floats(cols[3]),
             "tsky": floats(cols[4]), "mag": np.column_stack([floats(cols[5 + i]) for i in range(4)])}

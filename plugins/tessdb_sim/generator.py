@@ -25,7 +25,8 @@ from typing import NamedTuple
 from . import payloads
 from .fleet import TESS4C_FIRMWARES, TESSW_FIRMWARES, Photometer, build_fleet, draw_zp, replacement_mac
 from .sky import NIGHT_ALTITUDE, box_temperature, days_since_j2000, sky_brightness, sun_altitude
-from .weather import CLEAR_COVER, Cover, MoonTrack, Weather, cloud_shift, combine, moon_flux, sky_minus_ambient
+from .weather import (CLEAR_COVER, Cover, MoonTrack, Weather, cloud_shift, combine, curfew, moon_flux,
+                      sky_minus_ambient)
 from tessdb_core import BadValue
 
 __all__ = ["EventRates", "FleetConfig", "SimEvent", "SkyTruth", "Weather", "events", "fleet_of", "REGISTER", "REBOOT", "ZP_CHANGE", "RENAME",
@@ -212,8 +213,8 @@ def events(cfg: FleetConfig) -> Iterator[SimEvent]:
             when = start + timedelta(seconds=offset)
             cover = covers[p.index].at(days)
             moon_alt, lit = moons[p.index].at(days) if moons else (-90.0, 0.0)
-            sky = combine(sky_brightness(sun, site.dark + cover * cloud_shift(site.dark)), moon_flux(moon_alt, lit),
-                          cover)
+            night_sky = site.dark + curfew(days, site.longitude, site.dark) + cover * cloud_shift(site.dark)
+            sky = combine(sky_brightness(sun, night_sky), moon_flux(moon_alt, lit), cover)
             truth = SkyTruth(sun, moon_alt, lit, cover, sky)
             body = payloads.reading(p, _stamp(when), sky, sun, box_temperature(days, site.longitude, site.latitude),
                                     rng, sky_minus_ambient(site.sky_delta, cover), cover)

@@ -54,7 +54,7 @@ def reading(p: Photometer, tstamp: str, sky: float, sun_alt: float, tamb: float,
     night = sun_alt <= NIGHT_ALTITUDE
     tamb = round(tamb + rng.gauss(0.0, 0.3), 1)
     delta = p.site.sky_delta if sky_delta is None else sky_delta
-    tsky = round(tamb + delta + rng.gauss(0.0, 1.0 - 0.7 * cover), 1)
+    tsky = round(tamb + delta + rng.gauss(0.0, 1.0 - 0.75 * cover), 1)
     wdbm = p.wdbm + rng.randint(-3, 3)
     if not p.four:
         freq, mag = channel(p.zp[0], sky, night, rng)

@@ -19,7 +19,10 @@ The physics, deliberately simple and documented in docs/operations.md:
   ``FULL_MOON_ZENITH`` mag/arcsec^2, scaled by the sine of its altitude and by the lit
   fraction cubed (a quarter Moon is ~2.3 mag fainter than a full one); clouds halve it;
 * the infrared sensor sees a cold clear sky (``site.sky_delta`` below the enclosure) and
-  an overcast sky nearly as warm as the enclosure (``OVERCAST_DELTA``).
+  an overcast sky nearly as warm as the enclosure (``OVERCAST_DELTA``);
+* a light-polluted sky darkens through the night as lights go off: ``curfew`` adds up to
+  ``CURFEW_MAG`` x (how polluted the site is) between 22:00 and 02:00 local solar time
+  (what gives the year plot's jellyfish its slope).
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ import math
 import random
 from dataclasses import dataclass
 
-__all__ = ["Weather", "CLEAR_SKY", "Cover", "MoonTrack", "cloud_shift", "moon_flux", "combine", "sky_minus_ambient",
+__all__ = ["Weather", "CLEAR_SKY", "Cover", "MoonTrack", "cloud_shift", "curfew", "CURFEW_MAG", "moon_flux", "combine", "sky_minus_ambient",
            "FULL_MOON_ZENITH", "OVERCAST_DELTA", "CLEAR_COVER", "KNOT_MINUTES"]
 
 #: sky brightness of a full Moon at the zenith on its own, mag/arcsec^2
 FULL_MOON_ZENITH = 17.8
-#: sky minus enclosure temperature under full cover, deg C
-OVERCAST_DELTA = -1.5
+#: sky minus enclosure temperature under full cover, deg C (a low cloud deck is nearly as warm
+#: as the air: all-sky infrared sensors call "overcast" above about -1)
+OVERCAST_DELTA = -0.4
 #: a reading whose cover is below this is "clear" in the truth
 CLEAR_COVER = 0.05
 #: minutes between two drawn cover values of a partly cloudy night
@@ -60,6 +64,18 @@ def cloud_shift(dark: float) -> float:
     """Magnitudes added to a moonless night sky of ``dark`` mag/arcsec^2 under full cover:
     -2.0 over a city sky (17.0), 0 near 20.5, +0.6 over a pristine one (21.5)."""
     return -2.0 + (dark - 17.0) * (2.6 / 4.5)
+
+
+#: how much darker the most light-polluted sky gets after midnight, mag
+CURFEW_MAG = 0.4
+
+
+def curfew(days: float, longitude: float, dark: float) -> float:
+    """Magnitudes added to a sky of ``dark`` as the night goes on: 0 before 22:00 local solar
+    time, rising to CURFEW_MAG x (21.5 - dark) / 4.5 at 02:00 and staying there until noon."""
+    hour = ((days + 0.5) * 24.0 + longitude / 15.0) % 24.0
+    ramp = min(1.0, max(0.0, (hour - 22.0) / 4.0)) if hour >= 12.0 else min(1.0, (hour + 2.0) / 4.0)
+    return CURFEW_MAG * max(0.0, 21.5 - dark) / 4.5 * ramp
 
 
 def moon_flux(moon_alt: float, lit: float) -> float:

@@ -229,25 +229,24 @@ class StarReports:
         """The readings of ``name`` in [since, until), in time order, as bare tuples
         (``SKY_ROW``; mag2..mag4 None for a TESS-W): what the night summaries and the year
         plots need, without a dict or a datetime per reading."""
-        out: list[tuple] = []
+        runs: list[list[tuple]] = []  # each in time order (the primary key's)
         for _mac, tess_ids, lo, hi in self._segments(name, since, until):
             for table, measures, nchannels in self._tables():
                 mags = ("magnitude", "NULL", "NULL", "NULL") if nchannels == 1 else ("mag1", "mag2", "mag3", "mag4")
                 sql = (f"SELECT date_id, time_id, location_id, box_temperature, sky_temperature, {', '.join(mags)} "
                        f"FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
-                       f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?)")
+                       f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?) "
+                       f"ORDER BY date_id, time_id")
 
                 def read(conn: Connection, sql: str = sql, tess_ids: list[int] = tess_ids, lo: int = lo,
-                         hi: int = hi) -> list[tuple]:
-                    rows: list[tuple] = []
-                    for tess_id in tess_ids:
-                        rows += conn.execute(sql, (tess_id, lo // _KEY, (hi - 1) // _KEY, *_split(lo),
-                                                   *_split(hi))).fetchall()
-                    return rows
+                         hi: int = hi) -> list[list[tuple]]:
+                    return [conn.execute(sql, (tess_id, lo // _KEY, (hi - 1) // _KEY, *_split(lo),
+                                               *_split(hi))).fetchall() for tess_id in tess_ids]
 
-                out += self.store.run("reports: sky rows", read)
-        out.sort(key=lambda r: (r[0], r[1]))
-        return out
+                runs += [rows for rows in self.store.run("reports: sky rows", read) if rows]
+        if len(runs) == 1:  # one instrument version, one table: already in time order
+            return runs[0]
+        return list(heapq.merge(*runs, key=lambda r: (r[0], r[1])))
 
     def _tables(self) -> list[tuple[str, tuple[str, ...], int]]:
         tables = [("tess_readings_t", W_MEASURES, 1)]

@@ -69,7 +69,7 @@ def test_good_messages_decode_and_validate_with_the_default_plugin():
         if isinstance(event, Reading):
             assert e.topic == f"STARS4ALL/{e.name}/reading"
             assert -95 <= event.wdbm <= -40
-            assert event.tsky < event.tamb
+            assert event.tsky < event.tamb + 1.0  # an overcast sky is nearly as warm as the enclosure
         else:
             assert e.topic == "STARS4ALL/register"
             assert event.firmware.endswith(")")  # "<firmware> (<date>)"
