@@ -13,6 +13,7 @@ and peak RSS (``os.wait4``'s ``ru_maxrss``) are printed for both sizes with thei
 
     python bench/reports.py                 # build (first time: a few minutes) and measure
     python bench/reports.py --build-only    # only build the databases
+    python bench/reports.py --nights-only   # only report nights / plot year (their own database)
 """
 
 from __future__ import annotations
@@ -124,6 +125,99 @@ def build(path: Path, days: int) -> int:
     return n
 
 
+# -- night summaries and year plots: one night of many photometers, a year of one --------------------
+NIGHT = date(2026, 11, 15)
+NIGHT_FLEET = 500
+YEAR = 2026
+
+
+def build_nights(path: Path) -> int:
+    """``NIGHT_FLEET`` photometers (``night001`` ..) with the night of NIGHT, and ``year001``
+    with every night of YEAR, all at Madrid-like sites, a reading a minute from 17:00 to 08:00
+    UTC (what the daylight filter keeps), clouds on one night in three (tsky near tamb, a
+    wavy brightness)."""
+    from tessdb_sqlite import SqliteStore
+
+    tmp = path.with_suffix(".building")
+    for p in tmp.parent.glob(tmp.name + "*"):
+        p.unlink()
+    SqliteStore(str(tmp)).initialise()
+    conn = sqlite3.connect(tmp)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    units = conn.execute("SELECT MIN(units_id) FROM tess_units_t").fetchone()[0]
+    since = "2025-12-01 00:00:00.000000"
+    names = [f"night{i + 1:03d}" for i in range(NIGHT_FLEET)] + ["year001"]
+    for i, who in enumerate(names):
+        conn.execute("INSERT INTO location_t (location_id, longitude, latitude, elevation, place, town, sub_region, "
+                     "region, country, timezone) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     (1000 + i, -3.7 + i * 0.002, 40.4 + i * 0.002, 650.0, f"site {i}", "town", "sub", "region",
+                      "Spain", "Europe/Madrid"))
+        conn.execute("INSERT INTO tess_t (tess_id, mac_address, valid_since, valid_until, valid_state, model, "
+                     "nchannels, zp1, filter1, location_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     (1000 + i, mac(i), since, "2999-12-31 23:59:59.000000", "Current", "TESS-W", 1, 20.5,
+                      "UV/IR-740", 1000 + i))
+        conn.execute("INSERT INTO name_to_mac_t (name, mac_address, valid_since, valid_until, valid_state) "
+                     "VALUES (?,?,?,?,?)", (who, mac(i), since, "2999-12-31 23:59:59.000000", "Current"))
+    rnd = random.Random(11)
+    minutes = [m for m in range(1440) if m >= 17 * 60 or m < 8 * 60]
+
+    def night_rows(tess_id: int, evening: date):
+        cloudy = (evening.toordinal() + tess_id) % 3 == 0
+        for m in minutes:
+            day = evening if m >= 12 * 60 else evening + timedelta(days=1)
+            wave = 0.6 * math.sin(m / 7.0) if cloudy else 0.0
+            mag = 20.0 + 0.5 * math.sin(m / 229.0) + wave + rnd.random() * 0.04
+            tamb = 8.0 + rnd.random() * 0.3
+            tsky = tamb - (0.5 if cloudy else 18.0)
+            yield (day.year * 10000 + day.month * 100 + day.day, (m // 60) * 10000 + (m % 60) * 100, tess_id,
+                   tess_id, -1, units, m, round(10 ** ((20.5 - mag) / 2.5), 3), round(mag, 2), tamb, tsky, -60)
+
+    def all_rows():
+        for i in range(NIGHT_FLEET):
+            yield from night_rows(1000 + i, NIGHT)
+        d = date(YEAR - 1, 12, 31)
+        while d <= date(YEAR, 12, 31):
+            yield from night_rows(1000 + NIGHT_FLEET, d)
+            d += timedelta(days=1)
+
+    conn.executemany("INSERT INTO tess_readings_t (date_id, time_id, tess_id, location_id, observer_id, units_id, "
+                     "sequence_number, frequency, magnitude, box_temperature, sky_temperature, signal_strength) "
+                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", all_rows())
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.execute("PRAGMA journal_mode = WAL")
+    n = conn.execute("SELECT COUNT(*) FROM tess_readings_t").fetchone()[0]
+    conn.close()
+    tmp.replace(path)
+    return n
+
+
+def nights_bench(cache: Path, work: Path) -> None:
+    """Targets of docs/reports.md: one night of 500 photometers < 10 s, a year of one < 2 s."""
+    path = cache / "nights.db"
+    if not path.exists():
+        t0 = time.perf_counter()
+        n = build_nights(path)
+        print(f"built {path}: {n:,} readings in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    month = ["report", "nights", "year001", "--from", f"{YEAR}-11-01", "--to", f"{YEAR}-11-30", "--csv"]
+    cases = {
+        f"report nights --all (1 night, {NIGHT_FLEET} photometers)": (
+            ["report", "nights", "--all", "--from", str(NIGHT), "--to", str(NIGHT), "--csv"], 10.0),
+        "report nights NAME (a year)": (
+            ["report", "nights", "year001", "--from", f"{YEAR}-01-01", "--to", f"{YEAR}-12-31", "--csv"], 2.0),
+        "report nights NAME (a month)": (month, None),
+        "plot year NAME": (["plot", "year", "year001", "--year", str(YEAR), "--out", "year.png"], None),
+    }
+    print(f"\n{'nights command':44} {'wall s':>7} {'target':>7} {'peak MB':>8} {'output':>9}")
+    for label, (args, target) in cases.items():
+        run(args, path, work)  # warm
+        t, mb, out = run(args, path, work)
+        goal = f"< {target:.0f}" if target else ""
+        print(f"{label:44} {t:7.2f} {goal:>7} {mb:8.0f} {out / 1e3:8.1f}K")
+
+
 def database(cache: Path, size: str) -> Path:
     path = cache / f"{size}.db"
     if not path.exists():
@@ -154,9 +248,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="report tools benchmark")
     ap.add_argument("--cache", default="/tmp/tessdb-bench-reports", help="where the databases are kept")
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--nights-only", action="store_true",
+                    help="only the night summaries and year plots (their own database)")
     opts = ap.parse_args()
     cache = Path(opts.cache)
     cache.mkdir(parents=True, exist_ok=True)
+    if opts.nights_only:
+        work = Path(tempfile.mkdtemp(prefix="tessdb-bench-nights-"))
+        try:
+            nights_bench(cache, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     dbs = {size: database(cache, size) for size in SIZES}
     if opts.build_only:
         return
@@ -185,6 +288,7 @@ def main() -> None:
                 res[size] = run(args, dbs[size], work)
             (ts, ms, _), (tl, ml, out) = res["small"], res["large"]
             print(f"{label:34} {ts:8.2f} {tl:8.2f} {tl / ts:6.2f} {ms:9.0f} {ml:9.0f} {out / 1e6:9.1f}M")
+        nights_bench(cache, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

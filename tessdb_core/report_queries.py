@@ -111,8 +111,8 @@ class ReportQueries(Protocol):
 
     def sky_rows(self, name: str, since: datetime, until: datetime) -> list[tuple]:
         """The name's readings in [since, until), by time, as tuples (date_id, time_id,
-        location_id, box_temperature, sky_temperature, mag1, mag2, mag3, mag4), mag2..4 None
-        for a TESS-W (both fact tables)."""
+        location_id, box_temperature, sky_temperature, mag1[, mag2, mag3, mag4]): a TESS-W's
+        rows end at mag1 unless TESS4C rows come too (then mag2..4 None); both fact tables."""
 
     def versions(self, tess_ids: Iterable[int]) -> dict[int, VersionRow]:
         """tess_t rows by tess_id."""

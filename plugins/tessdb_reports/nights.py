@@ -49,6 +49,8 @@ CLOUDY_CLEAR = 0.25    # clear fraction below: cloudy
 MOON_DARK = 0.5        # dark readings below this share of the astronomical night: moon
 #: nights computed together (memory: this many nights of one photometer, plus two days)
 CHUNK_NIGHTS = 31
+#: readings this close to local midnight (seconds) give the Moon's lit fraction at midnight
+MIDNIGHT_NEAR_S = 600
 
 
 def sky_word(astro: int, dark: int, clear: int, cloudy: int) -> str:
@@ -102,20 +104,19 @@ def reading_arrays(rows: list[tuple]) -> dict[str, np.ndarray]:
     if n == 0:
         return {"time": np.empty(0, "datetime64[s]"), "location_id": np.empty(0, np.int64),
                 "tamb": np.empty(0), "tsky": np.empty(0), "mag": np.empty((0, 4))}
-    cols = list(zip(*rows))
-    date_id = np.asarray(cols[0], dtype=np.int64)
-    time_id = np.asarray(cols[1], dtype=np.int64)
+    table = np.array(rows, dtype=float)  # one C pass; None becomes NaN; ids < 2**53 stay exact
+    date_id = table[:, 0].astype(np.int64)
+    time_id = table[:, 1].astype(np.int64)
     days, inverse = np.unique(date_id, return_inverse=True)
     day64 = np.array([np.datetime64(f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}") for d in days],
                      dtype="datetime64[D]")
     seconds = (time_id // 10000) * 3600 + (time_id // 100 % 100) * 60 + time_id % 100
     t = day64[inverse].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
-
-    def floats(values: tuple) -> np.ndarray:
-        return np.array(values, dtype=float)  # None becomes NaN
-
-    return {"time": t, "location_id": np.asarray(cols[2], dtype=np.int64), "tamb": floats(cols[3]),
-            "tsky": floats(cols[4]), "mag": np.column_stack([floats(cols[5 + i]) for i in range(4)])}
+    mag = table[:, 5:9]
+    if mag.shape[1] == 1:  # TESS-W rows only
+        mag = np.column_stack([mag, np.full((n, 3), np.nan)])
+    return {"time": t, "location_id": table[:, 2].astype(np.int64), "tamb": table[:, 3], "tsky": table[:, 4],
+            "mag": mag}
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -194,6 +195,7 @@ class SkyChunk:
     sited: np.ndarray       # bool: the reading's location has coordinates
     astro: np.ndarray       # bool: astronomical night (the Sun below -18 degrees)
     moon_up: np.ndarray
+    moon_lit: np.ndarray    # the Moon's illuminated fraction (NaN without a site)
     clear: np.ndarray       # the cloud verdict is "clear"
     cloudy: np.ndarray      # the cloud verdict is "cloudy"
     sites: dict[int, Any]   # location_id -> tessdb_sky Site (None: no coordinates)
@@ -229,6 +231,7 @@ def sky_chunk(queries: ReportQueries, name: str, first: date, last: date, screen
     night = np.empty(n, dtype="datetime64[D]")
     astro = np.zeros(n, dtype=bool)
     moon_up = np.zeros(n, dtype=bool)
+    moon_lit = np.full(n, np.nan)
     clear = np.zeros(n, dtype=bool)
     cloudy = np.zeros(n, dtype=bool)
     sited = np.zeros(n, dtype=bool)
@@ -251,10 +254,11 @@ def sky_chunk(queries: ReportQueries, name: str, first: date, last: date, screen
         sited[part] = True
         astro[part] = cols["sky_state"] == "night"
         moon_up[part] = cols["moon_up"].astype(bool)
+        moon_lit[part] = cols["moon_illumination"].astype(float)
         clear[part] = cols["clouds"] == "clear"
         cloudy[part] = cols["clouds"] == "cloudy"
-    return SkyChunk(first, last, a["time"], a["location_id"], a["mag"], four, night, sited, astro, moon_up, clear,
-                    cloudy, sites)
+    return SkyChunk(first, last, a["time"], a["location_id"], a["mag"], four, night, sited, astro, moon_up, moon_lit,
+                    clear, cloudy, sites)
 
 
 def _summaries(name: str, c: SkyChunk) -> Iterator[dict[str, Any]]:
@@ -292,6 +296,7 @@ def _summaries(name: str, c: SkyChunk) -> Iterator[dict[str, Any]]:
     last_loc = last_of(sited)
     last_any = last_of(np.ones(len(sited), dtype=bool))
     illumination = np.full(k, np.nan)
+    t_s = c.time.astype(np.int64)
     for loc_id in np.unique(last_loc[last_loc != -1]):
         site = sites[int(loc_id)]
         which = np.flatnonzero(last_loc == loc_id)
@@ -300,8 +305,21 @@ def _summaries(name: str, c: SkyChunk) -> Iterator[dict[str, Any]]:
             from tessdb_sky.api import site_timezone
 
             tz = site_timezone(site.longitude, site.latitude)
-        ctx = sky_context(_local_midnights(nights[which], tz), site.longitude, site.latitude, site.height_m, tz)
-        illumination[which] = ctx.moon_illumination
+        midnights = _local_midnights(nights[which], tz)
+        # the lit fraction changes by less than 0.002 in 10 minutes: take it from the night's own
+        # readings around midnight when there are some, compute it where there are none
+        missing = []
+        for w, m in zip(which, midnights.astype(np.int64)):
+            own = idx[(inverse == w) & (c.location_id[idx] == loc_id)]
+            near = own[np.abs(t_s[own] - m) <= MIDNIGHT_NEAR_S]
+            before, after = near[t_s[near] <= m], near[t_s[near] >= m]
+            if before.size and after.size:
+                illumination[w] = np.interp(m, t_s[[before[-1], after[0]]], c.moon_lit[[before[-1], after[0]]])
+            else:
+                missing.append(w)
+        if missing:
+            ctx = sky_context(_local_midnights(nights[missing], tz), site.longitude, site.latitude, site.height_m, tz)
+            illumination[missing] = ctx.moon_illumination
     for j in range(k):
         members = idx[inverse == j]
         chosen = members[dark_clear[members]]

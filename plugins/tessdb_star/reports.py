@@ -227,12 +227,13 @@ class StarReports:
 
     def sky_rows(self, name: str, since: datetime, until: datetime) -> list[tuple]:
         """The readings of ``name`` in [since, until), in time order, as bare tuples
-        (``SKY_ROW``; mag2..mag4 None for a TESS-W): what the night summaries and the year
+        (``SKY_ROW``; a TESS-W's rows stop after mag1, or carry None for mag2..mag4 when
+        the name also has TESS4C rows in the window): what the night summaries and the year
         plots need, without a dict or a datetime per reading."""
         runs: list[list[tuple]] = []  # each in time order (the primary key's)
         for _mac, tess_ids, lo, hi in self._segments(name, since, until):
             for table, measures, nchannels in self._tables():
-                mags = ("magnitude", "NULL", "NULL", "NULL") if nchannels == 1 else ("mag1", "mag2", "mag3", "mag4")
+                mags = ("magnitude",) if nchannels == 1 else ("mag1", "mag2", "mag3", "mag4")
                 sql = (f"SELECT date_id, time_id, location_id, box_temperature, sky_temperature, {', '.join(mags)} "
                        f"FROM {table} WHERE tess_id = ? AND date_id BETWEEN ? AND ? "
                        f"AND (date_id, time_id) >= (?, ?) AND (date_id, time_id) < (?, ?) "
@@ -246,6 +247,8 @@ class StarReports:
                 runs += [rows for rows in self.store.run("reports: sky rows", read) if rows]
         if len(runs) == 1:  # one instrument version, one table: already in time order
             return runs[0]
+        if len({len(run[0]) for run in runs}) > 1:  # TESS-W and TESS4C rows: one width
+            runs = [run if len(run[0]) == 9 else [(*r, None, None, None) for r in run] for run in runs]
         return list(heapq.merge(*runs, key=lambda r: (r[0], r[1])))
 
     def _tables(self) -> list[tuple[str, tuple[str, ...], int]]:
