@@ -29,7 +29,7 @@ from tessdb_sim.generator import FleetConfig, fleet_of
 from . import night as night_mod
 from .brokers import HOST, Broker, Embedded, External, Mosquitto, free_port, mosquitto_path
 from .children import Child, cli_args, environment
-from .summary import Results, database_counts, explore_commands, format_summary, show_path
+from .summary import Results, database_counts, explore_commands, format_summary, screened_clear, show_path
 from tessdb_core import AdminClient, BadValue
 
 __all__ = ["DemoConfig", "Demo", "DEMO_FILES", "PROGRESS_EVERY"]
@@ -356,6 +356,10 @@ class Demo:
                     register=dict(stats.get("dbase_register") or {}), sim=sim, received=received)
         if received < sim["messages"]:
             r.notes.append(f"the service took in {received:,} of the {sim['messages']:,} messages published")
+        try:
+            r.clear = screened_clear(self.db, {p.name: (p.site.longitude, p.site.latitude) for p in self.fleet})
+        except ImportError as exc:  # the sky extra (numpy, pyerfa) is not installed
+            r.notes.append(f"no cloud screening: {exc}")
         return r
 
     def plot(self, results: Results) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Results", "database_counts", "format_summary", "explore_commands", "show_path"]
+__all__ = ["Results", "database_counts", "format_summary", "explore_commands", "screened_clear", "show_path"]
 
 
 @dataclass
@@ -30,6 +30,9 @@ class Results:
     plot_error: str | None = None
     elapsed: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: name -> the share of its astronomical-night readings the sky library's cloud screening
+    #: calls clear (None: no verdict), beside the simulator's truth (``sim["clear_night_fraction"]``)
+    clear: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
@@ -49,6 +52,40 @@ def database_counts(db: Path) -> tuple[dict[str, int], dict[str, int]]:
     finally:
         conn.close()
     return models, readings
+
+
+def screened_clear(db: Path, sites: dict[str, tuple[float, float]]) -> dict[str, float | None]:
+    """Per photometer name with a known site ``(longitude, latitude)``: clear / (clear + cloudy)
+    of its astronomical-night readings by the sky library's screening (its default ``[sky]``
+    settings), None when no reading got a verdict.  The demo knows every simulated site,
+    even of the photometers that registered themselves at location -1."""
+    import numpy as np
+    from tessdb_sky.series import Site, context_columns
+
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    out: dict[str, float | None] = {}
+    try:
+        for name, (lon, lat) in sorted(sites.items()):
+            rows = []
+            for table, mag in (("tess_readings_t", "r.magnitude"), ("tess_readings4c_t", "r.mag1")):
+                rows += conn.execute(
+                    f"SELECT r.date_id, r.time_id, r.box_temperature, r.sky_temperature, {mag} FROM {table} AS r "
+                    "JOIN tess_t AS t ON t.tess_id = r.tess_id "
+                    "JOIN name_to_mac_t AS m ON m.mac_address = t.mac_address AND m.name = ?", (name,)).fetchall()
+            if not rows:
+                continue
+            rows.sort()
+            times = np.array([f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}T{t // 10000:02d}:"
+                              f"{t // 100 % 100:02d}:{t % 100:02d}" for d, t, *_ in rows], dtype="datetime64[s]")
+            values = np.array([r[2:] for r in rows], dtype=float)
+            cols = context_columns(times, Site(lon, lat), values[:, 2], values[:, 1], values[:, 0])
+            night = cols["sky_state"] == "night"
+            clear = int((night & (cols["clouds"] == "clear")).sum())
+            cloudy = int((night & (cols["clouds"] == "cloudy")).sum())
+            out[name] = clear / (clear + cloudy) if clear + cloudy else None
+    finally:
+        conn.close()
+    return out
 
 
 def show_path(path: Path) -> str:
@@ -84,6 +121,15 @@ def format_summary(r: Results) -> list[str]:
     total_q = sum(r.quarantine.values())
     lines.append(f"  quarantined             {_n(total_q)}: {_counts(r.quarantine)}"
                  f" ({_n(r.sim.get('malformed', 0))} malformed messages sent)")
+    if r.clear:
+        truth = r.sim.get("clear_night_fraction") or {}
+
+        def pct(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.0%}"
+
+        cells = [f"{name} {pct(v)} ({pct(truth.get(name))})" for name, v in r.clear.items()]
+        lines.append("  clear astronomical night, screened (simulated):")
+        lines.extend("    " + ", ".join(cells[i:i + 5]) for i in range(0, len(cells), 5))
     if r.plot is not None:
         lines.append(f"  night plot              {show_path(r.plot)}")
     else:

@@ -94,6 +94,15 @@ def check_run(out: subprocess.CompletedProcess, workdir: Path, cwd: Path) -> dic
     assert waiting == 0
     dropped = number(summary_value(text, "dropped by daylight").split()[0])
     assert total + dropped == sim["readings"]  # every good reading stored or dropped by day, none lost
+    # the clear fraction of each photometer: screened, with the simulated truth beside it
+    m = re.search(r"^  clear astronomical night, screened \(simulated\):\n((?:    .*\n)+)", text, re.M)
+    assert m, text
+    cells = re.findall(r"(stars\d+) (n/a|\d+%) \((n/a|\d+%)\)", m.group(1))
+    assert len(cells) >= 7, m.group(1)
+    truth = sim["clear_night_fraction"]
+    for name, _screened, simulated in cells:
+        if simulated != "n/a":
+            assert simulated == f"{truth[name]:.0%}", (name, simulated, truth)
     # the plot
     plot_line = summary_value(text, "night plot")
     png = cwd / plot_line
