@@ -376,6 +376,10 @@ def plot_month(app: App, name: str, month: str, out: str, width: int, height: in
     with report_queries(app, db) as queries:
         (name,) = known_names(queries, [name])
         data = month_data(queries, name, m)
+    if data.location.get("latitude") is None or data.location.get("longitude") is None:
+        _note(f"note: {shown(name)}'s readings are at location {data.location.get('location_id')}, without "
+              "coordinates: its nights are split at noon of that location's time zone (UTC for -1), not at the "
+              "site's local noon")
     save(month_figure(data, width, height), path)
     click.echo(f"wrote {path} ({len(data.readings)} readings)")
 

@@ -89,6 +89,23 @@ def test_plot_month_heat_map(tdb, ingested_db, queries_of, tmp_path):
     assert math.isnan(values[13][0]) or values[13][0] > 0
 
 
+def test_plot_month_flags_readings_without_a_site(tdb, ingested_db, tmp_path):
+    """At location -1 the nights are split at UTC noon, and the command says so (the positive
+    control: the same month at Madrid gives no note)."""
+    import shutil
+    import sqlite3
+
+    r = tdb("plot", "month", "stars10", "--month", "2026-10", "--out", tmp_path / "a.png", "--db", ingested_db)
+    assert r.code == 0 and "without coordinates" not in r.err
+    db = tmp_path / "nosite.db"
+    shutil.copyfile(ingested_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE tess_readings_t SET location_id = -1")
+    r = tdb("plot", "month", "stars10", "--month", "2026-10", "--out", tmp_path / "b.png", "--db", db)
+    assert r.code == 0, r.err
+    assert "note: stars10's readings are at location -1, without coordinates" in r.err
+
+
 @pytest.mark.parametrize("args, message", [
     (["night", "stars99", "--date", "2026-10-14", "--out", "x.png"], "unknown photometer 'stars99'"),
     (["night", "stars10", "--date", "2026-10-01", "--out", "x.png"],
