@@ -11,9 +11,9 @@ def moon_on_grid(longitude: float, latitude: float, first_day: float, n: int, st
     """(altitudes in degrees, lit fractions) at ``first_day + i * step_days`` days after J2000,
     for i in 0 .. n-1."""
     import numpy as np
-    from tessdb_sky.api import sky_context
+    from tessdb_sky.api import bodies
 
     start = np.datetime64(J2000, "ns") + np.timedelta64(int(round(first_day * 86400)), "s")
     times = start + (np.arange(n) * step_days * 86400 * 1e9).astype("timedelta64[ns]")
-    ctx = sky_context(times, longitude, latitude, 0.0, "Etc/UTC")  # the zone only names nights: unused here
-    return [float(v) for v in ctx.moon_alt], [float(v) for v in ctx.moon_illumination]
+    b = bodies(times, longitude, latitude)
+    return [float(v) for v in b.moon_alt], [float(v) for v in b.moon_illumination]

@@ -53,7 +53,7 @@ class Weather:
 
     clear: float = 0.5
     overcast: float = 0.25
-    moon: bool = False
+    moon: bool = True
 
 
 #: no cloud, no Moon: the sky of the simulator before it had weather

@@ -89,3 +89,36 @@ def test_a_polluted_sky_darkens_after_midnight():
     assert curfew(0.0, 0.0, 17.0) == 0.0  # noon
     late = 0.5 + 3 / 24  # 03:00 at longitude 0
     assert abs(curfew(late, 0.0, 17.0) - 0.4) < 1e-9 and curfew(late, 0.0, 21.5) == 0.0
+
+
+def test_the_moon_rises_over_the_simulated_sites():
+    """Around the full Moon of 2026-11-24 the truth's Moon is ephem's (within 0.5 degree: a
+    10-minute grid from the sky library, interpolated), and a high full Moon brightens a clear
+    sky by more than a magnitude over the site's moonless dark."""
+    import math
+    from datetime import datetime
+
+    import ephem
+
+    cfg = config(4, start=datetime(2026, 11, 24, 12), duration=86400, rates=QUIET, malformed_rate=0, tess4c_share=0,
+                 weather=Weather(clear=1.0, overcast=0.0, moon=True))
+    sites = {p.name: p.site for p in fleet_of(cfg)}
+    checked = bright = 0
+    for e in events(cfg):
+        if e.kind != READING:
+            continue
+        site = sites[e.name]
+        if e.time.minute == 0:
+            obs = ephem.Observer()
+            obs.lon, obs.lat, obs.date, obs.pressure = str(site.longitude), str(site.latitude), e.time, 0
+            assert abs(math.degrees(float(ephem.Moon(obs).alt)) - e.truth.moon_alt) < 0.5
+            assert abs(ephem.Moon(e.time).moon_phase - e.truth.moon_lit) < 0.01
+            checked += 1
+        if e.truth.night and e.truth.moon_alt > 30:
+            moonless = site.dark + curfew(days_since_j2000(e.time), site.longitude, site.dark)
+            mag = decoded(e).mag[0]
+            assert abs(mag - e.truth.sky) < 0.15 and e.truth.sky < moonless - 0.3, (e.truth, site)
+            if site.dark > 20:  # the darker the site, the more the Moon shows
+                assert mag < moonless - 1.5
+            bright += 1
+    assert checked >= 4 * 20 and bright > 100
