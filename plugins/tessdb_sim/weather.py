@@ -9,8 +9,8 @@ adding clouds did not change the draws the rest of the simulator makes.
 The physics, deliberately simple and documented in docs/operations.md:
 
 * a night (local solar noon to noon) is clear, overcast or partly cloudy (shares in
-  :class:`Weather`); partly cloudy nights get a cover between 0 and 1 that wanders every
-  20 minutes and is interpolated in between;
+  :class:`Weather`); on a partly cloudy night the sky overhead is a gap (cover 0) or under
+  a cloud (0.85-1), and may change every 20 minutes, the change taking those 20 minutes;
 * clouds reflect a city's light back down and hide a dark site's stars: the moonless
   sky under full cover is ``cloud_shift(dark)`` magnitudes brighter (negative) over a
   light-polluted site and fainter (positive) over a dark one (Kyba et al. 2011 measured
@@ -43,6 +43,8 @@ OVERCAST_DELTA = -0.4
 CLEAR_COVER = 0.05
 #: minutes between two drawn cover values of a partly cloudy night
 KNOT_MINUTES = 20
+#: the chance that the sky overhead changes (gap <-> cloud) from one knot to the next
+PARTLY_SWITCH = 0.3
 _KNOTS = 24 * 60 // KNOT_MINUTES + 1
 
 
@@ -114,10 +116,13 @@ class Cover:
             return [0.0] * _KNOTS
         if x < w.clear + w.overcast:
             return [rng.uniform(0.85, 1.0) for _ in range(_KNOTS)]
-        c, knots = rng.random(), []
+        # broken clouds: the photometer's narrow field (17 degrees) is either in a gap or under a
+        # cloud; every 20 minutes the sky overhead may change, the change taking those 20 minutes
+        cloudy, knots = rng.random() < 0.5, []
         for _ in range(_KNOTS):
-            knots.append(c)
-            c = min(1.0, max(0.0, c + rng.gauss(0.0, 0.35)))
+            knots.append(rng.uniform(0.85, 1.0) if cloudy else 0.0)
+            if rng.random() < PARTLY_SWITCH:
+                cloudy = not cloudy
         return knots
 
     def at(self, days: float) -> float:
