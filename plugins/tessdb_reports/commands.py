@@ -177,11 +177,10 @@ def report_daily(app: App, keys: tuple[str, ...], date_from: str | None, date_to
                                           "before --to).")
 @click.option("--to", "date_to", help="Last night, included, YYYY-MM-DD (default: today, UTC, or 30 nights after "
                                       "--from).")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON (one array).")
-@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (',').")
+@output_options
 @_db
-@pass_cli
-def report_nights(opts: Any, names: tuple[str, ...], all_names: bool, date_from: str | None, date_to: str | None,
+@pass_app
+def report_nights(app: App, names: tuple[str, ...], all_names: bool, date_from: str | None, date_to: str | None,
                   as_json: bool, as_csv: bool, db: str | None) -> None:
     """One row per photometer and night of NAME... (or --all): readings, readings in
     astronomical night, dark ones (Moon down), dark clear ones, the clear fraction, the
@@ -194,15 +193,12 @@ def report_nights(opts: Any, names: tuple[str, ...], all_names: bool, date_from:
     from .nights import NIGHT_COLUMNS, NightsRun, check_sites, night_summaries
     from .tools import daily_period, known_names, write_rows
 
-    if as_json and as_csv:
-        raise BadValue("choose one of --json and --csv")
     if bool(names) == all_names:
         raise BadValue("give photometer NAME(s) or --all (not both)")
     first, last = daily_period(parse_date(date_from, "--from") if date_from else None,
                                parse_date(date_to, "--to") if date_to else None)
     form = "json" if as_json else "csv" if as_csv else "table"
-    app = opts.app(console=False)
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         if names:
             chosen = known_names(queries, names)
             for name, why in check_sites(queries, chosen).items():
@@ -398,8 +394,8 @@ def plot_month(app: App, name: str, month: str, out: str, width: int, height: in
 @click.option("--height", type=click.IntRange(150, 10000), default=700, show_default=True,
               help="Image height in pixels.")
 @_db
-@pass_cli
-def plot_year(opts: Any, name: str, year: int, out: str, kind: str, clouds: str, moon: str, width: int, height: int,
+@pass_app
+def plot_year(app: App, name: str, year: int, out: str, kind: str, clouds: str, moon: str, width: int, height: int,
               db: str | None) -> None:
     """NAME's year: the hourglass (one column per night, the night's hours down, the mean
     brightness in each 10 minutes) and the jellyfish (brightness against time of night, as a
@@ -411,8 +407,7 @@ def plot_year(opts: Any, name: str, year: int, out: str, kind: str, clouds: str,
     from .yearplot import year_data, year_figure
 
     path = _image(out)
-    app = opts.app(console=False)
-    with report_queries(opts, db) as queries:
+    with report_queries(app, db) as queries:
         (name,) = known_names(queries, [name])
         data = year_data(queries, name, year, app.settings, clouds, moon)
     save(year_figure(data, width, height, kind), path)

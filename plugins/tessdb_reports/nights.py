@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from tessdb_core.errors import BadValue
+from tessdb_core import BadValue
 
 from .common import shown
-from .queries import ReportQueries
+from tessdb_core import ReportQueries
 
 __all__ = ["NIGHT_COLUMNS", "CHANNEL_STATS", "CHUNK_NIGHTS", "SKY_WORDS", "NightsRun", "SkyChunk", "night_summaries",
            "sky_chunk", "sky_chunks",

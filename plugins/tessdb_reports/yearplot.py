@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from matplotlib.figure import Figure
 
-from tessdb_core.errors import BadValue, NotFound
+from tessdb_core import BadValue, NotFound
 
 from .common import shown
 from .nights import check_sites, sky_chunks
 from .plots import DPI, MONTH_CMAP
-from .queries import ReportQueries
+from tessdb_core import ReportQueries
 
 __all__ = ["YearData", "year_data", "year_figure", "SLOT_MINUTES", "MAG_RANGE", "MAG_BIN"]
 
