@@ -67,7 +67,7 @@ def test_tiles_are_shown_when_the_tile_server_answers(fleet_db, browser):
 
 def test_without_tile_url_no_tile_is_asked_for(served, page):
     p = page.open(served.client.base + "/")
+    p.wait_for_function("() => document.querySelectorAll('.leaflet-overlay-pane canvas').length >= 1")  # outlines
     p.wait_for_timeout(300)
     assert p.locator("img.leaflet-tile").count() == 0
-    assert p.evaluate("() => document.querySelectorAll('.leaflet-overlay-pane canvas').length") >= 1  # the outlines
     assert not page.errors, page.errors
