@@ -79,9 +79,10 @@ def tessdb_decode(message: Message, settings: Settings) -> Registration | Readin
 
 @hookspec
 def tessdb_validate(event: Event, settings: Settings) -> list[Rejection] | None:
-    """Collect-all (every plugin votes).  Return the problems found in the event;
-    an empty list or None means no objection.  The first problem decides the
-    message's fate (discards such as retained or black-listed are not quarantined)."""
+    """Collect-all (every plugin votes: each is called, even after another objected).  Return
+    the problems found in the event; an empty list or None means no objection.  The first
+    problem in pluggy's order decides the message's fate (discards such as retained or
+    black-listed are not quarantined); the other objections are logged at debug level."""
 
 
 @hookspec(firstresult=True)
