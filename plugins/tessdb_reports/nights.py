@@ -4,7 +4,7 @@
     for row in night_summaries(queries, ["stars1"], date(2026, 1, 1), date(2026, 12, 31)):
         ...
 
-``queries`` is the store's ``"reports"`` query object (``app.queries("reports", store)``).
+``queries`` is the store's ``ReportQueries`` (``app.queries(ReportQueries, store)``).
 Rows come one photometer after the other, nights in order, as plain dicts with the keys
 ``NIGHT_COLUMNS`` (JSON-ready values: floats rounded, None where there is nothing).  They are
 computed a chunk of ``CHUNK_NIGHTS`` nights at a time, so memory stays that of one chunk of

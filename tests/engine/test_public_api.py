@@ -84,8 +84,8 @@ def test_the_api_documents_every_name():
 #: what a plugin may import from another plugin: a library package (tessdb_star: no hooks, the
 #: star schema for every store) or a module another plugin publishes as its library
 #: (docs/plugins.md, "Where the star-schema library lives").  Anything else is private.
-LIBRARIES = ("tessdb_star", "tessdb_sky", "tessdb_tess.photometer", "tessdb_sim.fleet", "tessdb_sim.generator",
-             "tessdb_sim.command")
+LIBRARIES = ("tessdb_star", "tessdb_sky", "tessdb_tess.photometer", "tessdb_reports.nights", "tessdb_sim.fleet",
+             "tessdb_sim.generator", "tessdb_sim.command")
 
 
 def _library(module: str) -> bool:
