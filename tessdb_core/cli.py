@@ -15,6 +15,7 @@ from loguru import logger
 
 from . import __version__, app as app_mod
 from .contracts import StoreError
+from .controls import ACTIONS
 from .errors import NotFound, UserError
 from .plugin_cli import CliContext, _pass_context, emit, emit_rows, output_options, pass_app, summary
 from .plugins import PluginError
@@ -202,12 +203,8 @@ def _control_command(action: str, doc: str) -> None:
         click.echo(_control(app, "POST", f"/v1/server/{action}")["message"])
 
 
-for _action, _doc in (("pause", "Pause the running service: it closes the database; messages wait in the inbox."),
-                      ("resume", "Resume the running service: the inbox backlog is written in order."),
-                      ("reload", "Reload the settings of the running service (a bad file keeps the old ones)."),
-                      ("flush", "Release the running service's filter windows and write every buffer."),
-                      ("stop", "Stop the running service gracefully (windows released, buffers written).")):
-    _control_command(_action, _doc)
+for _action in ACTIONS.values():
+    _control_command(_action.name, _action.help)
 
 
 @cli.command()

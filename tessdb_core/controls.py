@@ -9,10 +9,34 @@ the pipeline and the service exposes no attributes to it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
 
-#: the server actions of ``POST /v1/server/<action>`` (the reference's names)
-ACTIONS = ("reload", "pause", "resume", "flush", "stop")
+from . import logs
+from .contracts import StoreUnavailable
+from .errors import BadValue, NotFound
+from .localfile import LocalFileUnavailable
+from .settings import SettingsError
+
+
+@dataclass(frozen=True)
+class Action:
+    """One control of the running service, named once: ``POST /v1/server/<name>``,
+    ``tessdb-core <name>``, the service's ``do_<name>`` and the signals that ask for it."""
+
+    name: str
+    signals: tuple[str, ...]
+    help: str
+
+
+#: every server action (the reference's names), in the order ``--help`` lists them
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("reload", ("SIGHUP",), "Reload the settings of the running service (a bad file keeps the old ones)."),
+    Action("pause", ("SIGUSR1",), "Pause the running service: it closes the database; messages wait in the inbox."),
+    Action("resume", ("SIGUSR2",), "Resume the running service: the inbox backlog is written in order."),
+    Action("flush", (), "Release the running service's filter windows and write every buffer."),
+    Action("stop", ("SIGTERM", "SIGINT"), "Stop the running service gracefully (windows released, buffers written)."),
+)}
 
 
 class Controls(Protocol):
@@ -30,7 +54,7 @@ class Controls(Protocol):
         loop, so a stuck loop is reported instead of timing out."""
 
     def metrics(self) -> dict[str, Any]:
-        """Cumulative counters and gauges (the keys of ``Service.metrics_snapshot``)."""
+        """Cumulative counters and gauges (the keys of ``Telemetry.snapshot``)."""
 
     def stats(self) -> dict[str, Any]:
         """The counters since the last periodic summary (``Stats.as_dict``)."""
@@ -69,3 +93,81 @@ class Controls(Protocol):
     def current_photometers(self) -> set[str]:
         """The names with a Current mapping in the service's catalogue: a name that left it
         (``instrument retire``, a rename) is no longer waited for."""
+
+
+class ServiceControls:
+    """The running service as the admin API and the plugins see it (:class:`Controls`): each
+    call is carried out in the service's thread, between two turns of its loop."""
+
+    def __init__(self, service: Any):
+        """``service``: the running :class:`.service.Service` (not imported: no circle)."""
+        self._svc = service
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return self._svc.call(fn)
+
+    def act(self, action: str) -> str:
+        if action not in ACTIONS:
+            raise NotFound(f"no server action {action!r}")
+        try:
+            return self._call(getattr(self._svc, f"do_{action}"))
+        except (SettingsError, StoreUnavailable, LocalFileUnavailable) as exc:
+            raise BadValue(str(exc)) from None
+
+    def health(self) -> tuple[bool, str]:
+        return self._call(self._svc.telemetry.health)
+
+    def live(self) -> tuple[bool, str]:
+        return self._svc.telemetry.live()
+
+    def metrics(self) -> dict[str, Any]:
+        return self._call(self._svc.telemetry.snapshot)
+
+    def stats(self) -> dict[str, Any]:
+        return self._call(self._svc.stats.as_dict)
+
+    def photometer_name(self, raw: str) -> str | None:
+        svc = self._svc
+        return self._call(lambda: svc.app.stages.photometer_name(raw, svc.settings))
+
+    def photometers(self) -> set[str]:
+        svc = self._svc
+
+        def names() -> set[str]:
+            found = set(logs.levels_in_force.photometers)
+            if svc.pipeline is not None:
+                found |= svc.pipeline.photometers_with_filter_state()
+            found.update(svc.settings.get("filter.divisor", {}) or {})
+            return found
+
+        return self._call(names)
+
+    def is_registered(self, name: str) -> bool:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline is not None and pipeline.catalog.knows_name(name))
+
+    def filter_view(self, name: str) -> dict[str, Any]:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline.filter_view(name) if pipeline is not None else {})
+
+    def filter_options(self, name: str) -> dict[str, Any]:
+        pipeline = self._svc.pipeline
+        return self._call(lambda: pipeline.filter_options(name) if pipeline is not None else {})
+
+    def configure_filters(self, name: str, options: Any) -> None:
+        pipeline = self._svc.pipeline
+        if pipeline is None:
+            raise BadValue("the filters are not running yet (the database has not been opened)")
+        self._call(lambda: pipeline.configure_filters(name, options))
+
+    def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
+        self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
+
+    def last_readings(self) -> dict[str, float]:
+        return self._call(self._svc.telemetry.last_readings)
+
+    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
+        return self._call(self._svc.telemetry.newest_readings)
+
+    def current_photometers(self) -> set[str]:
+        return self._call(lambda: self._svc.pipeline.current_names() if self._svc.pipeline else set())

@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 from loguru import logger
 
 from . import paho_speedups
+from .backoff import Backoff
 from .events import Message, utc_now
 
 log = logger.bind(ns="mqtt")
@@ -98,7 +99,8 @@ class MqttSource:
         self.last_message = time.monotonic()
         self.connected_since: float | None = None
         self._next_attempt = 0.0
-        self._backoff = float(m.reconnect_min)
+        #: between connection attempts, and between subscriptions the broker refused
+        self._backoff = Backoff(m.reconnect_min, m.reconnect_max)
         self._socket_open = False
         self.topics = subscriptions(settings)
         self.max_payload = int(m.get("max_payload", 65536))
@@ -106,7 +108,7 @@ class MqttSource:
         self.subscription_problem: str | None = None
         self._asked: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid -> (topic, qos) asked
         self._resubscribe_at = 0.0
-        self._sub_backoff = float(m.reconnect_min)
+        self._sub_backoff = Backoff(m.reconnect_min, m.reconnect_max)
         #: times the broker answered "session present: false" after a connection of this run had one
         self.sessions_lost = 0
         #: (T1, T2) UTC epoch seconds of the last disconnection that cost the session
@@ -127,7 +129,7 @@ class MqttSource:
             self.connected = True
             self.connection += 1
             self.connected_since = time.monotonic()
-            self._backoff = float(self.settings.mqtt.reconnect_min)
+            self._backoff.reset()
             present = getattr(flags, "session_present", False)
             self._set_state(f"connected to {self.settings.mqtt.host}:{self.settings.mqtt.port} "
                             f"(session present: {present})")
@@ -178,13 +180,12 @@ class MqttSource:
                               self.settings.mqtt.reconnect_max)
                 self.subscription_problem = problem
                 self.subscribed = False
-                self._resubscribe_at = time.monotonic() + self._sub_backoff
-                self._sub_backoff = min(self._sub_backoff * 2, float(self.settings.mqtt.reconnect_max))
+                self._resubscribe_at = time.monotonic() + self._sub_backoff.next()
             else:
                 if self.subscription_problem:
                     log.warning("subscriptions accepted by the broker again")
                 self.subscription_problem = None
-                self._sub_backoff = float(self.settings.mqtt.reconnect_min)
+                self._sub_backoff.reset()
                 self.subscribed = True
                 log.info("subscriptions confirmed by the broker")
         except Exception as exc:
@@ -233,8 +234,7 @@ class MqttSource:
         except (OSError, ssl.SSLError) as exc:
             self._set_state(f"cannot connect to {m.host}:{m.port}: {exc}", error=True,
                             detail=f"; retrying with a backoff up to {m.reconnect_max} s")
-            self._next_attempt = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, float(m.reconnect_max))
+            self._next_attempt = time.monotonic() + self._backoff.next()
 
     def poll(self, timeout: float, limit: int = 5000) -> list[Arrival]:
         """Read what the broker sent (waiting at most ``timeout``) and return it."""
@@ -246,7 +246,7 @@ class MqttSource:
                 time.sleep(min(timeout, max(0.0, self._next_attempt - time.monotonic())))
                 return self._take()
         if self.subscription_problem and self.connected and time.monotonic() >= self._resubscribe_at:
-            self._resubscribe_at = time.monotonic() + self._sub_backoff  # until its SUBACK says otherwise
+            self._resubscribe_at = time.monotonic() + self._sub_backoff.current  # until its SUBACK says otherwise
             self._subscribe()
         rc = self.client.loop(timeout)
         # one select() per burst, not per message: read on while the socket has data
@@ -262,8 +262,7 @@ class MqttSource:
                 self._set_state(f"connection lost ({mqtt.error_string(rc)})", error=True,
                                 detail=f"; retrying with a backoff up to {self.settings.mqtt.reconnect_max} s")
             self._socket_open = False
-            self._next_attempt = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, float(self.settings.mqtt.reconnect_max))
+            self._next_attempt = time.monotonic() + self._backoff.next()
         return self._take()
 
     def _take(self) -> list[Arrival]:
@@ -300,7 +299,7 @@ class MqttSource:
         self._went_down()
         self.connected = self.subscribed = self._socket_open = False
         self.arrived = []
-        self._next_attempt = time.monotonic() + self._backoff
+        self._next_attempt = time.monotonic() + self._backoff.current
         self._set_state("disconnected on purpose: messages cannot be stored now", error=True)
 
     def apply(self, settings: Any) -> None:
@@ -322,7 +321,7 @@ class MqttSource:
                 self._went_down()
             self.connected = self.subscribed = self._socket_open = False
             self.arrived = []
-            self._backoff = float(m.reconnect_min)
+            self._backoff.reset(m.reconnect_min, m.reconnect_max)
             self._next_attempt = 0.0  # now
             self.max_payload = int(m.get("max_payload", 65536))
             return
@@ -332,6 +331,8 @@ class MqttSource:
         """A reload changed the topics: subscribe to the new set at once."""
         old = set(self.topics)
         self.settings = settings
+        for backoff in (self._backoff, self._sub_backoff):  # a reload may change the limits
+            backoff.first, backoff.longest = float(settings.mqtt.reconnect_min), float(settings.mqtt.reconnect_max)
         self.max_payload = int(settings.mqtt.get("max_payload", 65536))
         new = subscriptions(settings)
         if set(new) == old:

@@ -11,6 +11,8 @@ import time
 
 from loguru import logger
 
+from .backoff import Backoff
+
 
 class Outage:
     """Retry timing and the start / end log lines for one resource."""
@@ -19,15 +21,13 @@ class Outage:
         """``what``: how the log lines name the resource ("database /srv/tess.db")."""
         self.what = what
         self.log = logger.bind(ns=ns)
-        self.first_delay = first_delay
-        self.longest_delay = longest_delay
+        self.backoff = Backoff(first_delay, longest_delay)
         #: the last problem, while the resource is unavailable; None when it works
         self.problem: str | None = None
         self.since: float | None = None
         self.retry_at = 0.0
         self.failures = 0  # consecutive
         self.total = 0  # how many outages began (for /metrics)
-        self._delay = first_delay
 
     @property
     def active(self) -> bool:
@@ -45,14 +45,14 @@ class Outage:
         if self.problem is None:
             self.since = now
             self.total += 1
-            self._delay = self.first_delay
+            self.backoff.reset()
             self.log.error("{} {}; {}", self.what, problem, consequence)
         else:
             self.log.debug("{} {}; {} (retry #{})", self.what, problem, consequence, self.failures)
-            self._delay = min(self._delay * 2, self.longest_delay)
         self.problem = problem
         self.failures += 1
-        self.retry_at = now + (self._delay if delay is None else delay)
+        wait = self.backoff.next()
+        self.retry_at = now + (wait if delay is None else delay)
 
     def recovered(self, news: str) -> None:
         """The resource works again: one line saying so and how long it took."""

@@ -25,29 +25,28 @@ import queue
 import signal
 import threading
 import time
-from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timezone
 from typing import Any, Callable
 
 from loguru import logger
 
-from . import __version__, logs
+from . import logs
 from .app import App, tune_gc_for_throughput
 from .contracts import StoreBusy, StoreUnavailable
-from .controls import ACTIONS
+from .controls import ACTIONS, ServiceControls
+from .errors import BadValue
+from .housekeeping import InboxGuard, QuarantineBounds
 from .inbox import Inbox
 from .localfile import LocalFile, LocalFileUnavailable, sync
-from .mqtt import Arrival, MqttSource, utc_iso
+from .mqtt import Arrival, MqttSource
 from .notices import Notices
 from .outage import Outage
-from .paho_speedups import paho_version
 from .pipeline import Pipeline
 from .quarantine import Quarantine
 from .settings import SettingsError, is_secret, shown
 from .stats import Stats
 from .systemd import Notifier
-from .errors import BadValue, NotFound
+from .telemetry import Telemetry
 
 log = logger.bind(ns="server")
 
@@ -67,39 +66,28 @@ class Service:
         self.inbox = Inbox(self.file)
         self.quarantine = Quarantine(self.file)
         self.stats = Stats()
-        self.totals: Counter[str] = Counter()  # monotonic counters for /metrics
         self.pipeline: Pipeline | None = None
         self.mqtt: MqttSource | None = None
         self.paused = False
         self.running = False
         self.cursor = 0  # the last inbox id handed to the pipeline
-        self.start_time = time.time()
         self.last_turn = time.monotonic()
-        #: the durations of the last 10,000 commits (for the /metrics histogram)
-        self.write_latency: deque[float] = deque(maxlen=10_000)
         self._flags: set[str] = set()
         self._calls: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
         self._last_write = time.monotonic()
-        self._last_stats = time.monotonic()
         #: the database cannot take writes / the inbox cannot take messages (retried)
         self.store_outage = Outage(f"Database {self.store.url}", "dbase")
         self.inbox_outage = Outage(f"Inbox {self.file.path}", "server")
         #: arrived but not yet in the inbox (so not acknowledged), while the inbox cannot write
         self.held: list[Arrival] = []
         self._depth = 0  # the last inbox depth read (for /metrics when the file is held)
-        self._last_trim = 0.0
-        self._last_summary = time.monotonic()
-        self._quarantine_seen: Counter[str] = Counter()
-        self.systemd = Notifier()
-        self.admin = None
         #: events that may have cost data, shown on /health and to the alarms for an hour
         self.notices = Notices()
-        #: files found deleted or replaced under the service and put back (for /metrics)
-        self.rescues: Counter[str] = Counter()
-        self._inbox_lost: str | None = None  # what happened to the inbox file, until it is put back
-        self._last_watch = 0.0
-        self._store_rescues = 0
-        self._sessions_lost = 0
+        self.inbox_guard = InboxGuard(self.file, self.inbox_outage, self.notices)
+        self.quarantine_bounds = QuarantineBounds(self.quarantine, self.stats)
+        self.telemetry = Telemetry(self)
+        self.systemd = Notifier()
+        self.admin = None
 
     # -- called from other threads (admin API) and signal handlers -----------------------------
     def call(self, fn: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -115,9 +103,9 @@ class Service:
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig, flag in ((signal.SIGHUP, "reload"), (signal.SIGUSR1, "pause"), (signal.SIGUSR2, "resume"),
-                          (signal.SIGTERM, "stop"), (signal.SIGINT, "stop")):
-            signal.signal(sig, lambda signum, frame, flag=flag: self.request(flag))
+        for action in ACTIONS.values():
+            for name in action.signals:
+                signal.signal(getattr(signal, name), lambda signum, frame, flag=action.name: self.request(flag))
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -129,7 +117,7 @@ class Service:
         self.store.set_patience(None)  # the replay at start may wait for a held database
         self._open_store()
         if self.pipeline is not None and not self.inbox_outage.active:
-            backlog = self._inbox_depth()
+            backlog = self.inbox_depth()
             if backlog:
                 log.warning("Replaying {} inbox entries left by the previous run", backlog)
             self._drain(everything=True)
@@ -238,40 +226,11 @@ class Service:
                                      "messages are not acknowledged; the broker sends them again")
             self.mqtt.drop_connection()
             return
-        if not self._inbox_still_ours():  # synced into a file no name reaches: not durable
+        if not self.inbox_guard.still_ours():  # synced into a file no name reaches: not durable
             self.mqtt.drop_connection()
             return
         self.inbox_outage.recovered("takes messages again")
         self.mqtt.ack(arrivals)
-
-    def _inbox_still_ours(self) -> bool:
-        """At each sync (and once a second): is the inbox file still the one at ``[inbox] path``?
-        If it was deleted or replaced, nothing is acknowledged until what the open file holds
-        is copied into a new inbox at the path (synced; a stranger's file is set aside), one
-        log line per step; False while that cannot be done (retried)."""
-        problem = self.file.lost()
-        if problem is None:
-            return True
-        path = self.file.path
-        if self._inbox_lost is None:
-            self._inbox_lost = problem
-            self.inbox_outage.failed(f"{problem} under the running service",
-                                     "nothing is acknowledged until a new inbox at the path holds what it held")
-        try:
-            done, entries, rows = self.file.rescue()
-        except LocalFileUnavailable as exc:
-            self.inbox_outage.failed(f"{problem}; {exc.problem}", "nothing is acknowledged; retrying")
-            return False
-        if done.set_aside_as is not None:
-            log.warning("Inbox {}: the other file found at the path was set aside as {}", path, done.set_aside_as)
-        log.warning("Inbox {}: copied {} waiting entries and {} quarantine rows from the open file into a new "
-                    "inbox at the path (synced)", path, entries, rows)
-        self.rescues["inbox"] += 1
-        self._inbox_lost = None
-        self.notices.add("inbox_lost", f"the inbox {path} {problem} at {_now_iso()}; the {entries} entries it "
-                                       f"held were copied into a new inbox at the path")
-        self.inbox_outage.recovered("takes messages again (a new file at the path, nothing lost)")
-        return True
 
     def _hold(self, pending: list[Arrival]) -> None:
         self.held = pending
@@ -317,7 +276,7 @@ class Service:
         else:
             self._report_set_aside()
             self.store_outage.recovered("takes writes again")
-            if not self.held and self._inbox_lost is None:
+            if not self.held and self.inbox_guard.lost is None:
                 self.inbox_outage.recovered("takes messages again")
 
     def _store_failed(self, exc: StoreUnavailable) -> None:
@@ -332,10 +291,10 @@ class Service:
         t0 = time.monotonic()
         self.pipeline.write()
         now = time.monotonic()
-        self.write_latency.append(now - t0)
+        self.telemetry.write_latency.append(now - t0)
         self._last_write = now
 
-    def _inbox_depth(self) -> int:
+    def inbox_depth(self) -> int:
         try:
             self._depth = self.inbox.depth()
         except LocalFileUnavailable:
@@ -344,153 +303,15 @@ class Service:
 
     def _periodic(self) -> None:
         now = time.monotonic()
-        if self.mqtt.sessions_lost > self._sessions_lost:
-            self._sessions_lost = self.mqtt.sessions_lost
-            t1, t2 = self.mqtt.lost_window
-            self.notices.add("session_lost", f"the broker lost the collector's session; readings published between "
-                                             f"{utc_iso(t1)} and {utc_iso(t2)} may be missing")
-        if now - self._last_stats >= int(self.settings.stats.interval):
-            self._last_stats = now
-            self.log_stats()
+        self.telemetry.periodic(now)
         if not self.paused and self.pipeline is not None and not self.store_outage.active:
             try:
                 self.pipeline.refresh_catalog()  # at most once a second
             except StoreUnavailable as exc:
                 logger.bind(ns="dbase").debug("catalogue check put off: {}", exc)
-        if self.inbox_outage.ready() and now - self._last_watch >= 1.0:
-            self._last_watch = now
-            self._inbox_still_ours()
-            rescued = getattr(self.store, "rescues", 0)  # (an optional attribute of a file-based store)
-            if rescued > self._store_rescues:
-                self._store_rescues = rescued
-                self.notices.add("database_lost", f"the database {self.store.url} was found deleted or replaced "
-                                                  f"by {_now_iso()}; what it held was copied into a new file at "
-                                                  "the path")
         if self.inbox_outage.ready():
-            self._trim_quarantine(now)
-        if now - self._last_summary >= _SUMMARY_EVERY:
-            self._last_summary = now
-            self._summarise_quarantine()
-
-    def _summarise_quarantine(self) -> None:
-        """One INFO line a minute for what was quarantined in it (each message is at DEBUG)."""
-        seen = Counter(self.stats.quarantined)
-        for reason, n in self.totals.items():
-            if reason.startswith("quarantined."):
-                seen[reason.split(".", 1)[1]] += n
-        new = {r: n - self._quarantine_seen.get(r, 0) for r, n in seen.items() if n > self._quarantine_seen.get(r, 0)}
-        self._quarantine_seen = seen
-        if new:
-            log.info("Quarantined in the last {} s: {} (`tessdb-core quarantine list` shows them)", _SUMMARY_EVERY,
-                     ", ".join(f"{n} {r}" for r, n in sorted(new.items())))
-
-    def _trim_quarantine(self, now: float) -> None:
-        """Keep the quarantine within ``[quarantine] max_mb`` and ``keep_days``: at once when
-        it grows past the size, once a minute for the age."""
-        q = self.settings.quarantine
-        max_bytes = int(float(q.max_mb) * 1024 * 1024)
-        if not self.quarantine.over_bounds(max_bytes) and now - self._last_trim < 60:
-            return
-        self._last_trim = now
-        try:
-            dropped = self.quarantine.trim(max_bytes, float(q.keep_days))
-        except LocalFileUnavailable:
-            return  # tried again at the next minute
-        if dropped:
-            self.stats.quarantine_dropped += dropped
-            log.warning("Quarantine bounded ([quarantine] max_mb = {}, keep_days = {}): {} oldest entries dropped",
-                        q.max_mb, q.keep_days, dropped)
-
-    def log_stats(self) -> None:
-        """The periodic summary lines (docs/operations.md); then the counters restart."""
-        for line in self.stats.log_lines():
-            logger.bind(ns="stats").info(line)
-        self._add_totals()
-        self.stats.reset()
-
-    def _add_totals(self) -> None:
-        for group, values in self.stats.as_dict().items():
-            if isinstance(values, dict):
-                for k, v in _flat(values):
-                    self.totals[f"{group}.{k}"] += v
-            else:
-                self.totals[group] += values
-
-    def metrics_snapshot(self) -> dict[str, Any]:
-        """Cumulative counters (totals + current interval) and gauges, for /metrics."""
-        totals = Counter(self.totals)
-        for group, values in self.stats.as_dict().items():
-            if isinstance(values, dict):
-                for k, v in _flat(values):
-                    totals[f"{group}.{k}"] += v
-            else:
-                totals[group] += values
-        lat = sorted(self.write_latency)
-        return {
-            "counters": dict(totals),
-            "inbox_depth": self._inbox_depth(),
-            "last_message_age": self.mqtt.silent_for() if self.mqtt else 0.0,
-            "connected": bool(self.mqtt and self.mqtt.connected),
-            "subscribed": bool(self.mqtt and self.mqtt.subscribed),
-            "paused": self.paused,
-            "write_seconds": lat,
-            "store_available": not self.store_outage.active,
-            "inbox_available": not self.inbox_outage.active,
-            "outages": {"store": self.store_outage.total, "inbox": self.inbox_outage.total},
-            "rescues": {"inbox": self.rescues["inbox"], "database": self._store_rescues},
-            "notices": self.notices.current(),
-            "sessions_lost": self.mqtt.sessions_lost if self.mqtt else 0,
-            "held": len(self.held),
-            "last_readings": self.last_readings(),
-            "start_time": self.start_time,
-            "version": __version__,
-            "paho": paho_version(),
-        }
-
-    def last_readings(self) -> dict[str, float]:
-        if self.pipeline is None:
-            return {}
-        return {name: t.replace(tzinfo=timezone.utc).timestamp() for name, t in self.pipeline.last_reading.items()}
-
-    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
-        if self.pipeline is None:
-            return {}
-        mags = self.pipeline.last_magnitudes
-        return {name: (t.replace(tzinfo=timezone.utc).timestamp(), mags.get(name, ()))
-                for name, t in self.pipeline.last_reading.items()}
-
-    def health(self) -> tuple[bool, str]:
-        """Readiness, (ready, why): the faults that lose time first (they name the file), then
-        the broker and the backlog.  Paused is ready (an operator's choice, with a note); a
-        quiet sky is not a fault here (freshness is the alarms' and Prometheus' business:
-        ``tessdb_last_message_age_seconds``)."""
-        if self.inbox_outage.active:
-            return False, (f"{self.inbox_outage.describe()}; not acknowledging, {len(self.held)} messages "
-                           "waiting in memory, the broker keeps the rest")
-        backlog = self._inbox_depth()
-        if self.store_outage.active:
-            return False, f"{self.store_outage.describe()}; {backlog} messages wait in the inbox"
-        if self.mqtt is None or not self.mqtt.connected:
-            return False, f"MQTT not connected: {self.mqtt.state if self.mqtt else 'starting'}"
-        if self.mqtt.subscription_problem:
-            return False, f"subscription refused by the broker: {self.mqtt.subscription_problem}; retrying"
-        if backlog > 10 * int(self.settings.inbox.chunk) and not self.paused:
-            return False, f"inbox not draining: {backlog} messages waiting"
-        if self.paused:
-            notes = [f"paused; {backlog} messages waiting in the inbox"]
-        elif self.mqtt.silent_for() > float(self.settings.mqtt.silent_after):
-            notes = [f"ok; no message for {self.mqtt.silent_for():.0f} s"]
-        else:
-            notes = ["ok"]
-        notes += self.notices.current().values()  # what happened that may have cost data
-        return True, "; ".join(notes)
-
-    def live(self) -> tuple[bool, str]:
-        """Liveness, safe from any thread (no call into the loop): the loop turned recently."""
-        idle = time.monotonic() - self.last_turn
-        if idle > _STUCK_AFTER:
-            return False, f"the service loop has not turned for {idle:.0f} s"
-        return True, "ok"
+            self.inbox_guard.now_and_then()
+            self.quarantine_bounds.keep(self.settings, now)
 
     # -- controls ---------------------------------------------------------------------------------
     def _controls(self) -> None:
@@ -525,7 +346,7 @@ class Service:
             self.store.set_patience(0.2)
             self.pipeline.reload_catalog()
             self.paused = False
-            log.warning("Database writer resumed. Inbox size: {}", self._inbox_depth())
+            log.warning("Database writer resumed. Inbox size: {}", self.inbox_depth())
         return "Server resumed operation"
 
     def do_flush(self) -> str:
@@ -600,110 +421,12 @@ class Service:
             log.warning("Stopped")
 
 
-class ServiceControls:
-    """The service as the admin API sees it (:class:`.controls.Controls`): each call is
-    carried out in the service's thread, between two turns of its loop."""
-
-    def __init__(self, service: Service):
-        self._svc = service
-
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        return self._svc.call(fn)
-
-    def act(self, action: str) -> str:
-        if action not in ACTIONS:
-            raise NotFound(f"no server action {action!r}")
-        svc = self._svc
-        do = {"reload": svc.do_reload, "pause": svc.do_pause, "resume": svc.do_resume, "flush": svc.do_flush,
-              "stop": svc.do_stop}[action]
-        try:
-            return self._call(do)
-        except (SettingsError, StoreUnavailable, LocalFileUnavailable) as exc:
-            raise BadValue(str(exc)) from None
-
-    def health(self) -> tuple[bool, str]:
-        return self._call(self._svc.health)
-
-    def live(self) -> tuple[bool, str]:
-        return self._svc.live()
-
-    def metrics(self) -> dict[str, Any]:
-        return self._call(self._svc.metrics_snapshot)
-
-    def stats(self) -> dict[str, Any]:
-        return self._call(self._svc.stats.as_dict)
-
-    def photometer_name(self, raw: str) -> str | None:
-        svc = self._svc
-        return self._call(lambda: svc.app.stages.photometer_name(raw, svc.settings))
-
-    def photometers(self) -> set[str]:
-        svc = self._svc
-
-        def names() -> set[str]:
-            found = set(logs.levels_in_force.photometers)
-            if svc.pipeline is not None:
-                found |= svc.pipeline.photometers_with_filter_state()
-            found.update(svc.settings.get("filter.divisor", {}) or {})
-            return found
-
-        return self._call(names)
-
-    def is_registered(self, name: str) -> bool:
-        pipeline = self._svc.pipeline
-        return self._call(lambda: pipeline is not None and pipeline.catalog.knows_name(name))
-
-    def filter_view(self, name: str) -> dict[str, Any]:
-        pipeline = self._svc.pipeline
-        return self._call(lambda: pipeline.filter_view(name) if pipeline is not None else {})
-
-    def filter_options(self, name: str) -> dict[str, Any]:
-        pipeline = self._svc.pipeline
-        return self._call(lambda: pipeline.filter_options(name) if pipeline is not None else {})
-
-    def configure_filters(self, name: str, options: Any) -> None:
-        pipeline = self._svc.pipeline
-        if pipeline is None:
-            raise BadValue("the filters are not running yet (the database has not been opened)")
-        self._call(lambda: pipeline.configure_filters(name, options))
-
-    def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
-        self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
-
-    def last_readings(self) -> dict[str, float]:
-        return self._call(self._svc.last_readings)
-
-    def newest_readings(self) -> dict[str, tuple[float, tuple[float, ...]]]:
-        return self._call(self._svc.newest_readings)
-
-    def current_photometers(self) -> set[str]:
-        return self._call(lambda: self._svc.pipeline.current_names() if self._svc.pipeline else set())
-
-
-#: a loop that has not turned for this long is not alive (a turn takes well under a second)
-_STUCK_AFTER = 30.0
-
-#: seconds between two summaries of what was quarantined
-_SUMMARY_EVERY = 60
-
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
 #: normally keeps far fewer); beyond it the connection is dropped and the broker keeps them
 _MOST_HELD = 20_000
-
-
-def _now_iso() -> str:
-    from datetime import datetime
-
-    return utc_iso(datetime.now(timezone.utc).timestamp())
 
 
 def _problem(exc: LocalFileUnavailable) -> str:
     return f"is held by another program: {exc.problem}" if exc.held else f"cannot be written: {exc.problem}"
 
 
-def _flat(d: dict[str, Any], prefix: str = ""):
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v

@@ -69,19 +69,23 @@ class Service:
                                      cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.cwd / f"stderr-{self.runs}.txt", "w"))
         wait_for(lambda: self.health_code() is not None, 20, "the admin API to answer")
-        wait_for(lambda: self.log().count("subscriptions confirmed") >= self.runs, 20, "the service to subscribe")
+        wait_for(self.ready, 20, "the service to be ready (/health/ready: subscribed, inbox and database writable)")
         return self
+
+    def ready(self) -> bool:
+        """``GET /health/ready`` answers 200 (a public path: no token needed)."""
+        return self.health_code("/health/ready") == 200
 
     def log(self) -> str:
         path = self.cwd / "service.log"
         return path.read_text() if path.exists() else ""
 
-    def health_code(self) -> int | None:
+    def health_code(self, path: str = "/health") -> int | None:
         import urllib.error
         import urllib.request
 
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{self.http_port}/health", timeout=1) as r:
+            with urllib.request.urlopen(f"http://{HOST}:{self.http_port}{path}", timeout=1) as r:
                 return r.status
         except urllib.error.HTTPError as e:
             return e.code
@@ -193,12 +197,12 @@ class FaultService(Service):
         self.client_id = self.env["TESSDB_MQTT__CLIENT_ID"]
 
     def start(self, *settings_args: str, subscribed: bool = True) -> "FaultService":
-        """Start ``tessdb-core run``; wait for the admin API, and (``subscribed``) for a new
-        "subscriptions confirmed".  Fails at once, with its stderr, if the process exits."""
+        """Start ``tessdb-core run``; wait for the admin API, and (``subscribed``) for
+        ``/health/ready`` (subscriptions granted, inbox and database writable).  Fails at once,
+        with its stderr, if the process exits."""
         if not self.db_path.exists():
             self.cli("init")
         self.runs += 1
-        confirmed = self.log().count("subscriptions confirmed")
         self.proc = subprocess.Popen([sys.executable, "-m", "tessdb_core.cli", *settings_args, "run"],
                                      cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.cwd / f"stderr-{self.runs}.txt", "w"))
@@ -212,8 +216,7 @@ class FaultService(Service):
 
         wait_for(up(lambda: self.health_code() is not None), 20, "the admin API to answer")
         if subscribed:
-            wait_for(up(lambda: self.log().count("subscriptions confirmed") > confirmed), 20,
-                     "the service to subscribe")
+            wait_for(up(self.ready), 20, "the service to be ready (/health/ready)")
         return self
 
     def stderr(self, run: int | None = None) -> str:

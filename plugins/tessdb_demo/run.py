@@ -6,7 +6,7 @@ Ctrl-C, SIGTERM.  The service is the real ``tessdb-core run``, configured only
 through ``TESSDB_*`` environment variables (broker, admin port, database, inbox
 and log file in the demo directory); the fleet is the real ``tessdb-core
 simulate``.  The demo talks to the service like an operator: its admin API
-(``/health``, ``/v1/stats``, ``/v1/server/flush``, ``/v1/server/stop``).
+(``/health/ready``, ``/v1/stats``, ``/v1/server/flush``, ``/v1/server/stop``).
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ class Demo:
         while True:
             self._check_alive()
             code = self._health()
-            if code == 200 and "subscriptions confirmed" in _read(self.log):
+            if code == 200:  # /health/ready: inbox and database writable, subscriptions granted
                 break
             if time.monotonic() > deadline:
                 raise OSError(f"the service did not connect to the broker within 60 s (health {code}); "
@@ -404,7 +404,7 @@ class Demo:
             raise
 
     def _health(self) -> int | None:
-        return AdminClient(HOST, self.http_port).status("/health", timeout=2)
+        return AdminClient(HOST, self.http_port).status("/health/ready", timeout=2)
 
 
 _SIM_PROGRESS = re.compile(r"at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z: ([\d,]+) sent")

@@ -199,7 +199,7 @@ def test_a_full_disk_at_start_without_an_inbox_file(ext4_image, verbose_broker, 
         assert svc.proc.poll() is None, f"the service exited with {svc.proc.returncode}: {svc.stderr()}"
 
         disk.free()
-        wait_for(lambda: "subscriptions confirmed" in svc.log(), 30, "the service to subscribe once the space is back")
+        wait_for(svc.ready, 30, "the service to be ready (/health/ready) once the space is back")
         pub = Publisher(verbose_broker.port, "fresh-publisher")
         pub.publish(registrations(PHOTOMETERS) + CONTROL + OUTAGE)
         _all_stored_once(svc)

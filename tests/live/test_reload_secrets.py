@@ -43,7 +43,7 @@ def _reload(svc: FaultService) -> None:
 
 def test_a_reload_rotates_the_admin_token_and_the_mqtt_password(tmp_path):
     broker = Broker(tmp_path / "broker", users={"tessdb": "pass-1", "pub": "pub-pass"}).start()
-    svc = FaultService(tmp_path / "svc", broker, extra_env={**NO_DAYLIGHT, "TESSDB_HTTP__PUBLIC_PATHS": '["/health"]'})
+    svc = FaultService(tmp_path / "svc", broker, extra_env={**NO_DAYLIGHT, "TESSDB_HTTP__PUBLIC_PATHS": '["/health", "/health/ready"]'})
     svc.cwd.mkdir()
 
     def send(*msgs):

@@ -86,7 +86,7 @@ def test_quarantined_messages_are_summed_up_at_info(in_process, broker, monkeypa
     from loguru import logger
 
     service, recorder, _ = in_process
-    monkeypatch.setattr("tessdb_core.service._SUMMARY_EVERY", 1)
+    monkeypatch.setattr("tessdb_core.telemetry.SUMMARY_EVERY", 1)
     lines: list[tuple[str, str]] = []
     sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])), level="DEBUG")
     try:
@@ -110,10 +110,10 @@ def test_liveness_answers_without_the_loop_and_readiness_ignores_a_quiet_sky(in_
     wait_for(lambda: recorder.controls is not None and service.mqtt.subscribed, 20, "the service to start")
     controls = recorder.controls
     assert controls.live() == (True, "ok")
-    monkeypatch.setattr("tessdb_core.service._STUCK_AFTER", -1.0)  # as if the loop had stopped turning
+    monkeypatch.setattr("tessdb_core.telemetry.STUCK_AFTER", -1.0)  # as if the loop had stopped turning
     alive, why = controls.live()
     assert not alive and "has not turned" in why
-    monkeypatch.setattr("tessdb_core.service._STUCK_AFTER", 30.0)
+    monkeypatch.setattr("tessdb_core.telemetry.STUCK_AFTER", 30.0)
     service.mqtt.last_message -= 10_000  # a cloudy night: nothing for hours
     ready, why = controls.health()
     assert ready and why.startswith("ok; no message for")
