@@ -321,7 +321,7 @@ class MqttSource:
                 self._went_down()
             self.connected = self.subscribed = self._socket_open = False
             self.arrived = []
-            self._backoff.reset(m.reconnect_min, m.reconnect_max)
+            self._backoff.reset()
             self._next_attempt = 0.0  # now
             self.max_payload = int(m.get("max_payload", 65536))
             return
@@ -330,9 +330,7 @@ class MqttSource:
     def resubscribe(self, settings: Any) -> None:
         """A reload changed the topics: subscribe to the new set at once."""
         old = set(self.topics)
-        self.settings = settings
-        for backoff in (self._backoff, self._sub_backoff):  # a reload may change the limits
-            backoff.first, backoff.longest = float(settings.mqtt.reconnect_min), float(settings.mqtt.reconnect_max)
+        self.settings = settings  # (reconnect_min/max: the backoffs keep the start's, as the schema says)
         self.max_payload = int(settings.mqtt.get("max_payload", 65536))
         new = subscriptions(settings)
         if set(new) == old:
