@@ -48,7 +48,9 @@ def mac(i: int) -> str:
     return f"AA:BB:CC:00:{i // 256:02X}:{i % 256:02X}"
 
 
-def build(path: Path, days: int) -> int:
+def _fresh_database(path: Path) -> tuple[Path, sqlite3.Connection]:
+    """A new, initialised database beside ``path`` (renamed to it once built), opened for a
+    bulk load: no journal, no sync — a crashed build is simply made again."""
     from tessdb_sqlite import SqliteStore
 
     tmp = path.with_suffix(".building")
@@ -58,6 +60,11 @@ def build(path: Path, days: int) -> int:
     conn = sqlite3.connect(tmp)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
+    return tmp, conn
+
+
+def build(path: Path, days: int) -> int:
+    tmp, conn = _fresh_database(path)
     conn.execute("PRAGMA cache_size = -1000000")
     units = conn.execute("SELECT MIN(units_id) FROM tess_units_t").fetchone()[0]
     first = LAST_DAY - timedelta(days=days - 1)
@@ -136,15 +143,7 @@ def build_nights(path: Path) -> int:
     with every night of YEAR, all at Madrid-like sites, a reading a minute from 17:00 to 08:00
     UTC (what the daylight filter keeps), clouds on one night in three (tsky near tamb, a
     wavy brightness)."""
-    from tessdb_sqlite import SqliteStore
-
-    tmp = path.with_suffix(".building")
-    for p in tmp.parent.glob(tmp.name + "*"):
-        p.unlink()
-    SqliteStore(str(tmp)).initialise()
-    conn = sqlite3.connect(tmp)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
+    tmp, conn = _fresh_database(path)
     units = conn.execute("SELECT MIN(units_id) FROM tess_units_t").fetchone()[0]
     since = "2025-12-01 00:00:00.000000"
     names = [f"night{i + 1:03d}" for i in range(NIGHT_FLEET)] + ["year001"]
