@@ -68,6 +68,9 @@ class Watch:
     last_progress: float  # watch clock of the last check that saw a reading stored
     stored: int = 0
     photometers: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (newest reading, seen)
+    #: name -> the clock of the check before the one that saw its newest reading: it was stored
+    #: between the two (in memory only; after a restart, ``seen - check_every`` is assumed)
+    since: dict[str, float] = field(default_factory=dict)
 
 
 def advance(watch: Watch, obs: Observation, clock: float) -> tuple[Watch, list[tuple[str, float, float]]]:
@@ -84,13 +87,16 @@ def advance(watch: Watch, obs: Observation, clock: float) -> tuple[Watch, list[t
             known = watch.photometers.get(name)
             if known is None or known[0] != newest:
                 changed.append((name, newest, clock))
-    photometers = watch.photometers
+    photometers, since = watch.photometers, watch.since
     if changed:
         photometers = {**photometers, **{name: (newest, seen) for name, newest, seen in changed}}
+        since = {**since, **{name: watch.clock for name, _, _ in changed}}
     if obs.current is not None and any(n not in obs.current for n in photometers):
         # retired or renamed (``instrument retire``): no longer watched
         photometers = {n: v for n, v in photometers.items() if n in obs.current}
-    return replace(watch, clock=clock, last_progress=last_progress, stored=stored, photometers=photometers), changed
+        since = {n: v for n, v in since.items() if n in obs.current}
+    return replace(watch, clock=clock, last_progress=last_progress, stored=stored, photometers=photometers,
+                   since=since), changed
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,14 @@ class Clearing:
 
 
 def decide(watch: Watch, obs: Observation, open_keys: set[str], stalled_after: float,
-           silent_after: float) -> tuple[list[Opening], list[Clearing]]:
-    """The alarms to open and to clear after a check (``watch`` already advanced)."""
+           silent_after: float, check_every: float = 0.0) -> tuple[list[Opening], list[Clearing]]:
+    """The alarms to open and to clear after a check (``watch`` already advanced).
+
+    A photometer's ``seen`` is the clock of the check that first saw its newest reading, so
+    two readings stored a moment apart, on either side of a check's look, are seen one check
+    apart: when photometers fall silent, one whose newest reading was seen by the next check
+    (stored after the look that saw theirs, before the following one) fell silent with them
+    and opens in the same message."""
     openings: list[Opening] = []
     clearings: list[Clearing] = []
     quiet = watch.clock - watch.last_progress
@@ -122,13 +134,19 @@ def decide(watch: Watch, obs: Observation, open_keys: set[str], stalled_after: f
         openings.append(Opening(STALLED, STALLED, None, f"no reading stored for {duration(quiet)}; {why}"))
     elif not stalled and STALLED in open_keys:
         clearings.append(Clearing(STALLED, "readings are stored again"))
-    for name, (newest, seen) in sorted(watch.photometers.items()):
+    silence = {name: watch.clock - seen for name, (newest, seen) in watch.photometers.items()}
+    # while the whole collector stores nothing, every photometer looks silent: that is the
+    # stall alarm's news; those still silent once it clears are reported then
+    falling = [] if stalled else [watch.photometers[name][1] for name, quiet in silence.items()
+                                  if quiet >= silent_after and photometer_key(name) not in open_keys]
+    latest = max(falling, default=None)  # the newest ``seen`` of those falling silent now
+    for name, quiet in sorted(silence.items()):
         key = photometer_key(name)
-        silent = watch.clock - seen >= silent_after
-        # while the whole collector stores nothing, every photometer looks silent: that is the
-        # stall alarm's news; those still silent once it clears are reported then
-        if silent and key not in open_keys and not stalled:
-            openings.append(Opening(key, SILENT, name, f"no reading stored for {duration(watch.clock - seen)}"))
+        silent = quiet >= silent_after
+        seen = watch.photometers[name][1]
+        together = latest is not None and watch.since.get(name, seen - check_every) <= latest
+        if key not in open_keys and latest is not None and (silent or together):
+            openings.append(Opening(key, SILENT, name, f"no reading stored for {duration(quiet)}"))
         elif not silent and key in open_keys:
             clearings.append(Clearing(key, "sending again"))
     if obs.current is not None:

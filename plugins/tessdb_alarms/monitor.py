@@ -90,7 +90,7 @@ class Monitor:
         with state.transaction() as conn:
             open_alarms = state.open_alarms()
             openings, clearings = checks.decide(watch, obs, set(open_alarms), self.cfg.stalled_after,
-                                                self.cfg.silent_after)
+                                                self.cfg.silent_after, self.cfg.check_every)
             opened = [state.open_alarm(conn, o.key, o.kind, o.name, now, o.detail) for o in openings]
             cleared = [state.clear_alarm(conn, open_alarms[c.key], now, c.detail) for c in clearings]
             dropped = 0

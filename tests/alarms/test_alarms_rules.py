@@ -97,6 +97,35 @@ def test_photometers_silent_in_one_check_make_one_message():
     assert notes[0].data["photometers"] == ["stars1", "stars2", "stars3"] and "stars4" not in notes[0].body
 
 
+def test_readings_stored_a_moment_apart_across_a_check_fall_silent_together():
+    """stars1's last reading was seen by the check at 1, stars2's (stored a moment later, just
+    after that check looked) by the next check, 1.65 s later on a busy service: one message,
+    never one per check; stars3, seen one check later still, is a check later."""
+    w = Watch(0, 0)
+    w, _ = _run(w, _obs(1, {"stars1": 100.0}), 1)
+    w, _ = _run(w, _obs(2, {"stars1": 100.0, "stars2": 100.0}), 2.65)
+    w, _ = _run(w, _obs(3, {"stars1": 100.0, "stars2": 100.0, "stars3": 100.0}), 4.3)
+    assert w.since == {"stars1": 0, "stars2": 1, "stars3": 2.65}
+    watch, _ = advance(w, _obs(3, {}), 30.5)
+    assert decide(watch, _obs(3, {}), set(), 100, 30, check_every=1.0) == ([], [])  # nobody silent yet
+    w, _ = advance(w, _obs(3, {}), 31)
+    opened, cleared = decide(w, _obs(3, {}), set(), 100, 30, check_every=1.0)
+    assert [o.name for o in opened] == ["stars1", "stars2"] and not cleared
+    assert [o.detail for o in opened] == ["no reading stored for 30 s", "no reading stored for 28 s"]
+    both = {"photometer:stars1", "photometer:stars2"}
+    w, _ = advance(w, _obs(3, {}), 33)
+    assert decide(w, _obs(3, {}), both, 100, 30, check_every=1.0) == ([], [])  # nobody else silent: wait
+    w, _ = advance(w, _obs(3, {}), 34.5)
+    opened, _ = decide(w, _obs(3, {}), both, 100, 30, check_every=1.0)
+    assert [o.name for o in opened] == ["stars3"]
+    # after a restart (no ``since``): one check period is assumed
+    restarted = Watch(31, w.last_progress, photometers=w.photometers)
+    opened, _ = decide(restarted, _obs(3, {}), set(), 100, 30, check_every=1.65)
+    assert [o.name for o in opened] == ["stars1", "stars2"]
+    opened, _ = decide(restarted, _obs(3, {}), set(), 100, 30, check_every=1.0)
+    assert [o.name for o in opened] == ["stars1"]
+
+
 def _alarm(i, opening):
     return Alarm(i, opening.key, opening.kind, opening.name, 999_000.0, opening.detail)
 
