@@ -163,6 +163,11 @@ class SettingsSection:
         if doubles:
             raise ValueError(f"section [{self.name}] declares {', '.join(doubles)} twice")
 
+    def defaults(self) -> dict[str, Any]:
+        """Each key's declared default, by key: what a plugin falls back on when it is handed
+        a snapshot built without its section."""
+        return {s.name: s.default for s in self.settings}
+
 
 @dataclass(frozen=True)
 class Declared:

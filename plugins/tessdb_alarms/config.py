@@ -90,7 +90,7 @@ ALARMS_SECTION = SettingsSection(SECTION, "E-mail and webhook alarms on the runn
 ), validators=_when_mailing())
 
 #: the defaults, by key
-DEFAULTS: dict[str, Any] = {s.name: s.default for s in ALARMS_SECTION.settings}
+DEFAULTS: dict[str, Any] = ALARMS_SECTION.defaults()
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ SKY_SECTION = SettingsSection(SECTION, "The Sun, the Moon and the cloud screenin
 ))
 
 #: the defaults, by key
-DEFAULTS: dict[str, Any] = {s.name: s.default for s in SKY_SECTION.settings}
+DEFAULTS: dict[str, Any] = SKY_SECTION.defaults()
 
 
 def cloud_settings(settings: Any = None):

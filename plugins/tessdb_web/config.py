@@ -74,7 +74,7 @@ WEB_SECTION = SettingsSection(SECTION, "The public, read-only listener with the 
 ))
 
 #: the defaults, by key
-DEFAULTS: dict[str, Any] = {s.name: s.default for s in WEB_SECTION.settings}
+DEFAULTS: dict[str, Any] = WEB_SECTION.defaults()
 
 
 @dataclass(frozen=True)
