@@ -21,7 +21,7 @@ from tessdb_sim.command import parse_start
 from tessdb_sim.generator import FleetConfig, events
 from tessdb_sim.sinks import jsonl_line
 
-START = datetime(2026, 11, 1, 12, 0, 0)
+START = datetime(2026, 11, 1, 20, 0, 0)
 
 
 def generate(readings: int, photometers: int, start: datetime = START, seed: int = 1,

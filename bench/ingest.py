@@ -38,6 +38,8 @@ import json, sqlite3, sys
 data, db = sys.argv[1], sys.argv[2]
 conn = sqlite3.connect(db, isolation_level=None)
 conn.execute("PRAGMA synchronous=FULL")
+conn.execute("PRAGMA cache_size=-32768")
+conn.execute("PRAGMA wal_autocheckpoint=10000")
 W = ("INSERT OR IGNORE INTO tess_readings_t (date_id, time_id, tess_id, location_id, observer_id, units_id,"
      " sequence_number, frequency, magnitude, box_temperature, sky_temperature, signal_strength, hash)"
      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
