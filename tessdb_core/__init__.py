@@ -9,8 +9,8 @@ errors, the typed query interfaces, settings access and the CLI kit.  Every name
 (``tessdb_core.pipeline``, ``tessdb_core.settings``, ...) are its own business and may
 change at any release.  The default plugins import nothing else (a test checks it).
 
-Names are loaded on first use (PEP 562), so ``import tessdb_core`` stays cheap: the
-``tessdb-core version`` start-up budget is spent on the plugins, not on the API.
+Names are loaded on first use (PEP 562), ``hookimpl`` (pluggy) too, so ``import tessdb_core``
+stays cheap: ``tessdb-core version`` imports neither pluggy nor the API's modules.
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
 __version__ = "0.1.0"
 
 #: The one name shared by the marker, the entry-point group and the hook prefix.
 PROJECT = "tessdb"
-
-#: Marks a plugin's hook implementations: ``@hookimpl def tessdb_decode(message, settings): ...``
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: public name -> (engine module, name there).  The one list of what a plugin may import.
 _EXPORTS: dict[str, tuple[str, str]] = {
@@ -72,6 +67,12 @@ __all__ = ["PROJECT", "__version__", "hookimpl", *sorted(_EXPORTS)]
 
 def __getattr__(name: str) -> Any:
     """Import the engine module that holds ``name`` on first use, then keep the name here."""
+    if name == "hookimpl":
+        #: Marks a plugin's hook implementations: ``@hookimpl def tessdb_decode(message, settings): ...``
+        import pluggy
+
+        globals()["hookimpl"] = value = pluggy.HookimplMarker(PROJECT)
+        return value
     try:
         module, attr = _EXPORTS[name]
     except KeyError:
@@ -86,6 +87,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ does it lazily
+    import pluggy
+
+    hookimpl = pluggy.HookimplMarker(PROJECT)
     from .admin_client import AdminClient, ServiceUnreachable
     from .app import App
     from .catalog import CURRENT, EXPIRED, FAR_FUTURE, Catalog, NameMapping, RegistrationPlan, Version

@@ -4,7 +4,9 @@ Settings and plugins depend on each other (plugins declare their sections; the
 settings say which plugins are disabled or required), so the settings are read
 twice by the one loader: first with the engine's sections only, keeping just
 ``[plugins]`` (a plugin's section is not known yet, so it is left aside, not
-refused), then in full with every plugin's sections, validated.
+refused), then in full with every plugin's sections, validated.  A command reads
+the bootstrap once: the command line hands the manager it built (to add the
+plugins' commands) to :func:`create`.
 """
 
 from __future__ import annotations
@@ -74,6 +76,13 @@ def _bootstrap_plugins_section(settings_file: str | None, env: str | None) -> di
     return settings_mod.load_section("plugins", settings_file, env).to_dict()
 
 
+def bootstrap_plugins(settings_file: str | None = None, env: str | None = None,
+                      extra_plugins: Iterable[tuple[str, object]] = (), entrypoints: bool = True) -> PluginManager:
+    """The plugin manager, with the plugins the ``[plugins]`` section leaves enabled."""
+    plugins_section = _bootstrap_plugins_section(settings_file, env)
+    return build(Settings({"plugins": plugins_section}), extra=extra_plugins, entrypoints=entrypoints)
+
+
 def schema_of(pm: PluginManager) -> Schema:
     """The engine's sections and those of every loaded plugin, each named by its owner."""
     owned = []
@@ -89,10 +98,11 @@ def load_settings(pm: PluginManager, settings_file: str | None, env: str | None)
 
 def create(settings_file: str | None = None, env: str | None = None,
            extra_plugins: Iterable[tuple[str, object]] = (), entrypoints: bool = True,
-           console: bool | None = None, debug: bool = False, configure_logs: bool = True) -> App:
-    """Everything a command needs, in start-up order."""
-    plugins_section = _bootstrap_plugins_section(settings_file, env)
-    pm = build(Settings({"plugins": plugins_section}), extra=extra_plugins, entrypoints=entrypoints)
+           console: bool | None = None, debug: bool = False, configure_logs: bool = True,
+           plugins: PluginManager | None = None) -> App:
+    """Everything a command needs, in start-up order; ``plugins``: a manager already built by
+    :func:`bootstrap_plugins` for the same settings file and environment."""
+    pm = plugins if plugins is not None else bootstrap_plugins(settings_file, env, extra_plugins, entrypoints)
     schema = schema_of(pm)
     settings = settings_mod.load(settings_file, env, schema)
     if configure_logs:

@@ -2,28 +2,41 @@
 
 Errors are one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
 Plugins add their own commands through the ``tessdb_cli_commands`` hook.
+
+Start-up: this module imports only click and the engine's light modules.  The settings
+(dynaconf), the logs (loguru), the plugin manager (pluggy) and the plugins are imported by the
+commands that use them, and the ``[plugins]`` section is read once per command: ``version``
+needs none of them (the plugins' names and versions come from their packages' metadata).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from loguru import logger
 
-from . import __version__, app as app_mod
-from .contracts import StoreError
-from .controls import ACTIONS
-from .errors import NotFound, UserError
+from . import __version__
+from .actions import ACTIONS
+from .errors import NotFound, PluginError, UserError
 from .plugin_cli import CliContext, _pass_context, emit, emit_rows, output_options, pass_app, summary
-from .plugins import PluginError
-from .settings import SettingsError
 
-#: exceptions that are the user's to fix: shown as one line, never as a traceback.  A
-#: KeyError or an AttributeError is a bug: an internal error (exit 3).
-USER_ERRORS = (UserError, SettingsError, PluginError, StoreError, OSError)
+if TYPE_CHECKING:
+    from . import app as app_mod
+    from .plugins import PluginManager
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that are the user's to fix: shown as one line, never as a traceback.  A
+    KeyError or an AttributeError is a bug: an internal error (exit 3).  (A function: the
+    settings and the stores' contracts are imported only once a command has failed.)"""
+    from .contracts import StoreError
+    from .settings import SettingsError
+
+    return UserError, SettingsError, PluginError, StoreError, OSError
+
 
 class _Cli(click.Group):
     """The built-in commands at once; the plugins' (``tessdb_cli_commands``) only when a
@@ -43,6 +56,11 @@ class _Cli(click.Group):
 
 #: the arguments main() was called with, until the plugin commands are added (None: added)
 _argv_for_plugins: list[str] | None = None
+#: the plugin manager built to add the plugins' commands, by (settings file, environment): the
+#: command that then runs reuses it, so the ``[plugins]`` section is read once
+_plugins_built: dict[tuple[str | None, str | None], PluginManager] = {}
+#: commands that neither log nor load a plugin: they start without loguru
+_WITHOUT_LOGS = frozenset({"version"})
 
 
 def _load_plugin_commands() -> bool:
@@ -65,17 +83,21 @@ def _load_plugin_commands() -> bool:
 @click.pass_context
 def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: bool) -> None:
     """tessdb-core: collect TESS photometer readings into the STARS4ALL star schema."""
-    ctx.obj = CliContext(settings_file, env, debug)
+    if ctx.invoked_subcommand not in _WITHOUT_LOGS:
+        from . import logs
+
+        logs.command_line_console()
+    ctx.obj = CliContext(settings_file, env, debug, plugins=_plugins_built.get((settings_file, env)))
 
 
 @cli.command()
-@_pass_context  # the plugin manager alone: no settings, no logs (fast)
-def version(ctx: CliContext) -> None:
-    """Print the version of the engine and of every plugin."""
+def version() -> None:
+    """Print the version of the engine and of every installed plugin (`plugins`: which are active)."""
+    from .entrypoints import installed  # the packages' metadata: no plugin, settings or logs imported
+
     click.echo(f"tessdb-core {__version__}")
-    for info in _plugins_only(ctx).listing():
-        state = "" if info.state == "active" else f" ({info.state})"
-        click.echo(f"  {info.name}: {info.distribution or '?'} {info.version or '?'}{state}")
+    for plugin in installed():
+        click.echo(f"  {plugin.name}: {plugin.distribution} {plugin.version}")
 
 
 @cli.command("plugins")
@@ -90,14 +112,14 @@ def plugins_cmd(ctx: CliContext, as_json: bool, as_csv: bool) -> None:
     emit_rows(infos, ["name", "distribution", "version", "state", "hooks", "error"], as_json, as_csv)
 
 
-def _plugins_only(ctx: CliContext):
+def _plugins_only(ctx: CliContext) -> PluginManager:
     """The plugin manager alone (the ``[plugins]`` section decides which are loaded): listing
     the plugins needs neither the full settings nor the logs, so it starts fast."""
-    from .plugins import build
-    from .settings import Settings
+    if ctx.plugins is None:
+        from . import app as app_mod
 
-    section = app_mod._bootstrap_plugins_section(ctx.settings_file, ctx.env)  # noqa: SLF001
-    return build(Settings({"plugins": section}))
+        ctx.plugins = app_mod.bootstrap_plugins(ctx.settings_file, ctx.env)
+    return ctx.plugins
 
 
 @cli.group("settings")
@@ -303,16 +325,18 @@ def quarantine_replay(app: app_mod.App, reason: str | None, name: str | None, db
 # -- entry point --------------------------------------------------------------------------------
 def _add_plugin_commands(argv: list[str]) -> None:
     """Let plugins add commands; a broken plugin must not break ``--help``."""
-    settings_file = _argv_value(argv, "--settings")
-    env = _argv_value(argv, "--env")
-    try:
-        plugins_section = app_mod._bootstrap_plugins_section(settings_file, env)  # noqa: SLF001
-        from .plugins import build
-        from .settings import Settings
+    from . import app as app_mod, logs
 
-        pm = build(Settings({"plugins": plugins_section}))
+    settings_file = _argv_value(argv, "--settings") or os.environ.get("TESSDB_SETTINGS") or None
+    env = _argv_value(argv, "--env")
+    logs.command_line_console()
+    try:
+        pm = app_mod.bootstrap_plugins(settings_file, env)
         pm.hook.tessdb_cli_commands(cli=cli)
+        _plugins_built[(settings_file, env)] = pm
     except Exception as exc:  # reported properly when a command loads the app
+        from loguru import logger
+
         logger.bind(ns="cli").debug("plugin commands not added: {}", exc)
 
 
@@ -327,10 +351,9 @@ def _argv_value(argv: list[str], flag: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{level}: {message}", backtrace=False, diagnose=False)
     global _argv_for_plugins
     _argv_for_plugins = argv  # plugin commands are added when a name is not a built-in one
+    _plugins_built.clear()
     debug = "--debug" in argv
     try:
         cli.main(args=argv, prog_name="tessdb-core", standalone_mode=False)
@@ -346,14 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except USER_ERRORS as exc:
-        if debug:
-            raise
-        click.echo(f"tessdb-core: error: {exc}", err=True)
-        return 2
     except Exception as exc:
         if debug:
             raise
+        if isinstance(exc, user_errors()):
+            click.echo(f"tessdb-core: error: {exc}", err=True)
+            return 2
         click.echo(f"tessdb-core: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
                    err=True)
         return 3

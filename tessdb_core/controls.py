@@ -9,34 +9,13 @@ the pipeline and the service exposes no attributes to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
-from . import logs
+from .actions import ACTIONS, Action  # noqa: F401  (named here too: the admin API and the service import them from here)
 from .contracts import StoreUnavailable
 from .errors import BadValue, NotFound
 from .localfile import LocalFileUnavailable
 from .settings import SettingsError
-
-
-@dataclass(frozen=True)
-class Action:
-    """One control of the running service, named once: ``POST /v1/server/<name>``,
-    ``tessdb-core <name>``, the service's ``do_<name>`` and the signals that ask for it."""
-
-    name: str
-    signals: tuple[str, ...]
-    help: str
-
-
-#: every server action (the reference's names), in the order ``--help`` lists them
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("reload", ("SIGHUP",), "Reload the settings of the running service (a bad file keeps the old ones)."),
-    Action("pause", ("SIGUSR1",), "Pause the running service: it closes the database; messages wait in the inbox."),
-    Action("resume", ("SIGUSR2",), "Resume the running service: the inbox backlog is written in order."),
-    Action("flush", (), "Release the running service's filter windows and write every buffer."),
-    Action("stop", ("SIGTERM", "SIGINT"), "Stop the running service gracefully (windows released, buffers written)."),
-)}
 
 
 class Controls(Protocol):
@@ -134,6 +113,8 @@ class ServiceControls:
         svc = self._svc
 
         def names() -> set[str]:
+            from . import logs  # the service's; the CLI reads ACTIONS without the logging machinery
+
             found = set(logs.levels_in_force.photometers)
             if svc.pipeline is not None:
                 found |= svc.pipeline.photometers_with_filter_state()
@@ -161,6 +142,8 @@ class ServiceControls:
         self._call(lambda: pipeline.configure_filters(name, options))
 
     def set_level(self, level: str, namespace: str | None = None, photometer: str | None = None) -> None:
+        from . import logs
+
         self._call(lambda: logs.set_level(level, namespace=namespace, photometer=photometer))
 
     def last_readings(self) -> dict[str, float]:

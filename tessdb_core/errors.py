@@ -19,3 +19,7 @@ class BadValue(UserError, ValueError):
 
 class NotFound(UserError, LookupError):
     """What was asked for does not exist (a photometer, a location, an entry)."""
+
+
+class PluginError(UserError):
+    """A plugin the settings require is not installed, failed to load, or is also disabled."""

@@ -73,6 +73,13 @@ class InterceptHandler(logging.Handler):
         logger.bind(ns=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
+def command_line_console() -> None:
+    """The command line's console until the settings are read: warnings and errors, one line each
+    (a plugin that fails to load, a bad ``[plugins]`` section), none of loguru's debug lines."""
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}", backtrace=False, diagnose=False)
+
+
 def setup(settings: Any, console: bool | None = None, debug: bool = False, floor: int | None = None) -> None:
     """(Re)configure every sink from the ``[logs]`` section of a settings snapshot."""
     _setup_args.update(settings=settings, console=console, debug=debug)

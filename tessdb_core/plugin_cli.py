@@ -33,6 +33,7 @@ from .errors import BadValue, NotFound, UserError
 
 if TYPE_CHECKING:
     from .app import App
+    from .plugins import PluginManager
 
 __all__ = ["BadValue", "CliContext", "NotFound", "UserError", "emit", "emit_rows", "output_options", "pass_app",
            "shared_group", "summary", "table"]
@@ -47,6 +48,8 @@ class CliContext:
     settings_file: str | None
     env: str | None
     debug: bool
+    #: the plugin manager, when the command line built it already (to add the plugins' commands)
+    plugins: PluginManager | None = None
     _app: App | None = None
 
     def app(self, console: bool | None = None) -> App:
@@ -54,7 +57,8 @@ class CliContext:
         if self._app is None:
             from . import app as app_mod
 
-            self._app = app_mod.create(self.settings_file, self.env, console=console, debug=self.debug)
+            self._app = app_mod.create(self.settings_file, self.env, console=console, debug=self.debug,
+                                       plugins=self.plugins)
         return self._app
 
 

@@ -3,11 +3,12 @@
 A plugin that fails to import is reported by name and skipped; start-up stops
 only when the settings list it in ``[plugins] required``.  Defaults are loaded
 exactly like third-party plugins: through the ``tessdb`` entry-point group.
+
+``PluginError`` lives with the other errors a user can fix (:mod:`.errors`); it is named here too.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,16 +18,14 @@ import pluggy
 from loguru import logger
 
 from . import PROJECT, hookspecs
+from .entrypoints import installed
+from .errors import PluginError
 
 log = logger.bind(ns="plugins")
 
 ACTIVE = "active"
 BLOCKED = "blocked"
 FAILED = "failed"
-
-
-class PluginError(Exception):
-    """A required plugin could not be loaded."""
 
 
 @dataclass(slots=True)
@@ -62,10 +61,9 @@ class PluginManager(pluggy.PluginManager):
     def load_entrypoints(self, disabled: Iterable[str] = (), required: Iterable[str] = ()) -> None:
         disabled, required = set(disabled), set(required)
         found: set[str] = set()
-        for ep in sorted(md.entry_points(group=PROJECT), key=lambda e: e.name):
+        for entry in installed():
+            ep, dist, version = entry.entry_point, entry.distribution, entry.version
             found.add(ep.name)
-            dist = ep.dist.name if ep.dist else "?"
-            version = ep.dist.version if ep.dist else "?"
             if ep.name in disabled:
                 self.infos[ep.name] = PluginInfo(ep.name, dist, version, BLOCKED)
                 self.set_blocked(ep.name)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dynaconf import Validator
+if TYPE_CHECKING:
+    from dynaconf import Validator
 
 #: names of secret settings, in any section; also any name ending in ``_<one of them>``
 SECRET_KEYS = frozenset({"password", "token", "secret", "key_password"})
@@ -97,6 +98,8 @@ def rule(key: str, expected: str, check: Callable[[Any], bool], *, required: boo
             return bool(check(value))
         except Exception:  # a check that cannot even run on the value means "wrong type"
             return False
+
+    from dynaconf import Validator  # here: importing the schema (the CLI's start) does not import dynaconf
 
     shown = "" if is_secret(key) else " = {value!r}"
     validator = Validator(

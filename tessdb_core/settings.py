@@ -13,12 +13,16 @@ An unknown key is refused, in a file or in a variable.  Secrets (:func:`is_secre
 verbatim: an environment value is not read as TOML, dynaconf's ``@`` tokens are not applied,
 and no message, ``repr`` or ``redacted()`` output shows them.
 
-Why the layers are read here rather than by dynaconf's own file and environment loaders: a list
-the operator gives must replace the default (dynaconf either replaces a whole section or, with
-merging on, appends to lists), a secret must stay the exact string (its loaders parse TOML and
-``@`` tokens), and a refusal must name the file or the variable it came from.  dynaconf holds
-the merged values, parses the non-secret variables exactly as its loader would, and runs the
-validators.
+Why the layers are read and merged here, in plain dicts, rather than by dynaconf's own file and
+environment loaders: a list the operator gives must replace the default (dynaconf either replaces
+a whole section or, with merging on, appends to lists), a secret must stay the exact string (its
+loaders parse TOML and ``@`` tokens), and a refusal must name the file or the variable it came
+from.  And it is cheap: a ``Dynaconf`` object re-merges and re-parses on every ``set`` and every
+validator's ``get``, which cost the ``tessdb-core`` command ~0.5 s at each start.  dynaconf still
+parses every non-secret value exactly as its loaders would (``parse_conf_data``; a variable as
+TOML, with ``boolean_fix``), and its ``Validator`` objects, from the schema, check the merged
+tree (:class:`_Plain`).  Its ``@merge``/``@insert``/``@del`` markers are refused: the layers
+already merge tables key by key.  dynaconf is imported only when settings are loaded.
 """
 
 from __future__ import annotations
@@ -26,13 +30,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-
-from dynaconf import Dynaconf, ValidationError, Validator
-from dynaconf.utils.parse_conf import boolean_fix, parse_conf_data
 
 # the checks and the secret rule live with the schema; here for the plugins that import them from here
 from .schema import (ENVIRONMENTS, LOG_LEVEL_NAMES, SECRET_KEYS, Schema, Setting, SettingsSection,  # noqa: F401
@@ -244,63 +245,92 @@ def load(
         raise SettingsError(f"unknown settings environment {env_name!r}: expected one of "
                             f"{', '.join(repr(e) for e in ENVIRONMENTS)}")
     layers: list[dict[str, Any]] = []
-    secrets = Path(".secrets.toml")
+    secrets_file = Path(".secrets.toml")
     if settings_file is not None:
         path = Path(settings_file)
         data = _only(_read_toml(path), only)
         _check_known(path, data, known)
         layers.append(_for_env(data, env_name))
-        secrets = path.with_name(".secrets.toml")
-    if secrets.exists():
-        data = _only(_read_toml(secrets), only)
-        _check_known(secrets, data, known)
+        secrets_file = path.with_name(".secrets.toml")
+    if secrets_file.exists():
+        data = _only(_read_toml(secrets_file), only)
+        _check_known(secrets_file, data, known)
         layers.append(_for_env(data, env_name))
     if only is not None:
         environ = {k: v for k, v in environ.items() if k.upper().startswith(f"{ENV_PREFIX}_{only.upper()}__")
                    or k.upper() == f"{ENV_PREFIX}_ENV"}
     env_values, env_secrets = _environment(environ, known)
     layers.insert(0, schema.defaults(env_name))  # beneath everything the operator wrote
-    # The layers are merged here so that tables merge key by key while a list given by the
-    # operator replaces the default; the TESSDB_... variables were read (and checked) above,
-    # dynaconf does not read the environment itself (envvar_prefix=None).
-    dyn = Dynaconf(envvar_prefix=None, environments=False, merge_enabled=False, load_dotenv=False,
-                   settings_files=[])
+    data, secrets = _merged(layers, env_values, env_secrets)
+    from dynaconf import ValidationError  # here: a command that reads no settings never imports dynaconf
+
+    validators = schema.validators()
+    plain = _Plain(data)
+    details: list[str] = []
+    for validator in validators:
+        try:
+            validator.validate(plain)
+        except ValidationError as exc:
+            details += [_message(validator, msg) for _, msg in exc.details] or [_message(validator, str(exc))]
+    if details:
+        raise SettingsError(_scrub("; ".join(details), secrets.values()))
+    return Settings(data)
+
+
+def _merged(layers: Iterable[Mapping[str, Any]], env_values: Iterable[tuple[str, str]],
+            env_secrets: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The layers merged in plain dicts, lowest first, then the variables: the tree, and the secrets.
+
+    Tables merge key by key, a list (or any value) replaces the one beneath; a non-secret value
+    goes through dynaconf's own parser (``@int 5``, ``@format {env[HOME]}``), a variable's as
+    dynaconf's environment loader reads it (TOML); a secret is kept verbatim."""
+    from dynaconf.utils.parse_conf import boolean_fix, parse_conf_data
+
+    tree: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
-    for layer in layers:  # the declared defaults, the operator's file, the secrets; then the environment on top
+    for layer in layers:
         for key, value in _leaves(layer):
             if is_secret(key):
                 secrets[key] = value
-                value = ""  # a placeholder: dynaconf never parses a secret
-            dyn.set(key, value, merge=False)
-    for key, raw in env_values:  # exactly as dynaconf's own environment loader would
-        dyn.set(key, parse_conf_data(boolean_fix(raw), tomlfy=True, box_settings=dyn))
-    for key, raw in env_secrets.items():
-        secrets[key] = raw  # verbatim: 84736251, true, "quoted" stay the strings they were
-        dyn.set(key, "")
-    # dynaconf re-parses a whole table whenever a validator sets one of its keys, so the secrets
-    # stay placeholders in it; the validators of secrets run on a plain copy holding the real values
-    validators = schema.validators()
-    details: list[tuple[int, str]] = []
-    on_secrets = [i for i, v in enumerate(validators) if any(is_secret(n) for n in _names(v))]
-    try:
-        dyn.validators.register(*(v for i, v in enumerate(validators) if i not in on_secrets))
-        dyn.validators.validate_all()
-    except ValidationError as exc:
-        index = {id(v): i for i, v in enumerate(validators)}
-        details += [(index.get(id(v), -1), msg) for v, msg in exc.details] or [(-1, str(exc))]
-    data = {k: v for k, v in _lower(dyn.as_dict()).items() if k in known}
+            else:
+                _put_verbatim(tree, key, _parsed(key, parse_conf_data(value, tomlfy=False, box_settings=_PARSING)),
+                              create=True)
+    for key, raw in env_values:
+        value = parse_conf_data(boolean_fix(raw), tomlfy=True, box_settings=_PARSING)
+        value = _lower(value) if isinstance(value, Mapping) else value  # names are lower case, as in a file
+        _put_verbatim(tree, key, _parsed(key, value, f"{ENV_PREFIX}_{key.replace('.', '__').upper()}"), create=True)
+    secrets.update(env_secrets)  # verbatim: 84736251, true, "quoted" stay the strings they were
     for key, value in secrets.items():
-        _put_verbatim(data, key, value)
-    plain = _Plain(data)
-    for i in on_secrets:
-        try:
-            validators[i].validate(plain)
-        except ValidationError as exc:
-            details.append((i, _message(validators[i], str(exc))))
-    if details:
-        messages = [msg for _, msg in sorted(details, key=lambda d: d[0])]
-        raise SettingsError(_scrub("; ".join(messages), secrets.values()))
-    return Settings(data)
+        _put_verbatim(tree, key, value, create=True)
+    _evaluate_lazy(tree, tree)
+    return tree, secrets
+
+
+#: how dynaconf's parser is told to leave tables as plain dicts (no Box)
+_PARSING = {"DYNABOXIFY": False}
+
+
+def _parsed(key: str, value: Any, where: str | None = None) -> Any:
+    """A parsed value, refused if it is one of dynaconf's merge markers (``@merge``, ``@del``,
+    ``@insert``): the layers already merge tables key by key, and a list given replaces the default."""
+    from dynaconf.utils.parse_conf import MetaValue
+
+    if isinstance(value, MetaValue) or isinstance(value, list) and any(isinstance(v, MetaValue) for v in value):
+        place = f"environment variable {where}" if where else f"setting {key}"
+        raise SettingsError(f"{place}: dynaconf's @merge, @insert, @del and @reset markers are not supported "
+                            f"(tables merge key by key; a list given replaces the default)")
+    return value
+
+
+def _evaluate_lazy(node: dict[str, Any], root: dict[str, Any]) -> None:
+    """Evaluate dynaconf's lazy values (``@format``, ``@jinja``, ``@get``, ``@read_file``) over the merged tree."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _evaluate_lazy(value, root)
+        elif isinstance(value, list):
+            node[key] = [v(Settings(root)) if hasattr(v, "_dynaconf_lazy_format") else v for v in value]
+        elif hasattr(value, "_dynaconf_lazy_format"):
+            node[key] = value(Settings(root))
 
 
 def load_section(name: str, settings_file: str | os.PathLike | None = None, env: str | None = None,
@@ -325,7 +355,8 @@ def _names(validator: Any) -> list[str]:
 
 
 class _Plain:
-    """Nested plain dicts seen by dynaconf validators as settings: dotted get and set, no parsing."""
+    """Nested plain dicts seen by dynaconf validators as settings: dotted get and set, no parsing
+    (a ``Dynaconf`` object would re-parse a whole table at each ``get``)."""
 
     current_env = "main"
 

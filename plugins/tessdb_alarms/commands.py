@@ -16,10 +16,9 @@ import click
 from tessdb_core import BadValue, emit, pass_app, table
 
 from .config import AlarmSettings
-from .messages import trial_note
-from .notify import DeliveryError, deliver
-from .state import AlarmState
 
+# the state file, the messages and their delivery (smtplib, urllib) are imported by the command
+# that uses them: every other command of the CLI loads this module without them
 
 
 @click.group("alarms")
@@ -34,6 +33,8 @@ def alarms() -> None:
 @pass_app
 def list_alarms(app, as_json: bool, days: int) -> None:
     """The open alarms, those cleared recently, and the notifications not yet delivered."""
+    from .state import AlarmState
+
     cfg = AlarmSettings.from_settings(app.settings)
     found, unsent = [], []
     if cfg.state_path.exists():
@@ -59,6 +60,9 @@ def list_alarms(app, as_json: bool, days: int) -> None:
 @pass_app
 def test_alarms(app) -> None:
     """Send a test message with the configured settings (exit 2 with the error if it fails)."""
+    from .messages import trial_note
+    from .notify import DeliveryError, deliver
+
     cfg = AlarmSettings.from_settings(app.settings)
     if not cfg.enabled:
         raise BadValue("[alarms] has no receivers and no webhook_url: there is nowhere to send a test message")

@@ -17,14 +17,10 @@ session from under it).
 
 from __future__ import annotations
 
-import ssl
 import time
 from typing import Any
 
 import click
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from tessdb_core import AdminClient, UserError, pass_app, shared_group
 
@@ -53,6 +49,12 @@ def forget_session(settings: Any, timeout: float = CONNACK_TIMEOUT) -> str:
     """Connect once with ``[mqtt] client_id`` and a clean start, then disconnect: the broker
     discards the persistent session and its queued messages.  Returns the broker's answer
     as one line; raises UserError when the broker cannot be reached or refuses."""
+    import ssl  # here, with paho: the other commands of the CLI never talk to a broker
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
     m = settings.mqtt
     v5 = str(m.protocol) == "5"
     kwargs: dict[str, Any] = {"client_id": m.client_id, "protocol": mqtt.MQTTv5 if v5 else mqtt.MQTTv311}

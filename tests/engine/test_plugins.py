@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from tessdb_core import hookimpl, plugins
+from tessdb_core import entrypoints, hookimpl, plugins
 from tessdb_core.plugins import PluginError
 
 
@@ -29,7 +29,7 @@ def fake_eps(monkeypatch, *pairs):
                 eps.append(ep._for(FakeDist()) if hasattr(ep, "_for") else ep)
         return eps
 
-    monkeypatch.setattr(plugins.md, "entry_points", entry_points)
+    monkeypatch.setattr(entrypoints.md, "entry_points", entry_points)  # where the plugins are found
 
 
 @pytest.fixture
