@@ -61,6 +61,18 @@ _argv_for_plugins: list[str] | None = None
 _plugins_built: dict[tuple[str | None, str | None], PluginManager] = {}
 #: commands that neither log nor load a plugin: they start without loguru
 _WITHOUT_LOGS = frozenset({"version"})
+#: the command line's console sink is in place for this run of main() (a loguru ``add`` costs ~15 ms)
+_console_ready = False
+
+
+def _command_line_console() -> None:
+    """Warnings and errors on stderr, one line each, until the command's settings set up the logs."""
+    global _console_ready
+    if not _console_ready:
+        from . import logs
+
+        logs.command_line_console()
+        _console_ready = True
 
 
 def _load_plugin_commands() -> bool:
@@ -84,9 +96,7 @@ def _load_plugin_commands() -> bool:
 def cli(ctx: click.Context, settings_file: str | None, env: str | None, debug: bool) -> None:
     """tessdb-core: collect TESS photometer readings into the STARS4ALL star schema."""
     if ctx.invoked_subcommand not in _WITHOUT_LOGS:
-        from . import logs
-
-        logs.command_line_console()
+        _command_line_console()
     ctx.obj = CliContext(settings_file, env, debug, plugins=_plugins_built.get((settings_file, env)))
 
 
@@ -325,11 +335,11 @@ def quarantine_replay(app: app_mod.App, reason: str | None, name: str | None, db
 # -- entry point --------------------------------------------------------------------------------
 def _add_plugin_commands(argv: list[str]) -> None:
     """Let plugins add commands; a broken plugin must not break ``--help``."""
-    from . import app as app_mod, logs
+    from . import app as app_mod
 
     settings_file = _argv_value(argv, "--settings") or os.environ.get("TESSDB_SETTINGS") or None
     env = _argv_value(argv, "--env")
-    logs.command_line_console()
+    _command_line_console()
     try:
         pm = app_mod.bootstrap_plugins(settings_file, env)
         pm.hook.tessdb_cli_commands(cli=cli)
@@ -351,9 +361,10 @@ def _argv_value(argv: list[str], flag: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    global _argv_for_plugins
+    global _argv_for_plugins, _console_ready
     _argv_for_plugins = argv  # plugin commands are added when a name is not a built-in one
     _plugins_built.clear()
+    _console_ready = False
     debug = "--debug" in argv
     try:
         cli.main(args=argv, prog_name="tessdb-core", standalone_mode=False)

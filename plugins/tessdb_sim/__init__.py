@@ -17,11 +17,23 @@ demo, load tests, the benchmark) without a network of real devices.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tessdb_core import hookimpl
 
-from .generator import EventRates, FleetConfig, SimEvent, events
-
 __all__ = ["EventRates", "FleetConfig", "SimEvent", "events", "tessdb_cli_commands"]
+
+if TYPE_CHECKING:
+    from .generator import EventRates, FleetConfig, SimEvent, events
+
+
+def __getattr__(name: str) -> Any:
+    """The generator's names, imported on first use: the CLI loads this plugin for every command."""
+    if name in ("EventRates", "FleetConfig", "SimEvent", "events"):
+        from . import generator
+
+        return getattr(generator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl

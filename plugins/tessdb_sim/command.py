@@ -19,8 +19,6 @@ import click
 
 from tessdb_core import App, BadValue, pass_app
 
-from .generator import FleetConfig, events
-from .runner import Pacer, run
 
 __all__ = ["simulate", "parse_duration", "parse_broker", "parse_start"]
 
@@ -125,6 +123,9 @@ def simulate(app: App, photometers: int | None, rate: float | None, broker: str 
         raise BadValue("give --duration or --readings, not both")
     if qos not in (0, 1, 2):
         raise BadValue(f"--qos must be 0, 1 or 2 (got {qos})")
+    from .generator import FleetConfig, events  # here: every other command loads this module without them
+    from .runner import Pacer, run
+
     cfg = FleetConfig(photometers, parse_start(start), seed, _share(tess4c_share, "--tess4c-share"),
                       _share(malformed_rate, "--malformed-rate"), seconds, readings)
     echo = _echo_err
