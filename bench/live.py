@@ -78,6 +78,11 @@ json.dump(stamps, open(out, "w"))
 c.disconnect()
 '''
 
+#: TESSDB_ variables given to the service (--set)
+SERVICE_SETTINGS: dict[str, str] = {}
+#: which publisher the runs use (--publisher)
+PUBLISHER_KIND = ["raw"]
+
 BARE = r'''
 import json, sqlite3, sys, time
 import paho.mqtt.client as mqtt
@@ -166,6 +171,7 @@ def run(photometers: int, readings: int, rate: float, work: Path, store: str = "
     db = store or str(work / "tess.db")
     env.update(TESSDB_MQTT__PORT=str(broker.port), TESSDB_DBASE__URL=json.dumps(db),
                TESSDB_FILTER__ENABLE__DAYLIGHT="false", TESSDB_LOGS__LEVEL='"warning"')
+    env.update(SERVICE_SETTINGS)
     if collectors > 1:
         env["TESSDB_MQTT__SHARED_GROUP"] = '"bench"'
     subprocess.run([sys.executable, "-m", "tessdb_core.cli", "init"], cwd=work, env=env, check=True,
@@ -239,7 +245,8 @@ def _publish_and_count(broker: Broker, photometers: int, readings: int, rate: fl
     """Publish, sample the committed rows until all are in; the figures."""
     stamps_file = work / "stamps.json"
     cpu0 = sum(cpu_seconds(pid) for pid in pids)
-    pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(broker.port), str(photometers), str(readings),
+    publisher = ["-c", PUBLISHER] if PUBLISHER_KIND[0] == "paho" else [str(REPO / "bench" / "rawpub.py")]
+    pub = subprocess.Popen([sys.executable, *publisher, str(broker.port), str(photometers), str(readings),
                             str(rate), str(stamps_file)])
     commits: list[tuple[float, int]] = []
     deadline = time.monotonic() + 600
@@ -254,7 +261,7 @@ def _publish_and_count(broker: Broker, photometers: int, readings: int, rate: fl
     t_done = commits[-1][0]
     result = {"photometers": photometers, "readings": readings, "stored": n,
               "seconds": t_done - stamps[0], "rate": readings / (t_done - stamps[0]),
-              "service_us": 1e6 * service_cpu / max(n, 1)}
+              "service_us": 1e6 * service_cpu / max(n, 1), "publish_s": stamps[-1] - stamps[0]}
     latencies = []
     j = 0
     for k, published in enumerate(stamps):
@@ -280,7 +287,16 @@ def main() -> None:
                     help="collectors sharing the reading topics (MQTT 5 shared subscription)")
     ap.add_argument("--no-floor", dest="floor", action="store_false",
                     help="skip the bare consumer measured after each throughput run")
+    ap.add_argument("--publisher", choices=("raw", "paho"), default="raw",
+                    help="raw: bench/rawpub.py writes QoS 1 packets straight to a socket (a few us a message); "
+                         "paho: paho's publish (~125 us a message: the publisher becomes the bottleneck)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="a setting of the service under test, e.g. --set mqtt.receive_maximum=5000 (a TOML value)")
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        SERVICE_SETTINGS["TESSDB_" + key.upper().replace(".", "__")] = value
+    PUBLISHER_KIND[0] = args.publisher
     server = None
     if args.store == "postgres":
         from pgserver import PgServer
@@ -306,14 +322,14 @@ def measure(args: argparse.Namespace, tmp: Path, server) -> None:
             r = run(p, args.readings, 0.0, tmp / f"t{p}-{collectors}", store(f"t{p}c{collectors}"), collectors)
             print(f"throughput  {p:>5} photometers, {collectors} collector(s), {args.store}: "
                   f"{r['rate']:>9,.0f} readings/s "
-                  f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s; "
+                  f"({r['stored']:,}/{r['readings']:,} stored in {r['seconds']:.1f} s, published in {r['publish_s']:.1f} s; "
                   f"service CPU {r['service_us']:.0f} us/reading = {1e6 / r['service_us']:,.0f} readings/s of one core; "
                   f"RSS {r['rss_mb']:.0f} MB; load {load()})", flush=True)
             if args.floor:
                 f = run(p, args.readings, 0.0, tmp / f"f{p}-{collectors}", store(f"f{p}c{collectors}"), bare=True)
                 target = 1.2 if args.store == "sqlite" else 0.8
                 print(f"floor       {p:>5} photometers, bare consumer, {args.store}: {f['rate']:>9,.0f} readings/s "
-                      f"({f['stored']:,} stored; CPU {f['service_us']:.0f} us/reading); "
+                      f"({f['stored']:,} stored in {f['seconds']:.1f} s, published in {f['publish_s']:.1f} s; CPU {f['service_us']:.0f} us/reading); "
                       f"ratio {r['rate'] / f['rate']:.2f}x (target >= {target}x; load {load()})", flush=True)
     if args.latency_readings:
         r = run(args.photometers[0], args.latency_readings, 1000.0, tmp / "lat", store("lat"))

@@ -71,6 +71,7 @@ class Service:
         self.paused = False
         self.running = False
         self.cursor = 0  # the last inbox id handed to the pipeline
+        self.backlog = False  # the inbox holds more after the cursor than the last turn handed on
         self.last_turn = time.monotonic()
         self._flags: set[str] = set()
         self._calls: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
@@ -182,7 +183,7 @@ class Service:
         self.systemd.alive()
         if not self.running:
             return
-        arrivals = self.mqtt.poll(0.02 if self._busy() else 0.2)
+        arrivals = self.mqtt.poll((0.0 if self.backlog else 0.02) if self._busy() else 0.2)
         syncing = None
         if arrivals or (self.held and self.inbox_outage.ready()):
             syncing = self._admit(arrivals)
@@ -193,8 +194,10 @@ class Service:
         self._periodic()
 
     def _busy(self) -> bool:
-        return bool(self.pipeline and (self.pipeline.batch or self.pipeline.done)) and not self.paused \
-            and not self.store_outage.active
+        """Work is waiting (a backlog in the inbox, rows or outcomes not yet written): the
+        next poll only looks at the socket instead of waiting for a message."""
+        return bool(self.pipeline and (self.backlog or self.pipeline.batch or self.pipeline.done)) \
+            and not self.paused and not self.store_outage.active
 
     def _admit(self, arrivals: list[Arrival]) -> tuple[list[Arrival], Future] | None:
         """Commit arrivals to the inbox and start its sync; return them with the sync to
@@ -254,6 +257,7 @@ class Service:
                 return
         pipeline = self.pipeline
         chunk = int(self.settings.inbox.chunk)
+        until = time.monotonic() + DRAIN_SLICE
         try:
             if pipeline.stalled is not None:
                 self._commit()  # what could not be written first, in order
@@ -264,9 +268,15 @@ class Service:
                     self.cursor = m.inbox_id
                     if pipeline.stalled is not None:
                         raise pipeline.stalled
-                if len(entries) < chunk or not everything:
+                # a full chunk: more may wait. Catch up within this turn's slice, so that
+                # the pipeline keeps pace with a burst; past it, poll and acknowledge first
+                self.backlog = len(entries) == chunk
+                if not self.backlog:
                     break
-                self._commit()
+                if everything:
+                    self._commit()
+                elif time.monotonic() >= until:
+                    break
             if everything or time.monotonic() - self._last_write >= float(self.settings.inbox.flush_interval):
                 self._commit()
         except StoreUnavailable as exc:
@@ -424,6 +434,9 @@ class Service:
 #: most arrivals kept in memory while the inbox cannot write (MQTT 5's receive maximum
 #: normally keeps far fewer); beyond it the connection is dropped and the broker keeps them
 _MOST_HELD = 20_000
+#: how long one turn may feed the inbox's backlog to the pipeline before it polls the broker
+#: and acknowledges again (a burst is caught up in a few turns, the broker is never kept waiting long)
+DRAIN_SLICE = 0.1
 
 
 def _problem(exc: LocalFileUnavailable) -> str:
