@@ -24,9 +24,19 @@ class Installed:
 
 
 def installed() -> list[Installed]:
-    """Every plugin installed, sorted by name (``?`` for a distribution the metadata does not name)."""
+    """Every plugin installed, sorted by name (``?`` for a distribution the metadata does not name).
+
+    Each distribution is asked once (``Distribution.name`` and ``.version`` parse its metadata at
+    every call, and one distribution often holds several plugins)."""
     found = []
+    names: dict[int, tuple[str, str]] = {}
     for ep in md.entry_points(group=PROJECT):
         dist = ep.dist
-        found.append(Installed(ep.name, dist.name if dist else "?", dist.version if dist else "?", ep))
+        if dist is None:
+            name, version = "?", "?"
+        elif id(dist) in names:
+            name, version = names[id(dist)]
+        else:
+            name, version = names[id(dist)] = dist.name, dist.version
+        found.append(Installed(ep.name, name, version, ep))
     return sorted(found, key=lambda i: i.name)
