@@ -80,6 +80,8 @@ def _group(module: str) -> str | None:
     if module == "importlib.metadata" or module.startswith("importlib.metadata."):
         return "importlib.metadata"
     top = module.split(".")[0]
+    if top.startswith("__editable__"):
+        return "editable install's finder"  # a pip install has none
     if top in sys.stdlib_module_names or top.startswith("_") or top in ("site", "encodings"):
         return None
     return top
@@ -90,9 +92,9 @@ def print_imports(found_by_command: dict[str, list[tuple[str, float]]], top: int
         total = sum(ms for _, ms in found)
         print(f"  imports of {name}: {total:.0f} ms in all (one run, -X importtime adds its own cost)")
         for package, ms in found[:top]:
-            print(f"    {package:<28} {ms:6.1f} ms")
+            print(f"    {package:<32} {ms:6.1f} ms")
         rest = found[top:]
-        print(f"    {f'{len(rest)} other packages':<28} {sum(ms for _, ms in rest):6.1f} ms")
+        print(f"    {f'{len(rest)} other packages':<32} {sum(ms for _, ms in rest):6.1f} ms")
 
 
 def main() -> None:

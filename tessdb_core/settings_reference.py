@@ -31,7 +31,9 @@ your `--settings FILE`, `.secrets.toml` beside that file, then environment varia
 integer, `true` a boolean, `'["a","b"]'` a list), except secrets, taken verbatim. A settings file
 may be flat (sections at the top) or split in `[default]`, `[development]` and `[production]`;
 `--env NAME` or `TESSDB_ENV=NAME` chooses one on top of `[default]`. An unknown section or key is
-refused, naming it, in a file and in a variable."""
+refused, naming it, in a file and in a variable. Tables merge key by key and a list you give
+replaces the default, so dynaconf's `@merge`, `@insert` and `@del` markers are refused; its other
+`@` tokens (`@int 5`, `@format {env[HOME]}`) work in every value but a secret's."""
 
 _RELOAD = """\
 A reload (`systemctl reload`, SIGHUP, `tessdb-core reload`, `POST /v1/server/reload`) reads every

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from tessdb_core import AdminClient, UserError, pass_app, shared_group
+from tessdb_core import UserError, pass_app, shared_group
 
 __all__ = ["add_commands", "forget_session", "service_answers"]
 
@@ -42,6 +42,8 @@ def service_answers(settings: Any, timeout: float = 2.0) -> bool:
     the service is running.  Any HTTP answer counts, a refusal (401, 503) included."""
     if not settings.http.get("enabled", True):
         return False
+    from tessdb_core import AdminClient  # here: urllib is not needed by the CLI's other commands
+
     return AdminClient.from_settings(settings).status("/health/live", timeout) is not None
 
 
