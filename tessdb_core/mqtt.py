@@ -114,8 +114,12 @@ class MqttSource:
         #: (T1, T2) UTC epoch seconds of the last disconnection that cost the session
         self.lost_window: tuple[float, float] | None = None
         self._down_since: float | None = None  # wall clock when the last connection ended
-        #: batched PUBACK writes (paho_speedups): only on the paho versions they were written for
-        self._fast_acks = paho_speedups.activate(wanted=str(m.get("speedups", "auto"))) and not self._tls
+        #: paho_speedups (batched PUBACKs and buffered reads on plain sockets, lean PUBLISH handling):
+        #: only on the paho versions they were written for
+        speedups = paho_speedups.activate(wanted=str(m.get("speedups", "auto")))
+        self._fast_acks = speedups and not self._tls
+        if speedups:
+            paho_speedups.lean_publish(self.client, self._received)
 
     # -- callbacks: record only ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -192,12 +196,16 @@ class MqttSource:
             log.error("on_subscribe failed: {}: {}", type(exc).__name__, exc)
 
     def _on_message(self, client, userdata, msg) -> None:
+        self._received(msg.topic, msg.payload, msg.mid, msg.qos, msg.retain)
+
+    def _received(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool) -> None:
+        """A PUBLISH received (from paho's on_message, or straight from the packet:
+        paho_speedups.lean_publish): recorded for the inbox, never raises."""
         try:
-            payload = msg.payload
-            message = Message(msg.topic, payload, utc_now(), bool(msg.retain))
+            message = Message(topic, payload, utc_now(), bool(retain))
             if len(payload) > self.max_payload:  # keep the first bytes only: quarantined as too_large
                 message.payload, message.size = bytes(payload[:TOO_LARGE_KEEP]), len(payload)
-            self.arrived.append(Arrival(message, msg.mid, msg.qos, self.connection))
+            self.arrived.append(Arrival(message, mid, qos, self.connection))
             self.last_message = time.monotonic()
         except Exception as exc:
             log.error("on_message failed: {}: {}", type(exc).__name__, exc)
@@ -231,6 +239,8 @@ class MqttSource:
             else:
                 self.client.connect(m.host, int(m.port), int(m.keepalive))
             self._socket_open = True
+            if self._fast_acks:  # the same versions and the same plain sockets
+                paho_speedups.buffer_reads(self.client)
         except (OSError, ssl.SSLError) as exc:
             self._set_state(f"cannot connect to {m.host}:{m.port}: {exc}", error=True,
                             detail=f"; retrying with a backoff up to {m.reconnect_max} s")

@@ -120,3 +120,163 @@ def test_speedups_must_be_auto_or_off():
     assert load(environ={"TESSDB_MQTT__SPEEDUPS": "off"}).mqtt.speedups == "off"
     with pytest.raises(SettingsError, match="mqtt.speedups"):
         load(environ={"TESSDB_MQTT__SPEEDUPS": "fast"})
+
+
+def _publish_v5(mid: int, topic: str, payload: bytes) -> bytes:
+    body = struct.pack("!H", len(topic)) + topic.encode() + struct.pack("!H", mid) + b"\x00" + payload
+    n, length = len(body), bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        length.append(digit | (128 if n else 0))
+        if not n:
+            break
+    return bytes([0x32]) + bytes(length) + body
+
+
+def test_buffered_reads_hand_paho_every_packet_in_order_and_then_would_block():
+    import paho.mqtt.client as mqtt
+
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv5, manual_ack=True)
+        got = []
+        client.on_message = lambda c, u, msg: got.append((msg.mid, msg.topic, msg.payload))
+        client._sock = a  # as paho's connect leaves it
+        assert paho_speedups.buffer_reads(client) is True
+        assert isinstance(client.socket(), paho_speedups.BufferedReads)
+        assert paho_speedups.buffer_reads(client) is True  # once only: not wrapped twice
+        assert isinstance(client.socket().sock, socket.socket)
+        # 300 packets, some longer than 127 bytes (a two-byte length), all in one read
+        sent = [(k + 1, f"S/stars{k}/reading", bytes([65 + k % 26]) * (10 + 7 * k % 400)) for k in range(300)]
+        b.sendall(b"".join(_publish_v5(*p) for p in sent))
+        reads = []
+        real_recv = a.recv
+        client.socket().sock = type("Counting", (), {"recv": lambda self, n: reads.append(n) or real_recv(n),
+                                                    "__getattr__": lambda self, name: getattr(a, name)})()
+        while len(got) < len(sent):
+            assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS
+        assert got == sent
+        assert len(reads) <= 3  # paho asked ~1,000 times; the socket was read a few times only
+        assert client.socket().pending() == 0
+        with pytest.raises(BlockingIOError):
+            client.socket().recv(1)  # nothing left: what the socket says reaches paho
+        # a packet torn across two reads is put together
+        whole = _publish_v5(7, "S/x/reading", b"y" * 50)
+        b.sendall(whole[:20])
+        before = len(got)
+        client.loop_read()
+        b.sendall(whole[20:])
+        client.loop_read()
+        assert got[before:] == [(7, "S/x/reading", b"y" * 50)]
+        # the broker closes: paho sees the end of the stream
+        b.close()
+        assert client.loop_read() != mqtt.MQTT_ERR_SUCCESS
+    finally:
+        a.close()
+
+
+def test_a_tls_socket_keeps_its_own_reads():
+    class TlsLike:
+        def pending(self):
+            return 0
+
+    client = type("C", (), {"_sock": TlsLike()})()
+    assert paho_speedups.buffer_reads(client) is False and isinstance(client._sock, TlsLike)
+
+
+def _publish(mid: int, topic: bytes, payload: bytes, qos: int = 1, retain: bool = False,
+             props: bytes | None = b"\x00") -> bytes:
+    body = struct.pack("!H", len(topic)) + topic + (struct.pack("!H", mid) if qos else b"") + (props or b"") + payload
+    n, length = len(body), bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        length.append(digit | (128 if n else 0))
+        if not n:
+            break
+    return bytes([0x30 | qos << 1 | int(retain)]) + bytes(length) + body
+
+
+def _receive(packets: bytes, protocol: int, lean: bool) -> tuple[list, list]:
+    """What a manual-ack paho client hands on for ``packets``: (lean deliveries, on_message calls)."""
+    import paho.mqtt.client as mqtt
+
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=protocol, manual_ack=True)
+        client.suppress_exceptions = True  # a topic that is not UTF-8 raises when read: paho logs it
+        paho_calls, lean_calls = [], []
+        client.on_message = lambda c, u, m: paho_calls.append((m.topic, m.payload, m.mid, m.qos, m.retain))
+        if lean:
+            assert paho_speedups.lean_publish(client, lambda *args: lean_calls.append(args)) is True
+        client._sock = a
+        b.sendall(packets)
+        while client.loop_read() == mqtt.MQTT_ERR_SUCCESS and client._sock.recv(1, socket.MSG_PEEK):
+            pass
+        return lean_calls, paho_calls
+    except BlockingIOError:
+        return lean_calls, paho_calls
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("v5", [True, False])
+def test_lean_publish_hands_on_exactly_what_paho_would(v5):
+    import paho.mqtt.client as mqtt
+
+    props = (lambda p: p) if v5 else (lambda p: None)
+    messages = [
+        _publish(1, b"STARS4ALL/stars1/reading", b'{"seq": 1}', props=props(b"\x00")),
+        _publish(2, b"STARS4ALL/register", b"x" * 300, retain=True, props=props(b"\x00")),  # a two-byte length
+        _publish(0, b"STARS4ALL/stars2/reading", b"qos0", qos=0, props=props(b"\x00")),
+        # properties present: message expiry interval (0x02, 4 bytes) and a user property (0x26)
+        _publish(65535, b"a/b", b"", props=props(b"\x0e\x02\x00\x00\x00\x3c\x26\x00\x01k\x00\x03val")),
+    ]
+    protocol = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
+    lean, paho_left = _receive(b"".join(messages), protocol, lean=True)
+    _, paho_own = _receive(b"".join(messages), protocol, lean=False)
+    assert len(paho_own) == 4 and paho_left == []
+    assert [(t, bytes(p), m, q, r) for t, p, m, q, r in lean] == [(t, bytes(p), m, q, r) for t, p, m, q, r in paho_own]
+
+
+def test_lean_publish_leaves_qos2_bad_topics_and_topic_callbacks_to_paho():
+    import paho.mqtt.client as mqtt
+
+    def client_on(sock, spied):
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv5, manual_ack=True)
+        client.suppress_exceptions = True
+        own = client._handle_publish
+        client._handle_publish = lambda: spied.append(bytes(client._in_packet["packet"][:8])) or own()
+        client._sock = sock
+        return client
+
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        spied, lean_calls = [], []
+        client = client_on(a, spied)
+        paho_speedups.lean_publish(client, lambda *args: lean_calls.append(args))
+        b.sendall(_publish(3, b"q/two", b"2", qos=2) + _publish(4, b"\xff\xfe/x", b"not utf-8")
+                  + _publish(5, b"", b"an empty topic (an alias in MQTT 5)") + _publish(6, b"ok/topic", b"lean"))
+        for _ in range(4):
+            client.loop_read()
+        assert len(spied) == 3 and lean_calls == [("ok/topic", b"lean", 6, 1, False)]
+        assert 3 in client._in_messages  # QoS 2 went through paho's own exchange (PUBREC sent)
+        # a per-topic callback: paho must match topics, so the lean path stands aside
+        filtered = []
+        client.message_callback_add("S/#", lambda c, u, m: filtered.append(m.topic))
+        b.sendall(_publish(9, b"S/x", b"p"))
+        client.loop_read()
+        assert filtered == ["S/x"] and len(spied) == 4 and len(lean_calls) == 1
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_client_without_manual_ack_keeps_paho_own_publish_handling():
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv5)
+    assert paho_speedups.lean_publish(client, lambda *args: None) is False
