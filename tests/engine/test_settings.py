@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tessdb_core import settings as s
@@ -130,3 +132,27 @@ def test_secrets_file_and_redaction(tmp_path):
     assert st.mqtt.password == "s3cret"
     shown = st.redacted()
     assert shown["mqtt"]["password"] == s.REDACTED and "s3cret" not in repr(shown)
+
+
+def test_dynaconf_tokens_are_read_and_its_merge_markers_refused_naming_the_place(tmp_path):
+    # the values are parsed by dynaconf as its loaders would, though the layers are merged here
+    path = write(tmp_path / "tokens.toml", "[mqtt]\nport = '@int 1902'\nhost = '@format {env[HOME]}-broker'\n")
+    st = s.load(path, environ={"TESSDB_MQTT__KEEPALIVE": "@int 30", "TESSDB_FILTER__DISABLED_FOR": "['stars1']"})
+    assert st.mqtt.port == 1902 and st.mqtt.host == f"{os.environ['HOME']}-broker" and st.mqtt.keepalive == 30
+    assert st.filter.disabled_for == ("stars1",)  # a list given replaces the default
+    with pytest.raises(SettingsError) as err:
+        s.load(environ={"TESSDB_FILTER__DISABLED_FOR": '@merge ["stars2"]'})
+    assert str(err.value).startswith("environment variable TESSDB_FILTER__DISABLED_FOR: dynaconf's @merge")
+    assert len(str(err.value).splitlines()) == 1
+    bad = write(tmp_path / "merge.toml", "[filter]\ndisabled_for = '@merge stars2'\n")
+    with pytest.raises(SettingsError) as err:
+        s.load(bad, environ={})
+    assert str(err.value).startswith(f"settings file {bad}: setting filter.disabled_for: dynaconf's @merge")
+
+
+def test_a_full_load_runs_every_validator_and_names_every_bad_key_in_order(tmp_path):
+    path = write(tmp_path / "bad.toml", "[mqtt]\nport = 'abc'\n[filter]\ndepth = 8\n[logs]\nlevel = 'loud'\n")
+    with pytest.raises(SettingsError) as err:
+        s.load(path, environ={"TESSDB_MQTT__PASSWORD": "hunter2-secret"})
+    keys = [part.split(" ")[1] for part in str(err.value).split("; ")]
+    assert keys == ["mqtt.port", "filter.depth", "logs.level"] and "hunter2" not in str(err.value)
