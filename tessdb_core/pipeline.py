@@ -30,6 +30,8 @@ from .stats import REJECTION_COUNTER, Stats
 from .errors import BadValue
 
 log = logger.bind(ns="pipeline")
+#: refusals that depend on the catalogue: decided again on a fresh one when it changed elsewhere
+CATALOGUE_REFUSALS = frozenset({Reason.UNKNOWN_PHOTOMETER, Reason.NOT_AUTHORISED, Reason.HASH_MISMATCH})
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -214,9 +216,10 @@ class Pipeline:
         if resolved is None:
             resolved = Rejection(Reason.PLUGIN_ERROR, "no plugin resolved this reading", stage="resolve",
                                  name=reading.name)
-        elif resolved.reason == Reason.UNKNOWN_PHOTOMETER and self._catalog_stale():
-            # another writer (a second collector, a maintenance command) may have just
-            # registered it: look again on the fresh catalogue before refusing
+        elif resolved.reason in CATALOGUE_REFUSALS and self._catalog_stale():
+            # another writer (a second collector, a maintenance command, an operator's SQL)
+            # may have just registered, enabled or replaced it: look again on the fresh
+            # catalogue before refusing
             counters["num_readings"] -= 1
             self._resolve(reading)
             return
@@ -226,19 +229,24 @@ class Pipeline:
         self.reject(reading.message, resolved)
 
     def _catalog_stale(self) -> bool:
+        """Asked before a refusal that depends on the catalogue stands: not throttled, so a
+        change committed elsewhere just before this reading is always seen (the stores answer
+        without reading a table: SQLite's data_version, PostgreSQL's pending notifications)."""
         try:
-            return self.refresh_catalog()
+            return self.refresh_catalog(throttled=False)
         except StoreUnavailable:
             return False  # the reading is refused on the catalogue we have
 
     # -- what the service changes from outside ----------------------------------------------
-    def refresh_catalog(self) -> bool:
+    def refresh_catalog(self, throttled: bool = True) -> bool:
         """Reload the catalogue when the store says someone else (a maintenance command,
-        another collector, an operator's SQL) changed it; asked at most once a second, so
-        a flood of unknown photometers costs no query per reading.  True when reloaded."""
+        another collector, an operator's SQL) changed it; True when reloaded.  The service's
+        periodic call is ``throttled`` to once a second; a refusal that depends on the
+        catalogue asks every time (the check reads no table; a reload happens only after a
+        change, so a flood of unknown photometers costs no catalogue read per reading)."""
         changed = getattr(self.store, "changed_elsewhere", None)
         now = time.monotonic()
-        if changed is None or now - self._stale_checked < 1.0:
+        if changed is None or throttled and now - self._stale_checked < 1.0:
             return False
         self._stale_checked = now
         if not changed():
