@@ -122,15 +122,16 @@ def test_speedups_must_be_auto_or_off():
         load(environ={"TESSDB_MQTT__SPEEDUPS": "fast"})
 
 
-def _publish_v5(mid: int, topic: str, payload: bytes) -> bytes:
-    body = struct.pack("!H", len(topic)) + topic.encode() + struct.pack("!H", mid) + b"\x00" + payload
+def _publish(mid: int, topic: bytes, payload: bytes, qos: int = 1, retain: bool = False,
+             props: bytes | None = b"\x00") -> bytes:
+    body = struct.pack("!H", len(topic)) + topic + (struct.pack("!H", mid) if qos else b"") + (props or b"") + payload
     n, length = len(body), bytearray()
     while True:
         n, digit = divmod(n, 128)
         length.append(digit | (128 if n else 0))
         if not n:
             break
-    return bytes([0x32]) + bytes(length) + body
+    return bytes([0x30 | qos << 1 | int(retain)]) + bytes(length) + body
 
 
 def test_buffered_reads_hand_paho_every_packet_in_order_and_then_would_block():
@@ -149,7 +150,7 @@ def test_buffered_reads_hand_paho_every_packet_in_order_and_then_would_block():
         assert isinstance(client.socket().sock, socket.socket)
         # 300 packets, some longer than 127 bytes (a two-byte length), all in one read
         sent = [(k + 1, f"S/stars{k}/reading", bytes([65 + k % 26]) * (10 + 7 * k % 400)) for k in range(300)]
-        b.sendall(b"".join(_publish_v5(*p) for p in sent))
+        b.sendall(b"".join(_publish(mid, topic.encode(), payload) for mid, topic, payload in sent))
         reads = []
         real_recv = a.recv
         client.socket().sock = type("Counting", (), {"recv": lambda self, n: reads.append(n) or real_recv(n),
@@ -162,7 +163,7 @@ def test_buffered_reads_hand_paho_every_packet_in_order_and_then_would_block():
         with pytest.raises(BlockingIOError):
             client.socket().recv(1)  # nothing left: what the socket says reaches paho
         # a packet torn across two reads is put together
-        whole = _publish_v5(7, "S/x/reading", b"y" * 50)
+        whole = _publish(7, b"S/x/reading", b"y" * 50)
         b.sendall(whole[:20])
         before = len(got)
         client.loop_read()
@@ -183,18 +184,6 @@ def test_a_tls_socket_keeps_its_own_reads():
 
     client = type("C", (), {"_sock": TlsLike()})()
     assert paho_speedups.buffer_reads(client) is False and isinstance(client._sock, TlsLike)
-
-
-def _publish(mid: int, topic: bytes, payload: bytes, qos: int = 1, retain: bool = False,
-             props: bytes | None = b"\x00") -> bytes:
-    body = struct.pack("!H", len(topic)) + topic + (struct.pack("!H", mid) if qos else b"") + (props or b"") + payload
-    n, length = len(body), bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        length.append(digit | (128 if n else 0))
-        if not n:
-            break
-    return bytes([0x30 | qos << 1 | int(retain)]) + bytes(length) + body
 
 
 def _receive(packets: bytes, protocol: int, lean: bool) -> tuple[list, list]:
