@@ -4,12 +4,15 @@ Starts a mosquitto broker on a free 127.0.0.1 port and the service on a fresh
 database (daylight filter off, so that no reading waits in a window), registers
 P photometers, then:
 
-* throughput: a publisher process sends N readings with QoS 1 as fast as it can;
-  the figure is N divided by the time from the first publish to the last row
-  committed (publisher, broker and service all on this machine);
-* latency: readings published at a steady 1,000/s; the row count is sampled
-  every few milliseconds and the k-th row's commit time is compared with the
-  k-th reading's publish time (p50, p99).
+* throughput: a publisher process sends N readings with QoS 1 as fast as the broker
+  takes them (``bench/rawpub.py``: packets written straight to the socket, a few µs
+  each, so that the consumer under test is the bottleneck, not the publisher;
+  ``--publisher paho`` uses paho's ``publish``, ~125 µs a message here); the figure is
+  N divided by the time from the first publish to the last row committed
+  (publisher, broker and service all on this machine);
+* latency: readings from the largest fleet asked published at a steady 1,000/s; the
+  row count is sampled every few milliseconds and the k-th row's commit time is
+  compared with the k-th reading's publish time (p50, p99), with the service's memory.
 
 Each throughput figure has its floor measured in the same run, under the same
 publisher and broker: a bare consumer (paho, QoS 1 with paho's own automatic
