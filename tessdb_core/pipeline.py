@@ -56,6 +56,7 @@ class Pipeline:
         #: registrations were applied since the last write (the store owes a sync)
         self._unsynced = False
         self._stale_checked = 0.0
+        self._check_failed = float("-inf")  # when the store last failed to say whether the catalogue changed
         #: photometer name -> timestamp of its newest stored reading (since this pipeline began)
         self.last_reading: dict[str, datetime] = {}
         #: photometer name -> magnitudes of that newest reading (one per channel)
@@ -232,9 +233,13 @@ class Pipeline:
         """Asked before a refusal that depends on the catalogue stands: not throttled, so a
         change committed elsewhere just before this reading is always seen (the stores answer
         without reading a table: SQLite's data_version, PostgreSQL's pending notifications)."""
+        now = time.monotonic()
+        if now - self._check_failed < 1.0:  # the store could not answer a moment ago: no new wait
+            return False
         try:
             return self.refresh_catalog(throttled=False)
         except StoreUnavailable:
+            self._check_failed = now
             return False  # the reading is refused on the catalogue we have
 
     # -- what the service changes from outside ----------------------------------------------

@@ -117,3 +117,23 @@ def test_without_a_change_elsewhere_the_refusal_stands_and_the_catalogue_is_not_
     assert [e.reason for e in quarantine.entries()].count(Reason.NOT_AUTHORISED) == 5
     assert [e.reason for e in quarantine.entries()].count(Reason.UNKNOWN_PHOTOMETER) == 5
     assert loads == [] and _stored(other) == []
+
+
+def test_a_store_that_cannot_answer_is_asked_once_a_second_at_most(world):
+    from tessdb_core.contracts import StoreUnavailable
+
+    pipeline, other, quarantine = world
+    asked = []
+
+    def unreachable():
+        asked.append(1)
+        raise StoreUnavailable("server unreachable")
+
+    pipeline.store.changed_elsewhere = unreachable
+    for seq in range(1, 21):  # a flood of readings of an unknown photometer while the store is away
+        pipeline.process(_reading(seq, name="stars999"))
+    assert len(asked) == 1  # one wait for the store, not one per reading
+    assert [e.reason for e in quarantine.entries()] == [Reason.UNKNOWN_PHOTOMETER] * 20
+    pipeline._check_failed -= 1.0  # a second later: asked again
+    pipeline.process(_reading(21, name="stars999"))
+    assert len(asked) == 2
