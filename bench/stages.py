@@ -6,8 +6,10 @@ stage over the whole set so that each figure is one stage's cost per reading:
 * read: a JSON Lines envelope into a Message (offline ingest only);
 * decode, validate, filter, resolve (the registration lookup): the default plugins
   through the engine's own stage callers;
-* rows + SQL + commit: ``Store.write_readings`` in batches of ``[dbase] buffer_size``
-  (the row tuples, the executemany and a synced commit of a SQLite file in WAL mode);
+* row building (``tessdb_star.readings.split_rows``), then SQL and sync: ``Store.write_readings``
+  in batches of ``[dbase] buffer_size`` on a SQLite file in WAL mode, once as it runs
+  (``synchronous=FULL``: each commit synced) and once with ``synchronous=NORMAL`` (the
+  same commits without their ``fdatasync``): the difference is the sync;
 * inbox (live only): a burst committed to the inbox, its sync, and the entries deleted
   once their outcome is recorded;
 * MQTT (live only): paho's receive path for a QoS 1 PUBLISH (MQTT 5) from a local socket,
@@ -41,6 +43,7 @@ from tessdb_core.jsonl import read  # noqa: E402
 from tessdb_core.localfile import LocalFile, sync  # noqa: E402
 from tessdb_core.pipeline import Pipeline  # noqa: E402
 from tessdb_core.quarantine import Quarantine  # noqa: E402
+from tessdb_star.readings import split_rows  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:
@@ -167,12 +170,14 @@ def main() -> None:
     write_store.close()
     template = (work / "write.db").read_bytes()
 
-    def write_prepared():
+    def write_prepared(synced: bool = True) -> float:
         for p in work.glob("write.db*"):
             p.unlink()
         (work / "write.db").write_bytes(template)
         s = app.store(str(work / "write.db"))
         s.open()
+        if not synced:  # measuring only: the commits without their fdatasync (WAL, NORMAL)
+            s._conn.execute("PRAGMA synchronous=NORMAL")  # noqa: SLF001
         t0 = time.perf_counter()
         for i in range(0, len(resolved), size):
             s.write_readings(resolved[i:i + size])
@@ -180,8 +185,16 @@ def main() -> None:
         s.close()
         return elapsed
 
-    rows[f"rows + SQL + synced commit (batches of {size})"] = min(
-        write_prepared() for _ in range(args.repeat)) / len(resolved)
+    def row_building():
+        for i in range(0, len(resolved), size):
+            split_rows(resolved[i:i + size])
+
+    building = best(row_building, args.repeat) / len(resolved)
+    written = min(write_prepared() for _ in range(args.repeat)) / len(resolved)
+    unsynced = min(write_prepared(synced=False) for _ in range(args.repeat)) / len(resolved)
+    rows["row building (sorted by time, the row tuples)"] = building
+    rows[f"SQL: executemany and commit ({size} rows a transaction)"] = unsynced - building
+    rows["sync: the commit's fdatasync, per reading"] = max(written - unsynced, 0.0)
 
     def inbox_round():
         for p in work.glob("inbox-bench.db*"):
