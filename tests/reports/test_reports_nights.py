@@ -192,6 +192,20 @@ def test_nights_as_csv_and_table(tdb, nights_db):
     assert table.out.splitlines()[1].split()[:2] == ["stars1", "2026-11-24"] and table.out.rstrip().endswith("moon")
 
 
+def _add_stars9_without_a_site(db: str) -> None:
+    """stars9: registered, with no location (so no coordinates for the Sun and the Moon)."""
+    conn = sqlite3.connect(db)
+    conn.executescript("""
+        INSERT INTO tess_t (tess_id, mac_address, valid_since, valid_until, valid_state, model, firmware, authorised,
+            registered, nchannels, zp1, filter1, location_id, observer_id)
+        VALUES (30, 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current',
+            'TESS-W', '3.0', 1, 'Automatic', 1, 20.7, 'UV/IR-740', -1, -1);
+        INSERT INTO name_to_mac_t (name, mac_address, valid_since, valid_until, valid_state) VALUES
+            ('stars9', 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current');
+    """)
+    conn.close()
+
+
 @pytest.mark.parametrize("args, message", [
     (["nobody", "--from", "2026-11-01", "--to", "2026-11-02"], "unknown photometer 'nobody'"),
     (["stars1", "--from", "2026-11-31"], "--from '2026-11-31' is not a date"),
@@ -202,16 +216,7 @@ def test_nights_as_csv_and_table(tdb, nights_db):
 ])
 def test_bad_input_is_one_line_and_exit_2(tdb, nights_db, args, message):
     db, _ = nights_db
-    conn = sqlite3.connect(db)
-    conn.executescript("""
-        INSERT INTO tess_t (tess_id, mac_address, valid_since, valid_until, valid_state, model, firmware, authorised,
-            registered, nchannels, zp1, filter1, location_id, observer_id)
-        VALUES (30, 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current',
-            'TESS-W', '3.0', 1, 'Automatic', 1, 20.7, 'UV/IR-740', -1, -1);
-        INSERT INTO name_to_mac_t (name, mac_address, valid_since, valid_until, valid_state) VALUES
-            ('stars9', 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current');
-    """)
-    conn.close()
+    _add_stars9_without_a_site(db)
     r = tdb("report", "nights", *args, "--db", db)
     assert r.code == 2 and r.out == ""
     lines = r.err.strip().splitlines()
@@ -220,16 +225,7 @@ def test_bad_input_is_one_line_and_exit_2(tdb, nights_db, args, message):
 
 def test_all_leaves_out_a_photometer_without_a_site_and_says_so(tdb, nights_db):
     db, _ = nights_db
-    conn = sqlite3.connect(db)
-    conn.executescript("""
-        INSERT INTO tess_t (tess_id, mac_address, valid_since, valid_until, valid_state, model, firmware, authorised,
-            registered, nchannels, zp1, filter1, location_id, observer_id)
-        VALUES (30, 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current',
-            'TESS-W', '3.0', 1, 'Automatic', 1, 20.7, 'UV/IR-740', -1, -1);
-        INSERT INTO name_to_mac_t (name, mac_address, valid_since, valid_until, valid_state) VALUES
-            ('stars9', 'AA:BB:CC:00:00:30', '2026-01-01 00:00:00.000000', '2999-12-31 23:59:59.000000', 'Current');
-    """)
-    conn.close()
+    _add_stars9_without_a_site(db)
     r = tdb("report", "nights", "--all", "--from", "2026-11-08", "--to", "2026-11-08", "--csv", "--db", db)
     assert r.code == 0, r.err
     assert [row["name"] for row in csv.DictReader(io.StringIO(r.out))] == ["stars1", "stars2"]
