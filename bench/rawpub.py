@@ -47,6 +47,11 @@ def utf8(s: str) -> bytes:
     return struct.pack("!H", len(b)) + b
 
 
+def publish_packet(mid: int, topic: str, payload: bytes, v5: bool = False) -> bytes:
+    """A QoS 1 PUBLISH (MQTT 3.1.1, or 5 with no property)."""
+    return packet(0x32, utf8(topic) + struct.pack("!H", mid) + (b"\x00" if v5 else b"") + payload)
+
+
 def connect(port: int, client_id: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -67,8 +72,7 @@ def readings(photometers: int, count: int) -> list[bytes]:
         payload = json.dumps({"name": f"stars{i}", "seq": seq, "freq": 10.0, "mag": 20.0, "tamb": 5.0,
                               "tsky": -3.0, "wdBm": -60,
                               "tstamp": f"2026-11-{1 + h // 24:02d}T{h % 24:02d}:{rest // 60:02d}:{rest % 60:02d}"})
-        mid = k % 65535 + 1
-        out.append(packet(0x32, utf8(f"STARS4ALL/stars{i}/reading") + struct.pack("!H", mid) + payload.encode()))
+        out.append(publish_packet(k % 65535 + 1, f"STARS4ALL/stars{i}/reading", payload.encode()))
     return out
 
 

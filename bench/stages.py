@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import struct
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet import generate  # noqa: E402
+from rawpub import publish_packet  # noqa: E402
 
 from tessdb_core import app as app_mod  # noqa: E402
 from tessdb_core.events import Reading, Registration, Rejection  # noqa: E402
@@ -73,11 +73,9 @@ def mqtt_receive(n: int, speedups: bool) -> float:
     from tessdb_core import paho_speedups
 
     def packet(k: int) -> bytes:
-        topic = f"STARS4ALL/stars{k % 1000}/reading".encode()
         payload = (b'{"seq":%d,"name":"stars%d","freq":10.0,"mag":20.0,"tamb":5.0,"tsky":-3.0,"wdBm":-60,'
                    b'"tstamp":"2026-11-01T20:00:00Z"}' % (k, k % 1000))
-        body = struct.pack("!H", len(topic)) + topic + struct.pack("!H", k % 65535 + 1) + b"\x00" + payload
-        return bytes([0x32, len(body) & 127 | 128, len(body) >> 7]) + body
+        return publish_packet(k % 65535 + 1, f"STARS4ALL/stars{k % 1000}/reading", payload, v5=True)
 
     packets = [packet(k) for k in range(n)]
     a, b = socket.socketpair()
